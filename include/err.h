@@ -1,0 +1,36 @@
+/*
+ * One error enum for the whole service, with parallel tables giving the
+ * machine-readable code, the fixed human message and the HTTP status.
+ * Messages are constants: a reply built from this table can never echo
+ * anything the client sent.
+ */
+#ifndef CELLAR_ERR_H
+#define CELLAR_ERR_H
+
+enum err {
+	ERR_OK = 0,
+	ERR_BAD_REQUEST,	/* 400 malformed request or body */
+	ERR_UNAUTHORIZED,	/* 401 missing or invalid credentials */
+	ERR_FORBIDDEN,		/* 403 authenticated but not allowed */
+	ERR_NOT_FOUND,		/* 404 no such route or resource */
+	ERR_METHOD,		/* 405 route exists, method does not */
+	ERR_CONFLICT,		/* 409 stale version */
+	ERR_LENGTH_REQUIRED,	/* 411 body without Content-Length */
+	ERR_TOO_LARGE,		/* 413 body over the route's limit */
+	ERR_MEDIA_TYPE,		/* 415 wrong Content-Type */
+	ERR_UNPROCESSABLE,	/* 422 well-formed but invalid fields */
+	ERR_INTERNAL,		/* 500 our fault */
+	ERR_UNAVAILABLE,	/* 503 a dependency is down */
+	ERR__MAX
+};
+
+/* Machine-readable code, e.g. "not_found". Never NULL. */
+const char	*err_code(enum err);
+/* Fixed English message. Never NULL, never contains request data. */
+const char	*err_message(enum err);
+/* HTTP status, e.g. 404. */
+int		 err_status(enum err);
+/* HTTP reason phrase for a status, e.g. "Not Found". */
+const char	*err_reason(int status);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * Small bounded helpers used at the boundary: number parsing with ranges,
+ * UTF-8 validation, path joining.
+ */
+#ifndef CELLAR_UTIL_H
+#define CELLAR_UTIL_H
+
+#include <stddef.h>
+
+/*
+ * Parses a whole decimal string (optional leading '-') into *out within
+ * [min, max].  Returns 0, or -1 on empty input, trailing characters,
+ * overflow or range.  Like OpenBSD's strtonum, without the errstr.
+ */
+int	util_strtonum(const char *, long long min, long long max,
+	    long long *out) __attribute__((warn_unused_result));
+
+/* 1 if buf[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+int	util_utf8_valid(const char *buf, size_t len);
+
+/* 1 if s contains no byte < 0x20 and no 0x7f. */
+int	util_printable(const char *s);
+
+/* Case-insensitive ASCII equality. */
+int	util_strcaseeq(const char *, const char *);
+
+/*
+ * Joins dir and name with one '/'.  Returns a malloc'd string or NULL on
+ * allocation failure.
+ */
+char	*util_path_join(const char *dir, const char *name);
+
+/* Monotonic clock in microseconds. */
+long long util_now_usec(void);
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void	util_hex(char *out, const unsigned char *in, size_t len);
+
+#endif

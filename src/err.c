@@ -1,0 +1,76 @@
+/*
+ * The error table.  Only the router turns these into replies; handlers
+ * return codes.  Messages are fixed text so that no reply echoes input.
+ */
+#include <stddef.h>
+
+#include "err.h"
+
+static const struct {
+	const char	*code;
+	const char	*message;
+	int		 status;
+} errs[ERR__MAX] = {
+	[ERR_OK] = { "ok", "ok", 200 },
+	[ERR_BAD_REQUEST] = { "bad_request", "the request is malformed", 400 },
+	[ERR_UNAUTHORIZED] = { "unauthorized",
+	    "authentication is missing or invalid", 401 },
+	[ERR_FORBIDDEN] = { "forbidden",
+	    "you are not allowed to do this", 403 },
+	[ERR_NOT_FOUND] = { "not_found", "no such resource", 404 },
+	[ERR_METHOD] = { "method_not_allowed",
+	    "this method is not allowed here", 405 },
+	[ERR_CONFLICT] = { "conflict",
+	    "the resource has changed since it was read", 409 },
+	[ERR_LENGTH_REQUIRED] = { "length_required",
+	    "a Content-Length is required", 411 },
+	[ERR_TOO_LARGE] = { "too_large",
+	    "the request body is too large", 413 },
+	[ERR_MEDIA_TYPE] = { "unsupported_media_type",
+	    "the request body must be application/json", 415 },
+	[ERR_UNPROCESSABLE] = { "invalid",
+	    "the request body has invalid fields", 422 },
+	[ERR_INTERNAL] = { "internal", "internal error", 500 },
+	[ERR_UNAVAILABLE] = { "unavailable",
+	    "the service is temporarily unavailable", 503 },
+};
+
+const char *
+err_code(enum err e)
+{
+	return (e < ERR__MAX) ? errs[e].code : errs[ERR_INTERNAL].code;
+}
+
+const char *
+err_message(enum err e)
+{
+	return (e < ERR__MAX) ? errs[e].message : errs[ERR_INTERNAL].message;
+}
+
+int
+err_status(enum err e)
+{
+	return (e < ERR__MAX) ? errs[e].status : errs[ERR_INTERNAL].status;
+}
+
+const char *
+err_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}

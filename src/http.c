@@ -1,0 +1,296 @@
+/*
+ * Requests and replies, independent of the transport.  Every parameter
+ * is copied and bounded here, once; past req_init the handlers trust the
+ * shape (not the content) of what they read from struct req.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "http.h"
+#include "util.h"
+
+static const char *const method_names[METHOD__MAX] = {
+	"GET", "POST", "PUT", "DELETE",
+};
+
+/* Frames are allowed only inside Jira Cloud. */
+#define CSP	"default-src 'none'; frame-ancestors 'self' " \
+		"https://*.atlassian.net https://*.jira.com"
+
+const char *
+http_method_name(enum http_method m)
+{
+	return m < METHOD__MAX ? method_names[m] : "OTHER";
+}
+
+/* Copies a parameter if present and no longer than max; -1 if too long. */
+static int
+param_copy(const struct http_io *io, const char *name, size_t max,
+    char **out)
+{
+	const char	*v = io->param(io->ctx, name);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (strnlen(v, max + 1) > max)
+		return -1;
+	if ((*out = strdup(v)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* 1 if s is a method token: 1-16 uppercase letters. */
+static int
+method_token(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		if (*s < 'A' || *s > 'Z')
+			return 0;
+	return n > 0 && n <= 16;
+}
+
+/* 1 if every byte of the URI is visible ASCII. */
+static int
+uri_chars_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+enum err
+req_init(struct req *r, const struct http_io *io, const char *base_path,
+    const struct app *app)
+{
+	const char	*m, *cl, *qs;
+	char		*q, *pi = NULL;
+	unsigned char	 rnd[8];
+	size_t		 bl, i;
+	long long	 n;
+
+	memset(r, 0, sizeof(*r));
+	r->start_usec = util_now_usec();
+	r->content_length = -1;
+	r->method = METHOD__MAX;
+	r->app = app;
+	randombytes_buf(rnd, sizeof(rnd));
+	util_hex(r->rid, rnd, sizeof(rnd));
+
+	if ((m = io->param(io->ctx, "REQUEST_METHOD")) == NULL ||
+	    !method_token(m))
+		return ERR_BAD_REQUEST;
+	for (i = 0; i < METHOD__MAX; i++)
+		if (strcmp(m, method_names[i]) == 0)
+			r->method = (enum http_method)i;
+
+	if (param_copy(io, "REQUEST_URI", HTTP_MAX_URI, &r->uri) == -1)
+		return ERR_BAD_REQUEST;
+	if (r->uri == NULL) {
+		/* Plain CGI under a server that does not set REQUEST_URI. */
+		if (param_copy(io, "PATH_INFO", HTTP_MAX_URI, &pi) == -1)
+			return ERR_BAD_REQUEST;
+		qs = io->param(io->ctx, "QUERY_STRING");
+		if (pi == NULL)
+			pi = strdup("/");
+		if (pi == NULL)
+			return ERR_INTERNAL;
+		n = (long long)strlen(pi) + (qs ? (long long)strlen(qs) : 0);
+		if (n > HTTP_MAX_URI || (r->uri = malloc((size_t)n + 2)) ==
+		    NULL) {
+			free(pi);
+			return ERR_BAD_REQUEST;
+		}
+		snprintf(r->uri, (size_t)n + 2, "%s%s%s", pi,
+		    (qs && *qs) ? "?" : "", (qs && *qs) ? qs : "");
+		free(pi);
+	}
+	if (r->uri[0] != '/' || !uri_chars_ok(r->uri))
+		return ERR_BAD_REQUEST;
+
+	/* Split path and query, then strip the base path by segment. */
+	if ((r->path = strdup(r->uri)) == NULL)
+		return ERR_INTERNAL;
+	if ((q = strchr(r->path, '?')) != NULL) {
+		*q = '\0';
+		if ((r->query = strdup(q + 1)) == NULL)
+			return ERR_INTERNAL;
+	}
+	bl = strlen(base_path);
+	if (bl > 0) {
+		if (strncmp(r->path, base_path, bl) != 0 ||
+		    (r->path[bl] != '\0' && r->path[bl] != '/'))
+			return ERR_NOT_FOUND;
+		memmove(r->path, r->path + bl, strlen(r->path + bl) + 1);
+		if (r->path[0] == '\0') {
+			r->path[0] = '/';
+			r->path[1] = '\0';
+		}
+	}
+
+	cl = io->param(io->ctx, "CONTENT_LENGTH");
+	if (cl != NULL && *cl != '\0') {
+		if (cl[0] < '0' || cl[0] > '9' ||
+		    util_strtonum(cl, 0, 1LL << 40, &n) == -1)
+			return ERR_BAD_REQUEST;
+		r->content_length = n;
+	}
+	if (param_copy(io, "CONTENT_TYPE", HTTP_MAX_HEADER,
+	    &r->content_type) == -1 ||
+	    param_copy(io, "HTTP_AUTHORIZATION", HTTP_MAX_HEADER,
+	    &r->authorization) == -1)
+		return ERR_BAD_REQUEST;
+	if (r->content_type != NULL && r->content_type[0] == '\0') {
+		free(r->content_type);
+		r->content_type = NULL;
+	}
+	return ERR_OK;
+}
+
+void
+req_free(struct req *r)
+{
+	size_t	 i;
+
+	if (r == NULL)
+		return;
+	free(r->uri);
+	free(r->path);
+	free(r->query);
+	free(r->content_type);
+	if (r->authorization != NULL) {
+		sodium_memzero(r->authorization, strlen(r->authorization));
+		free(r->authorization);
+	}
+	free(r->body);
+	for (i = 0; i < r->nparams; i++)
+		free(r->params[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+enum err
+body_read(const struct http_io *io, long long content_length, size_t limit,
+    char **buf, size_t *len)
+{
+	char	*b;
+	size_t	 want, got = 0;
+	long	 n;
+
+	*buf = NULL;
+	*len = 0;
+	if (content_length < 0 || (unsigned long long)content_length > limit)
+		return ERR_TOO_LARGE;
+	want = (size_t)content_length;
+	if ((b = malloc(want + 1)) == NULL)
+		return ERR_INTERNAL;
+	while (got < want) {
+		n = io->read(io->ctx, b + got, want - got);
+		if (n <= 0) {
+			free(b);
+			return ERR_BAD_REQUEST;
+		}
+		got += (size_t)n;
+	}
+	b[want] = '\0';
+	*buf = b;
+	*len = want;
+	return ERR_OK;
+}
+
+int
+http_media_type(const char *ctype, char *out, size_t outsz)
+{
+	size_t	 i = 0;
+
+	while (*ctype == ' ' || *ctype == '\t')
+		ctype++;
+	for (; *ctype != '\0' && *ctype != ';' && *ctype != ' ' &&
+	    *ctype != '\t'; ctype++) {
+		if (i + 1 >= outsz || (unsigned char)*ctype < 0x21 ||
+		    (unsigned char)*ctype > 0x7e)
+			return -1;
+		out[i++] = (*ctype >= 'A' && *ctype <= 'Z') ?
+		    (char)(*ctype - 'A' + 'a') : *ctype;
+	}
+	while (*ctype == ' ' || *ctype == '\t')
+		ctype++;
+	if (i == 0 || (*ctype != '\0' && *ctype != ';'))
+		return -1;
+	out[i] = '\0';
+	return 0;
+}
+
+int
+reply_json(struct reply *rep, int status, const cJSON *v)
+{
+	char	*s;
+
+	if ((s = cJSON_PrintUnformatted(v)) == NULL)
+		return -1;
+	free(rep->body);
+	rep->body = s;
+	rep->len = strlen(s);
+	rep->status = status;
+	return 0;
+}
+
+void
+reply_error(struct reply *rep, enum err e)
+{
+	cJSON	*o;
+
+	free(rep->body);
+	rep->body = NULL;
+	rep->len = 0;
+	rep->status = err_status(e);
+	if ((o = cJSON_CreateObject()) != NULL &&
+	    cJSON_AddStringToObject(o, "error", err_code(e)) != NULL &&
+	    cJSON_AddStringToObject(o, "message", err_message(e)) != NULL &&
+	    (rep->body = cJSON_PrintUnformatted(o)) != NULL)
+		rep->len = strlen(rep->body);
+	cJSON_Delete(o);
+}
+
+int
+reply_send(const struct reply *rep, const struct http_io *io, const char *rid)
+{
+	char	 head[1024];
+	int	 n;
+
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Security-Policy: " CSP "\r\n"
+	    "Referrer-Policy: no-referrer\r\n"
+	    "X-Request-Id: %s\r\n"
+	    "%s%s%s"
+	    "\r\n",
+	    rep->status, err_reason(rep->status), rep->len, rid,
+	    rep->allow[0] ? "Allow: " : "", rep->allow,
+	    rep->allow[0] ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	if (io->write(io->ctx, head, (size_t)n) == -1)
+		return -1;
+	if (rep->len > 0 && io->write(io->ctx, rep->body, rep->len) == -1)
+		return -1;
+	return 0;
+}
+
+void
+reply_free(struct reply *rep)
+{
+	if (rep == NULL)
+		return;
+	free(rep->body);
+	memset(rep, 0, sizeof(*rep));
+}

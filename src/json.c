@@ -1,0 +1,185 @@
+/*
+ * Strict JSON over cJSON 1.7.15.  cJSON accepts trailing garbage, turns
+ * "\u0000" into a silent truncation, passes invalid UTF-8, keeps the
+ * first of two duplicate keys (libjwt's jansson keeps the last) and
+ * saturates integers; every entry point here closes one of those holes.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+static const char *const status_codes[JSON__MAX] = {
+	"json_ok", "json_missing", "json_type", "json_range", "json_syntax",
+	"json_encoding", "json_duplicate", "json_depth", "json_nomem",
+};
+
+const char *
+json_status_code(enum json_status s)
+{
+	return s < JSON__MAX ? status_codes[s] : "json_unknown";
+}
+
+/*
+ * Scans the raw text for what cJSON would hide: a "\u0000" escape inside
+ * a string, and nesting deeper than JSON_MAX_DEPTH.
+ */
+static enum json_status
+json_prescan(const char *buf, size_t len)
+{
+	size_t	 i;
+	int	 depth = 0, in_str = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_str) {
+			if (buf[i] == '"')
+				in_str = 0;
+			else if (buf[i] == '\\' && i + 1 < len) {
+				if (buf[i + 1] == 'u' && i + 5 < len &&
+				    memcmp(buf + i + 2, "0000", 4) == 0)
+					return JSON_ENCODING;
+				i++;
+			}
+			continue;
+		}
+		switch (buf[i]) {
+		case '"':
+			in_str = 1;
+			break;
+		case '{':
+		case '[':
+			if (++depth > JSON_MAX_DEPTH)
+				return JSON_DEPTH;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		}
+	}
+	return JSON_OK;
+}
+
+/* Rejects objects with a repeated key, recursively. */
+static int
+json_has_duplicates(const cJSON *v)
+{
+	const cJSON	*a, *b;
+
+	for (a = v->child; a != NULL; a = a->next) {
+		if (cJSON_IsObject(v))
+			for (b = a->next; b != NULL; b = b->next)
+				if (strcmp(a->string, b->string) == 0)
+					return 1;
+		if ((cJSON_IsObject(a) || cJSON_IsArray(a)) &&
+		    json_has_duplicates(a))
+			return 1;
+	}
+	return 0;
+}
+
+enum json_status
+json_parse(const char *buf, size_t len, cJSON **out)
+{
+	enum json_status	 st;
+	const char		*end = NULL;
+	cJSON			*v;
+
+	*out = NULL;
+	if (len == 0)
+		return JSON_SYNTAX;
+	if (memchr(buf, '\0', len) != NULL || !util_utf8_valid(buf, len))
+		return JSON_ENCODING;
+	if ((st = json_prescan(buf, len)) != JSON_OK)
+		return st;
+	v = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	if (v == NULL)
+		return JSON_SYNTAX;
+	/* Only white space may follow the value. */
+	while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
+		end++;
+	if (end != buf + len) {
+		cJSON_Delete(v);
+		return JSON_SYNTAX;
+	}
+	if (json_has_duplicates(v)) {
+		cJSON_Delete(v);
+		return JSON_DUPLICATE;
+	}
+	*out = v;
+	return JSON_OK;
+}
+
+static const cJSON *
+json_item(const cJSON *obj, const char *key)
+{
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+enum json_status
+json_get_str(const cJSON *obj, const char *key, size_t minlen, size_t maxlen,
+    const char **out)
+{
+	const cJSON	*v = json_item(obj, key);
+	size_t		 len;
+
+	if (v == NULL)
+		return JSON_MISSING;
+	if (!cJSON_IsString(v) || v->valuestring == NULL)
+		return JSON_TYPE;
+	len = strlen(v->valuestring);
+	if (len < minlen || len > maxlen)
+		return JSON_RANGE;
+	*out = v->valuestring;
+	return JSON_OK;
+}
+
+enum json_status
+json_get_int(const cJSON *obj, const char *key, long long min, long long max,
+    long long *out)
+{
+	const cJSON	*v = json_item(obj, key);
+	double		 d;
+
+	if (v == NULL)
+		return JSON_MISSING;
+	if (!cJSON_IsNumber(v))
+		return JSON_TYPE;
+	d = v->valuedouble;
+	if (!isfinite(d) || d != floor(d))
+		return JSON_TYPE;
+	/* Doubles hold integers exactly up to 2^53; refuse beyond. */
+	if (d < -9007199254740992.0 || d > 9007199254740992.0 ||
+	    d < (double)min || d > (double)max)
+		return JSON_RANGE;
+	*out = (long long)d;
+	return JSON_OK;
+}
+
+enum json_status
+json_get_bool(const cJSON *obj, const char *key, int *out)
+{
+	const cJSON	*v = json_item(obj, key);
+
+	if (v == NULL)
+		return JSON_MISSING;
+	if (!cJSON_IsBool(v))
+		return JSON_TYPE;
+	*out = cJSON_IsTrue(v) ? 1 : 0;
+	return JSON_OK;
+}
+
+char *
+json_print(const cJSON *v, size_t *len)
+{
+	char	*s;
+
+	if ((s = cJSON_PrintUnformatted(v)) == NULL)
+		return NULL;
+	*len = strlen(s);
+	return s;
+}

@@ -1,0 +1,96 @@
+/*
+ * The app log.  One line per event, written with a single write(2) so
+ * that lines from concurrent workers sharing the file never interleave.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char	*log_prog = "cellar";
+static enum log_level	 log_min = LOG_INFO;
+static FILE		*log_stream;
+
+static const char *const level_names[LOG__MAX] = {
+	"debug", "info", "warn", "error",
+};
+
+void
+log_init(const char *prog, enum log_level min)
+{
+	log_prog = prog;
+	log_min = min;
+}
+
+void
+log_set_stream(FILE *f)
+{
+	log_stream = f;
+}
+
+int
+log_level_parse(const char *s)
+{
+	int	 i;
+
+	for (i = 0; i < LOG__MAX; i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return i;
+	if (strcmp(s, "warning") == 0)
+		return LOG_WARN;
+	return -1;
+}
+
+static void
+log_vwrite(enum log_level lvl, const char *rid, const char *fmt, va_list ap)
+{
+	char		 line[1024];
+	struct tm	 tm;
+	time_t		 now;
+	int		 n, m;
+
+	if (lvl < log_min || lvl >= LOG__MAX)
+		return;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	n = snprintf(line, sizeof(line),
+	    "%04d-%02d-%02dT%02d:%02d:%02dZ %s[%ld] %s rid=%s ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, log_prog, (long)getpid(),
+	    level_names[lvl], rid != NULL ? rid : "-");
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		return;
+	n += m;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (log_stream != NULL) {
+		fwrite(line, 1, (size_t)n, log_stream);
+		fflush(log_stream);
+	} else if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* Nowhere left to report a failing log. */
+	}
+}
+
+void
+log_msg(enum log_level lvl, const char *rid, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vwrite(lvl, rid, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_request(const char *rid, const char *route, int status, long long usec)
+{
+	log_msg(LOG_INFO, rid, "route=%s status=%d us=%lld",
+	    route != NULL ? route : "-", status, usec);
+}
