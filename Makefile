@@ -12,7 +12,7 @@
 # Variables: SANITIZE=address,undefined  WERROR=1  PORT=8080  CC=...
 
 CC	?= cc
-PKGS	 = fcgi sqlcipher libsodium libcjson libjwt
+PKGS	 = fcgi sqlcipher libsodium libcjson libjwt libcurl
 PORT	?= 8080
 STATE	?= $(CURDIR)/.state
 SANITIZE ?=
@@ -44,12 +44,14 @@ endif
 
 # Modules shared by every binary; each binary adds its main.
 LIB_SRCS = src/conf.c src/conf_schema.c src/err.c src/http.c src/json.c \
-	   src/log.c src/router.c src/util.c
-APP_SRCS = src/app.c src/routes.c src/route_meta.c
-LIB_OBJS = $(LIB_SRCS:src/%.c=build/obj/%.o)
+	   src/log.c src/qsh.c src/router.c src/util.c \
+	   src/keys.c src/db.c src/registry.c src/jwt_check.c src/auth.c src/jira.c
+APP_SRCS = src/app.c src/routes.c src/route_meta.c src/route_lifecycle.c \
+	   src/route_tenant.c
+LIB_OBJS = $(LIB_SRCS:src/%.c=build/obj/%.o) build/obj/migrations.o
 APP_OBJS = $(APP_SRCS:src/%.c=build/obj/%.o)
 
-UNIT_TESTS = conf router json http util
+UNIT_TESTS = conf router json http util qsh jwt
 UNIT_BINS  = $(UNIT_TESTS:%=build/tests/test_%)
 
 all: cgi-bin/cellar.fcgi build/cellarctl
@@ -63,6 +65,14 @@ build/.flags: FORCE
 build/obj/%.o: src/%.c build/.flags
 	@mkdir -p build/obj
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The schema migrations, embedded so a worker needs no files but its own.
+build/gen/migrations.c: sql/embed.sh $(wildcard sql/*/[0-9]*.sql)
+	@mkdir -p build/gen
+	sh sql/embed.sh > $@.tmp && mv $@.tmp $@
+
+build/obj/migrations.o: build/gen/migrations.c build/.flags
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 cgi-bin/cellar.fcgi: build/obj/worker.o $(APP_OBJS) $(LIB_OBJS)
 	@mkdir -p cgi-bin

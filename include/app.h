@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "keys.h"
+#include "registry.h"
 #include "http.h"
 #include "router.h"
 
@@ -15,6 +17,8 @@
 
 struct app {
 	struct conf	*cfg;
+	struct keyring	*kr;		/* master keys, sodium_malloc'd */
+	struct registry	*reg;		/* registry.db, open for the worker */
 	const char	*base_path;	/* path of base_url, "" for none */
 	char		*base_path_buf;
 	char		*descriptor;	/* atlassian-connect.json, built once */
@@ -24,9 +28,10 @@ struct app {
 
 /*
  * Builds the app state from a loaded configuration (taking ownership of
- * cfg).  Returns NULL on allocation failure.
+ * cfg): loads the master keys, runs the cipher self-test and opens (or
+ * creates) the registry.  Returns NULL with a message in err.
  */
-struct app	*app_new(struct conf *cfg);
+struct app	*app_new(struct conf *cfg, char *err, size_t errsz);
 void		 app_free(struct app *);
 
 /* Builds the Connect descriptor for cfg into a malloc'd JSON text. */
@@ -42,5 +47,10 @@ extern const size_t		nroutes;
 /* Handlers. */
 enum err	 route_healthz(struct req *, struct reply *);
 enum err	 route_descriptor(struct req *, struct reply *);
+enum err	 route_installed(struct req *, struct reply *);
+enum err	 route_uninstalled(struct req *, struct reply *);
+enum err	 route_enabled(struct req *, struct reply *);
+enum err	 route_disabled(struct req *, struct reply *);
+enum err	 route_tenant(struct req *, struct reply *);
 
 #endif

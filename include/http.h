@@ -11,6 +11,8 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "jwt_check.h"
+#include "registry.h"
 
 /* Longest REQUEST_URI accepted (nginx caps headers at 16 KiB anyway). */
 #define HTTP_MAX_URI		16384
@@ -58,6 +60,11 @@ struct req {
 	char			*authorization;	/* NULL if absent */
 	char			*body;		/* NUL-terminated copy */
 	size_t			 body_len;
+	cJSON			*json;		/* parsed JSON body, if any */
+	/* Set by authentication: */
+	struct jwt_claims	 claims;	/* verified token */
+	struct tenant		 tenant;	/* the caller's tenant */
+	int			 has_tenant;
 	const struct route	*route;		/* set by the router */
 	char			*params[HTTP_MAX_PARAMS]; /* raw path segments */
 	size_t			 nparams;

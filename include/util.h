@@ -36,4 +36,11 @@ long long util_now_usec(void);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void	util_hex(char *out, const unsigned char *in, size_t len);
 
+/*
+ * Checks an http(s) URL of the shape scheme://host[:port][/path] with no
+ * user info, query or fragment; https unless the host is loopback.
+ * Strips trailing slashes in place.  NULL, or what is wrong.
+ */
+const char *util_url_check(char *url);
+
 #endif

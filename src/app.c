@@ -2,23 +2,40 @@
  * The worker's per-process state and the life of one request: parse,
  * route, reply, log.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "app.h"
+#include "auth.h"
+#include "db.h"
 #include "log.h"
 #include "util.h"
 
 struct app *
-app_new(struct conf *cfg)
+app_new(struct conf *cfg, char *err, size_t errsz)
 {
 	struct app	*a;
 	const char	*url, *p;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL)
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		snprintf(err, errsz, "out of memory");
 		return NULL;
+	}
 	a->cfg = cfg;
+	/* SQLCipher, not plain SQLite: else files would be plaintext. */
+	if (db_selftest() == -1) {
+		snprintf(err, errsz, "cipher self-test failed: this SQLite is "
+		    "not SQLCipher");
+		goto fail;
+	}
+	if ((a->kr = keys_load(conf_str(cfg, C_KEYS_DIR), err, errsz)) ==
+	    NULL)
+		goto fail;
+	if ((a->reg = registry_open(conf_str(cfg, C_SERVER_STATE_DIR), a->kr,
+	    1, err, errsz)) == NULL)
+		goto fail;
 	a->started = (long long)time(NULL);
 	/* The path of base_url (validated, no trailing slash) or "". */
 	url = conf_str(cfg, C_APP_BASE_URL);
@@ -27,12 +44,15 @@ app_new(struct conf *cfg)
 	if ((a->base_path_buf = strdup(p != NULL ? p : "")) == NULL ||
 	    (a->descriptor = app_descriptor(cfg, &a->descriptor_len)) ==
 	    NULL) {
-		free(a->base_path_buf);
-		free(a);
-		return NULL;
+		snprintf(err, errsz, "out of memory");
+		goto fail;
 	}
 	a->base_path = a->base_path_buf;
 	return a;
+fail:
+	a->cfg = NULL;		/* the caller still owns cfg */
+	app_free(a);
+	return NULL;
 }
 
 void
@@ -41,6 +61,8 @@ app_free(struct app *a)
 	if (a == NULL)
 		return;
 	conf_free(a->cfg);
+	registry_close(a->reg);
+	keys_free(a->kr);
 	free(a->base_path_buf);
 	free(a->descriptor);
 	free(a);
@@ -55,7 +77,7 @@ app_serve(const struct app *a, const struct http_io *io)
 
 	memset(&rep, 0, sizeof(rep));
 	if ((e = req_init(&r, io, a->base_path, a)) == ERR_OK)
-		router_dispatch(routes, nroutes, NULL, &r, io, &rep);
+		router_dispatch(routes, nroutes, auth_request, &r, io, &rep);
 	else {
 		log_msg(LOG_WARN, r.rid, "reason=bad_request_line err=%s",
 		    err_code(e));

@@ -67,68 +67,6 @@ choice_ok(const char *choices, const char *word, size_t wlen)
 	return 0;
 }
 
-static int
-loopback_host(const char *h, size_t n)
-{
-	return (n == 9 && strncmp(h, "127.0.0.1", n) == 0) ||
-	    (n == 9 && strncasecmp(h, "localhost", n) == 0) ||
-	    (n == 5 && strncmp(h, "[::1]", n) == 0);
-}
-
-/*
- * Checks an http(s) URL of the shape scheme://host[:port][/path] with no
- * user info, query or fragment, and strips trailing slashes in place.
- */
-static const char *
-url_check(char *v)
-{
-	const char	*host, *p;
-	size_t		 hlen, len;
-	int		 https;
-	long long	 port;
-	char		 pbuf[8];
-
-	if (strncmp(v, "https://", 8) == 0)
-		https = 1;
-	else if (strncmp(v, "http://", 7) == 0)
-		https = 0;
-	else
-		return "must start with https://";
-	host = v + (https ? 8 : 7);
-	hlen = strcspn(host, ":/");
-	if (hlen == 0)
-		return "has no host";
-	for (p = host; p < host + hlen; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' &&
-		    *p != '[' && *p != ']')
-			return "has an invalid host name";
-	p = host + hlen;
-	if (*p == ':') {
-		len = strspn(p + 1, "0123456789");
-		if (len == 0 || len >= sizeof(pbuf))
-			return "has an invalid port";
-		memcpy(pbuf, p + 1, len);
-		pbuf[len] = '\0';
-		if (util_strtonum(pbuf, 1, 65535, &port) == -1)
-			return "has an invalid port";
-		p += 1 + len;
-	}
-	if (*p != '\0' && *p != '/')
-		return "has an invalid host or port";
-	for (; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) &&
-		    strchr("/-._~%!$&'()*+,=:@", *p) == NULL)
-			return "may hold only a path after the host "
-			    "(no query, fragment or spaces)";
-	if (!https && !loopback_host(host, hlen))
-		return "must use https (plain http only for 127.0.0.1, "
-		    "localhost or [::1])";
-	len = strlen(v);
-	while (len > 0 && v[len - 1] == '/')
-		v[--len] = '\0';
-	return NULL;
-}
-
 /*
  * Validates and normalises text for key k; on success stores it in val.
  * Returns NULL or a message naming what is expected.
@@ -177,7 +115,7 @@ value_set(const struct conf_key *k, const char *text, struct conf_val *val,
 			return "out of memory";
 		break;
 	case CONF_URL:
-		if (len > 255 || (why = url_check(v)) != NULL) {
+		if (len > 255 || (why = util_url_check(v)) != NULL) {
 			snprintf(msg, msgsz, "expected a URL: %s",
 			    len > 255 ? "longer than 255 characters" : why);
 			free(v);

@@ -49,6 +49,29 @@ const struct conf_key conf_schema[C__MAX] = {
 	    "64", 0, 1048576, NULL,
 	    "/healthz fails when the state directory has less free space "
 	    "(MiB)", NULL },
+	[C_KEYS_DIR] = { "keys", "dir", CONF_PATH, 0, "/etc/cellar/keys", 0,
+	    0, NULL, "master keys (mode 0700; \"cellarctl init\" creates "
+	    "the first)", NULL },
+	[C_AUTH_LEEWAY] = { "auth", "leeway", CONF_INT, 0, "30", 0, 300,
+	    NULL, "clock skew allowed on exp, iat and nbf (seconds)", NULL },
+	[C_AUTH_INSTALL_KEYS_URL] = { "auth", "install_keys_url", CONF_URL,
+	    0, "https://connect-install-keys.atlassian.com", 0, 0, NULL,
+	    "where signed-install public keys are fetched by kid", NULL },
+	[C_AUTH_INSTALL_KEY_DIR] = { "auth", "install_key_dir", CONF_PATH, 0,
+	    "/var/lib/cellar/install-keys", 0, 0, NULL,
+	    "install public keys: KID.pem dropped in by an admin or cached "
+	    "after a fetch", NULL },
+	[C_AUTH_FETCH_TIMEOUT_MS] = { "auth", "fetch_timeout_ms", CONF_INT,
+	    0, "3000", 100, 30000, NULL,
+	    "timeout for fetching an install key (milliseconds)", NULL },
+	[C_TENANTS_GRACE_DAYS] = { "tenants", "grace_days", CONF_INT, 0,
+	    "30", 0, 365, NULL, "a departed tenant's data is deleted this "
+	    "many days after uninstall", NULL },
+	[C_TENANTS_ROTATION_DAYS] = { "tenants", "rotation_days", CONF_INT,
+	    0, "90", 1, 365, NULL, "data keys and secrets are rotated after "
+	    "this many days", NULL },
+	[C_TENANTS_BACKUP_DAYS] = { "tenants", "backup_days", CONF_INT, 0,
+	    "30", 1, 365, NULL, "backups are kept this many days", NULL },
 };
 
 struct conf *

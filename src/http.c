@@ -169,6 +169,9 @@ req_free(struct req *r)
 		free(r->authorization);
 	}
 	free(r->body);
+	cJSON_Delete(r->json);
+	jwt_claims_free(&r->claims);
+	tenant_free(&r->tenant);
 	for (i = 0; i < r->nparams; i++)
 		free(r->params[i]);
 	memset(r, 0, sizeof(*r));

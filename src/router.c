@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "log.h"
 #include "router.h"
 
@@ -125,6 +126,19 @@ router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
 		if (e == ERR_BAD_REQUEST)
 			log_msg(LOG_WARN, r->rid, "reason=body_short");
 		goto out;
+	}
+	/* JSON bodies are parsed once, strictly, before anyone reads them. */
+	if (r->route->body_max > 0 &&
+	    strcmp(r->route->ctype, "application/json") == 0) {
+		enum json_status js = json_parse(r->body, r->body_len,
+		    &r->json);
+
+		if (js != JSON_OK) {
+			log_msg(LOG_WARN, r->rid, "reason=%s",
+			    json_status_code(js));
+			e = ERR_BAD_REQUEST;
+			goto out;
+		}
 	}
 	if (r->route->auth != AUTH_NONE) {
 		/* No verifier for a protected route: fail closed. */

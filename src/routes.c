@@ -12,6 +12,16 @@ const struct route routes[] = {
 	    route_healthz },
 	{ METHOD_GET, "/atlassian-connect.json", "descriptor", AUTH_NONE, 0,
 	    NULL, route_descriptor },
+	{ METHOD_POST, "/installed", "installed", AUTH_LIFECYCLE, 16384,
+	    "application/json", route_installed },
+	{ METHOD_POST, "/uninstalled", "uninstalled", AUTH_LIFECYCLE, 16384,
+	    "application/json", route_uninstalled },
+	{ METHOD_POST, "/enabled", "enabled", AUTH_PAGE, 16384,
+	    "application/json", route_enabled },
+	{ METHOD_POST, "/disabled", "disabled", AUTH_PAGE, 16384,
+	    "application/json", route_disabled },
+	{ METHOD_GET, "/api/tenant", "tenant", AUTH_CONTEXT, 0, NULL,
+	    route_tenant },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -193,9 +194,11 @@ main(int argc, char *argv[])
 	}
 	if ((lvl = log_level_parse(conf_str(cfg, C_SERVER_LOG_LEVEL))) >= 0)
 		log_init("cellar.fcgi", (enum log_level)lvl);
-	if ((a = app_new(cfg)) == NULL) {
+	/* Every file we create (databases, cached keys) is ours alone. */
+	umask(077);
+	if ((a = app_new(cfg, err, sizeof(err))) == NULL) {
 		conf_free(cfg);
-		log_msg(LOG_ERR, NULL, "reason=out_of_memory");
+		fprintf(stderr, "cellar.fcgi: %s\n", err);
 		return 1;
 	}
 	rc = FCGX_IsCGI() ? serve_cgi(a) : serve_fcgi(a);

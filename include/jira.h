@@ -1,0 +1,42 @@
+/*
+ * Outbound calls to a tenant's Jira, signed as the app: an HS256 JWT with
+ * iss = our app key, qsh for the tenant-relative path, a 3-minute expiry,
+ * under the tenant's shared secret.  TLS is verified, timeouts are short,
+ * redirects are not followed (a 3xx is an error), GET never carries a
+ * body, and replies are capped.
+ */
+#ifndef CELLAR_JIRA_H
+#define CELLAR_JIRA_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "err.h"
+#include "http.h"
+#include "registry.h"
+
+/* Largest reply body read from Jira. */
+#define JIRA_MAX_REPLY	(1024 * 1024)
+/* Token lifetime for outbound calls, seconds. */
+#define JIRA_TOKEN_TTL	180
+
+struct jira_reply {
+	long	 status;	/* HTTP status */
+	char	*body;		/* NUL-terminated, malloc'd */
+	size_t	 len;
+};
+
+/*
+ * Calls method path_query (e.g. "/rest/api/3/myself?x=1", relative to
+ * the tenant's base URL) with an optional JSON body (not for GET).
+ * ERR_OK with the reply filled, whatever its HTTP status;
+ * ERR_UNAVAILABLE if Jira could not be reached in time or redirected;
+ * ERR_INTERNAL on our side.
+ */
+enum err	 jira_call(const struct conf *, const struct registry *,
+		    const struct tenant *, enum http_method,
+		    const char *path_query, const char *body,
+		    struct jira_reply *) __attribute__((warn_unused_result));
+void		 jira_reply_free(struct jira_reply *);
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * SQLCipher 3.4.1 (SQLite 3.15.2).  See PITFALLS.md: a raw key must be
+ * exactly "x'<64 hex>'" or it silently becomes a passphrase; a wrong key
+ * shows up only at the first read; writers need BEGIN IMMEDIATE.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "db.h"
+#include "keys.h"
+#include "util.h"
+
+/* How long a writer waits for another worker's lock. */
+#define DB_BUSY_MS	5000
+
+static const char *const status_codes[DB__MAX] = {
+	"db_ok", "db_missing", "db_wrong_key", "db_newer", "db_error",
+};
+
+const char *
+db_status_code(enum db_status s)
+{
+	return s < DB__MAX ? status_codes[s] : "db_unknown";
+}
+
+/* Keys db with the raw key; the hex form lives in guarded memory. */
+static int
+db_key(sqlite3 *db, const unsigned char *key)
+{
+	char	*hex;
+	int	 rc;
+
+	/* "x'" + 64 hex + "'" = 67 bytes, plus NUL. */
+	if ((hex = sodium_malloc(68)) == NULL)
+		return -1;
+	hex[0] = 'x';
+	hex[1] = '\'';
+	util_hex(hex + 2, key, KEY_BYTES);
+	hex[66] = '\'';
+	hex[67] = '\0';
+	rc = sqlite3_key(db, hex, 67);
+	sodium_free(hex);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int
+db_exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+db_user_version(sqlite3 *db, long long *v)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_begin(sqlite3 *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+db_commit(sqlite3 *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void
+db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		(void)db_exec(db, "ROLLBACK");
+}
+
+/*
+ * Applies migrations past user_version, each in its own IMMEDIATE
+ * transaction that re-reads the version (another worker may have done
+ * it meanwhile).
+ */
+static enum db_status
+db_migrate(sqlite3 *db, const struct db_migration *m, size_t n)
+{
+	long long	 v;
+	char		 set[64];
+
+	if (db_user_version(db, &v) == -1)
+		return DB_ERROR;
+	if (v > (long long)n)
+		return DB_NEWER;
+	while (v < (long long)n) {
+		if (db_begin(db) == -1)
+			return DB_ERROR;
+		if (db_user_version(db, &v) == -1)
+			goto fail;
+		if (v >= (long long)n) {
+			db_rollback(db);
+			break;
+		}
+		snprintf(set, sizeof(set), "PRAGMA user_version = %lld",
+		    v + 1);
+		if (db_exec(db, m[v].sql) == -1 || db_exec(db, set) == -1 ||
+		    db_commit(db) == -1)
+			goto fail;
+		v++;
+	}
+	return DB_OK;
+fail:
+	db_rollback(db);
+	return DB_ERROR;
+}
+
+enum db_status
+db_open(const char *path, const unsigned char *key, int create,
+    const struct db_migration *m, size_t nmig, sqlite3 **out)
+{
+	sqlite3		*db = NULL;
+	enum db_status	 st = DB_ERROR;
+	int		 flags, rc;
+
+	*out = NULL;
+	if (!create && access(path, F_OK) == -1)
+		return DB_MISSING;
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (create ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
+		goto out;
+	if (db_key(db, key) == -1)
+		goto out;
+	/* The key is only checked when a page is read. */
+	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
+	    NULL, NULL);
+	if (rc == SQLITE_NOTADB) {
+		st = DB_WRONG_KEY;
+		goto out;
+	}
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, DB_BUSY_MS);
+	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
+	    db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
+	    db_exec(db, "PRAGMA secure_delete = ON") == -1)
+		goto out;
+	if ((st = db_migrate(db, m, nmig)) != DB_OK)
+		goto out;
+	*out = db;
+	db = NULL;
+	st = DB_OK;
+out:
+	if (db != NULL)
+		sqlite3_close(db);
+	return st;
+}
+
+void
+db_close(sqlite3 *db)
+{
+	if (db != NULL)
+		sqlite3_close_v2(db);
+}
+
+int
+db_selftest(void)
+{
+	sqlite3		*db = NULL;
+	sqlite3_stmt	*st = NULL;
+	unsigned char	 key[KEY_BYTES];
+	int		 ok = 0;
+
+	randombytes_buf(key, sizeof(key));
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK || db_key(db, key) == -1)
+		goto out;
+	if (sqlite3_prepare_v2(db, "PRAGMA cipher_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	ok = sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0) != NULL;
+out:
+	sodium_memzero(key, sizeof(key));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ok ? 0 : -1;
+}
+
+int
+db_file_is_plaintext(const char *path)
+{
+	char	 head[16];
+	int	 fd, plain = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if (read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+	    memcmp(head, "SQLite format 3", 16) == 0)
+		plain = 1;
+	close(fd);
+	return plain;
+}

@@ -1,0 +1,226 @@
+/*
+ * Canonical requests as Atlassian's reference implementation builds them:
+ *
+ *   METHOD (upper case) & PATH & QUERY
+ *
+ * PATH is the raw path below the base URL, "/" when empty, without a
+ * trailing slash, with '&' written "%26".  QUERY holds every parameter
+ * but "jwt": names and values form-decoded ('+' is a space), values of a
+ * repeated name sorted and joined with ',', names sorted, both sorted by
+ * their decoded bytes and then percent-encoded per RFC 3986 (only
+ * A-Z a-z 0-9 - . _ ~ stay literal).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "qsh.h"
+#include "util.h"
+
+struct qparam {
+	char	*key;
+	char	*val;
+};
+
+/* A growing string; on allocation failure it stays failed. */
+struct sbuf {
+	char	*s;
+	size_t	 len, cap;
+	int	 failed;
+};
+
+static void
+sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	char	*p;
+	size_t	 cap;
+
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		cap = (b->len + n + 1) * 2;
+		if ((p = realloc(b->s, cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+sb_encode(struct sbuf *b, const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			 e[3];
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			sb_add(b, s, 1);
+			continue;
+		}
+		e[0] = '%';
+		e[1] = hex[c >> 4];
+		e[2] = hex[c & 0x0f];
+		sb_add(b, e, 3);
+	}
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Form-decodes s[0..n) into a malloc'd string.  NULL on a bad escape, an
+ * escaped NUL or no memory.
+ */
+static char *
+form_decode(const char *s, size_t n)
+{
+	char	*out, *o;
+	size_t	 i;
+	int	 hi, lo;
+
+	if ((out = malloc(n + 1)) == NULL)
+		return NULL;
+	for (i = 0, o = out; i < n; i++) {
+		if (s[i] == '+')
+			*o++ = ' ';
+		else if (s[i] == '%') {
+			if (i + 2 >= n)
+				goto fail;
+			if ((hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0 || (hi | lo) == 0)
+				goto fail;
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else
+			*o++ = s[i];
+	}
+	*o = '\0';
+	return out;
+fail:
+	free(out);
+	return NULL;
+}
+
+static int
+qparam_cmp(const void *a, const void *b)
+{
+	const struct qparam *x = a, *y = b;
+	int	 c;
+
+	if ((c = strcmp(x->key, y->key)) != 0)
+		return c;
+	return strcmp(x->val, y->val);
+}
+
+char *
+qsh_canonical(const char *method, const char *path, const char *query)
+{
+	struct qparam	 ps[QSH_MAX_PARAMS];
+	struct sbuf	 b = { NULL, 0, 0, 0 };
+	const char	*p, *amp, *eq, *end;
+	size_t		 n = 0, i, plen;
+	int		 ok = 0;
+
+	for (p = method; *p != '\0'; p++) {
+		char c = (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : *p;
+		sb_add(&b, &c, 1);
+	}
+	sb_add(&b, "&", 1);
+	plen = strlen(path);
+	while (plen > 1 && path[plen - 1] == '/')
+		plen--;
+	if (plen == 0 || (plen == 1 && path[0] == '/'))
+		sb_add(&b, "/", 1);
+	else {
+		if (path[0] != '/')
+			sb_add(&b, "/", 1);
+		for (i = 0; i < plen; i++) {
+			if (path[i] == '&')
+				sb_add(&b, "%26", 3);
+			else
+				sb_add(&b, path + i, 1);
+		}
+	}
+	sb_add(&b, "&", 1);
+
+	for (p = query; p != NULL && *p != '\0'; p = amp ? amp + 1 : NULL) {
+		amp = strchr(p, '&');
+		end = amp ? amp : p + strlen(p);
+		if (end == p)
+			continue;
+		if (n == QSH_MAX_PARAMS)
+			goto out;
+		eq = memchr(p, '=', (size_t)(end - p));
+		ps[n].key = form_decode(p, (size_t)((eq ? eq : end) - p));
+		ps[n].val = eq ? form_decode(eq + 1, (size_t)(end - eq - 1)) :
+		    strdup("");
+		if (ps[n].key == NULL || ps[n].val == NULL) {
+			free(ps[n].key);
+			free(ps[n].val);
+			goto out;
+		}
+		if (strcmp(ps[n].key, "jwt") == 0) {
+			free(ps[n].key);
+			free(ps[n].val);
+			continue;
+		}
+		n++;
+	}
+	qsort(ps, n, sizeof(ps[0]), qparam_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(ps[i].key, ps[i - 1].key) == 0) {
+			sb_add(&b, ",", 1);
+		} else {
+			if (i > 0)
+				sb_add(&b, "&", 1);
+			sb_encode(&b, ps[i].key);
+			sb_add(&b, "=", 1);
+		}
+		sb_encode(&b, ps[i].val);
+	}
+	ok = !b.failed;
+out:
+	for (i = 0; i < n; i++) {
+		free(ps[i].key);
+		free(ps[i].val);
+	}
+	if (!ok) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+int
+qsh_compute(const char *method, const char *path, const char *query,
+    char out[65])
+{
+	unsigned char	 h[crypto_hash_sha256_BYTES];
+	char		*c;
+
+	if ((c = qsh_canonical(method, path, query)) == NULL)
+		return -1;
+	crypto_hash_sha256(h, (const unsigned char *)c, strlen(c));
+	free(c);
+	util_hex(out, h, sizeof(h));
+	return 0;
+}

@@ -1,0 +1,119 @@
+/*
+ * qsh: every official vector Atlassian publishes (tests/data/
+ * qsh-vectors.tsv, copied from the reference implementation's test
+ * resources) must give the same canonical request and hash; malformed
+ * queries must be refused rather than hashed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "qsh.h"
+
+static void
+test_vectors(void **state)
+{
+	FILE	*f;
+	char	*line = NULL, *fld[7], *p, *t, out[65], *c;
+	size_t	 cap = 0;
+	int	 n, cases = 0;
+
+	(void)state;
+	f = fopen("tests/data/qsh-vectors.tsv", "r");
+	assert_non_null(f);
+	while (getline(&line, &cap, f) != -1) {
+		if (line[0] == '#' || strncmp(line, "name\t", 5) == 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		for (n = 0, p = line; n < 7; n++) {
+			fld[n] = p;
+			if ((t = strchr(p, '\t')) == NULL)
+				break;
+			*t = '\0';
+			p = t + 1;
+		}
+		assert_int_equal(n, 6);
+		c = qsh_canonical(fld[1], fld[2], fld[3]);
+		assert_non_null(c);
+		if (strcmp(c, fld[4]) != 0)
+			fail_msg("%s: canonical %s, want %s", fld[0], c,
+			    fld[4]);
+		free(c);
+		assert_int_equal(qsh_compute(fld[1], fld[2], fld[3], out), 0);
+		if (strcmp(out, fld[5]) != 0)
+			fail_msg("%s: qsh %s, want %s", fld[0], out, fld[5]);
+		cases++;
+	}
+	free(line);
+	fclose(f);
+	/* The file holds 39 unique official cases: none may be skipped. */
+	assert_int_equal(cases, 39);
+}
+
+static void
+test_jwt_param_left_out(void **state)
+{
+	char	 a[65], b[65];
+
+	(void)state;
+	assert_int_equal(qsh_compute("GET", "/x", "a=1&jwt=abc.def.ghi", a),
+	    0);
+	assert_int_equal(qsh_compute("GET", "/x", "a=1", b), 0);
+	assert_string_equal(a, b);
+}
+
+static void
+test_method_and_path(void **state)
+{
+	char	*c;
+
+	(void)state;
+	c = qsh_canonical("post", "", NULL);
+	assert_string_equal(c, "POST&/&");
+	free(c);
+	c = qsh_canonical("GET", "/a/b//", "");
+	assert_string_equal(c, "GET&/a/b&");
+	free(c);
+	c = qsh_canonical("GET", "/a&b", "k");
+	assert_string_equal(c, "GET&/a%26b&k=");
+	free(c);
+}
+
+static void
+test_malformed(void **state)
+{
+	char	 out[65], q[QSH_MAX_PARAMS * 4 + 8];
+	size_t	 i;
+
+	(void)state;
+	assert_int_equal(qsh_compute("GET", "/", "a=%4", out), -1);
+	assert_int_equal(qsh_compute("GET", "/", "a=%zz", out), -1);
+	assert_int_equal(qsh_compute("GET", "/", "a=%00", out), -1);
+	/* One parameter more than the cap. */
+	q[0] = '\0';
+	for (i = 0; i <= QSH_MAX_PARAMS; i++)
+		strcat(q, "a=1&");
+	assert_int_equal(qsh_compute("GET", "/", q, out), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_jwt_param_left_out),
+		cmocka_unit_test(test_method_and_path),
+		cmocka_unit_test(test_malformed),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests_name("qsh", tests, NULL, NULL);
+}
