@@ -23,6 +23,9 @@ int		 auth_token(const struct req *r, const char **token,
 /* 1 if kid is 1-128 of [A-Za-z0-9._-], not starting with '.'. */
 int		 auth_kid_ok(const char *kid);
 
+/* Forgets every cached verified token (tests, and at worker exit). */
+void		 auth_cache_clear(void);
+
 /* The clock, replaceable by tests. */
 extern long long (*auth_now)(void);
 

@@ -33,7 +33,7 @@ struct jira_reply {
  * ERR_UNAVAILABLE if Jira could not be reached in time or redirected;
  * ERR_INTERNAL on our side.
  */
-enum err	 jira_call(const struct conf *, const struct registry *,
+enum err	 jira_call(const struct conf *, struct registry *,
 		    const struct tenant *, enum http_method,
 		    const char *path_query, const char *body,
 		    struct jira_reply *) __attribute__((warn_unused_result));

@@ -36,6 +36,7 @@ struct jwt_claims {
 	long long	 nbf;		/* 0 if absent */
 	const cJSON	*aud;		/* NULL if absent */
 	const cJSON	*context;	/* NULL if absent */
+	int		 borrowed;	/* trees owned elsewhere (a cache) */
 };
 
 /*

@@ -23,10 +23,14 @@ enum tenant_state {
 	TENANT__MAX
 };
 
+#define REGISTRY_NSTMT	16
+
 struct registry {
 	sqlite3			*db;
 	const struct keyring	*kr;
 	char			*state_dir;
+	sqlite3_stmt		*stmt[REGISTRY_NSTMT];	/* prepared once */
+	char			*scratch;	/* sodium_malloc'd secret */
 };
 
 /* A tenant as the request path needs it; strings owned by the struct. */
@@ -41,6 +45,8 @@ struct tenant {
 	long long		 uninstalled_at;	/* 0: never */
 	long long		 delete_after;		/* 0: none */
 	int			 secret_master;
+	int			 dek_version;		/* current data key */
+	long long		 dek_created;
 	unsigned char		*secret_sealed;
 	size_t			 secret_sealed_len;
 };
@@ -90,12 +96,14 @@ int		 registry_each(struct registry *,
 		    int (*fn)(const struct tenant *, void *), void *arg);
 
 /*
- * Unseals the tenant's shared secret into a sodium_malloc'd buffer
- * (free with sodium_free).  NULL if it does not open: the caller fails
- * closed.
+ * Unseals the tenant's shared secret into the registry's guarded scratch
+ * buffer (sodium_malloc'd once); valid until the next call.  Wipe it
+ * with registry_secret_wipe as soon as it has been used.  NULL if it
+ * does not open: the caller fails closed.
  */
-char		*registry_secret(const struct registry *, const struct tenant *,
+const char	*registry_secret(struct registry *, const struct tenant *,
 		    size_t *len);
+void		 registry_secret_wipe(struct registry *);
 
 /*
  * Unwraps the tenant's current data key into dek (KEY_BYTES, caller's
@@ -129,9 +137,16 @@ enum err	 registry_set_enabled(struct registry *, const char *id,
  * worker's small cache (opened and its owner checked on a miss).  The
  * connection stays the cache's: callers never close it.
  */
-enum err	 registry_tenant_db(struct registry *, const char *id,
-		    sqlite3 **out, int *dek_version, long long *dek_created)
-		    __attribute__((warn_unused_result));
+enum err	 registry_tenant_db(struct registry *, const struct tenant *,
+		    sqlite3 **out) __attribute__((warn_unused_result));
+/*
+ * A prepared statement for sql (a constant: it is cached by address) on
+ * a connection from registry_tenant_db, prepared once per connection.
+ * Give it back with registry_stmt_done; never finalize it.  NULL on a
+ * prepare error.
+ */
+sqlite3_stmt	*registry_tenant_stmt(sqlite3 *, const char *sql);
+void		 registry_stmt_done(sqlite3_stmt *);
 /* Closes every cached tenant connection (at exit and in tests). */
 void		 registry_cache_clear(void);
 

@@ -60,6 +60,7 @@ app_free(struct app *a)
 {
 	if (a == NULL)
 		return;
+	auth_cache_clear();
 	conf_free(a->cfg);
 	registry_close(a->reg);
 	keys_free(a->kr);

@@ -33,6 +33,89 @@
 #define PEM_MAX		16384
 #define CONTEXT_QSH	"context-qsh"
 
+/*
+ * Verified HS256 tokens, per worker.  Jira's front end reuses a context
+ * token for many requests; checking its signature again (libjwt parses it
+ * once more and HMACs it) costs more than the rest of the request.  An
+ * entry holds the parsed claims and is only trusted for the tenant whose
+ * sealed secret verified it: a reinstall or a rotation re-seals the
+ * secret, so the tag no longer matches and the token is verified anew.
+ * Time and qsh checks run on every request regardless, and so does the
+ * registry lookup that refuses departed tenants.
+ */
+#define TOKEN_CACHE	64
+
+static struct token_entry {
+	unsigned char	 hash[crypto_generichash_BYTES];
+	unsigned char	 secret_tag[crypto_generichash_BYTES];
+	char		 tenant_id[TENANT_ID_LEN + 1];
+	struct jwt_claims claims;
+	unsigned long	 used;
+	int		 live;
+} token_cache[TOKEN_CACHE];
+static unsigned long token_clock;
+
+static void
+token_tag(unsigned char *tag, const struct tenant *t)
+{
+	crypto_generichash(tag, crypto_generichash_BYTES, t->secret_sealed,
+	    t->secret_sealed_len, NULL, 0);
+}
+
+static struct token_entry *
+token_find(const unsigned char *hash)
+{
+	size_t	 i;
+
+	for (i = 0; i < TOKEN_CACHE; i++)
+		if (token_cache[i].live && sodium_memcmp(token_cache[i].hash,
+		    hash, crypto_generichash_BYTES) == 0)
+			return &token_cache[i];
+	return NULL;
+}
+
+/* Moves r's claims into the cache; r keeps a borrowed view. */
+static void
+token_remember(struct req *r, const unsigned char *hash)
+{
+	struct token_entry *e = &token_cache[0];
+	size_t	 i;
+
+	for (i = 0; i < TOKEN_CACHE; i++) {
+		if (!token_cache[i].live) {
+			e = &token_cache[i];
+			break;
+		}
+		if (token_cache[i].used < e->used)
+			e = &token_cache[i];
+	}
+	if (e->live) {
+		e->claims.borrowed = 0;
+		jwt_claims_free(&e->claims);
+	}
+	memcpy(e->hash, hash, crypto_generichash_BYTES);
+	token_tag(e->secret_tag, &r->tenant);
+	memcpy(e->tenant_id, r->tenant.id, sizeof(e->tenant_id));
+	e->claims = r->claims;
+	e->used = ++token_clock;
+	e->live = 1;
+	r->claims.borrowed = 1;
+}
+
+void
+auth_cache_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < TOKEN_CACHE; i++) {
+		if (token_cache[i].live) {
+			token_cache[i].claims.borrowed = 0;
+			jwt_claims_free(&token_cache[i].claims);
+		}
+		memset(&token_cache[i], 0, sizeof(token_cache[i]));
+	}
+}
+
 static long long
 auth_clock(void)
 {
@@ -330,9 +413,11 @@ auth_lifecycle(struct req *r, const char *token, const char **reason)
 }
 
 static int
-auth_tenant(struct req *r, const char *token, const char **reason)
+auth_tenant(struct req *r, const char *token, const unsigned char *hash,
+    struct token_entry *hit, const char **reason)
 {
-	char		*secret;
+	const char	*secret;
+	unsigned char	 tag[crypto_generichash_BYTES];
 	size_t		 len = 0;
 	enum err	 e;
 	int		 rc;
@@ -351,6 +436,13 @@ auth_tenant(struct req *r, const char *token, const char **reason)
 		*reason = "tenant_departed";
 		return -1;
 	}
+	if (hit != NULL && strcmp(hit->tenant_id, r->tenant.id) == 0) {
+		token_tag(tag, &r->tenant);
+		if (sodium_memcmp(tag, hit->secret_tag, sizeof(tag)) == 0) {
+			hit->used = ++token_clock;
+			return 0;
+		}
+	}
 	/* A secret that does not unseal is a failure, never "empty". */
 	if ((secret = registry_secret(r->app->reg, &r->tenant, &len)) ==
 	    NULL) {
@@ -359,7 +451,9 @@ auth_tenant(struct req *r, const char *token, const char **reason)
 	}
 	rc = jwt_check_sig(token, JWT_HS256, (const unsigned char *)secret,
 	    len, reason);
-	sodium_free(secret);
+	registry_secret_wipe(r->app->reg);
+	if (rc == 0 && hit == NULL)
+		token_remember(r, hash);
 	return rc;
 }
 
@@ -369,13 +463,27 @@ auth_request(struct req *r)
 	const struct conf *cfg = r->app->cfg;
 	const char	*token = NULL, *reason = "unknown";
 	char		*owned = NULL, qsh[65];
+	unsigned char	 hash[crypto_generichash_BYTES];
+	struct token_entry *hit = NULL;
 	enum auth_level	 level = r->route->auth;
 	int		 ok = 0;
 
 	if (auth_token(r, &token, &owned, &reason) == -1)
 		goto out;
-	if (jwt_parse(token, level == AUTH_LIFECYCLE ? JWT_RS256 : JWT_HS256,
-	    &r->claims, &reason) == -1)
+	if (strnlen(token, JWT_MAX_LEN + 1) > JWT_MAX_LEN) {
+		reason = "token_too_long";
+		goto out;
+	}
+	if (level != AUTH_LIFECYCLE) {
+		crypto_generichash(hash, sizeof(hash),
+		    (const unsigned char *)token, strlen(token), NULL, 0);
+		if ((hit = token_find(hash)) != NULL) {
+			r->claims = hit->claims;
+			r->claims.borrowed = 1;
+		}
+	}
+	if (hit == NULL && jwt_parse(token, level == AUTH_LIFECYCLE ?
+	    JWT_RS256 : JWT_HS256, &r->claims, &reason) == -1)
 		goto out;
 	if (jwt_check_time(&r->claims, auth_now(),
 	    conf_int(cfg, C_AUTH_LEEWAY), &reason) == -1)
@@ -405,7 +513,7 @@ auth_request(struct req *r)
 	if (level == AUTH_LIFECYCLE) {
 		if (auth_lifecycle(r, token, &reason) == -1)
 			goto out;
-	} else if (auth_tenant(r, token, &reason) == -1)
+	} else if (auth_tenant(r, token, hash, hit, &reason) == -1)
 		goto out;
 	ok = 1;
 out:

@@ -233,7 +233,7 @@ conf_file(struct conf *c, const char *path, char err[CONF_ERRLEN],
 			    "%d bytes", CONF_MAX_FILE);
 			goto out;
 		}
-		if (len > CONF_MAX_LINE) {
+		if (len - (buf[len - 1] == '\n') > CONF_MAX_LINE) {
 			conf_err(err, path, lineno, "line is longer than %d "
 			    "characters", CONF_MAX_LINE);
 			goto out;

@@ -97,6 +97,10 @@ req_init(struct req *r, const struct http_io *io, const char *base_path,
 		if (param_copy(io, "PATH_INFO", HTTP_MAX_URI, &pi) == -1)
 			return ERR_BAD_REQUEST;
 		qs = io->param(io->ctx, "QUERY_STRING");
+		if (pi != NULL && pi[0] == '\0') {
+			free(pi);
+			pi = NULL;
+		}
 		if (pi == NULL)
 			pi = strdup("/");
 		if (pi == NULL)

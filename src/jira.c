@@ -46,11 +46,12 @@ jira_write(char *data, size_t size, size_t nmemb, void *ctx)
 
 /* The app's token for this call, or NULL. */
 static char *
-jira_token(const struct conf *cfg, const struct registry *reg,
+jira_token(const struct conf *cfg, struct registry *reg,
     const struct tenant *t, enum http_method m, const char *path_query)
 {
 	cJSON		*claims = NULL;
-	char		*secret = NULL, *tok = NULL, *path = NULL, *qm, qsh[65];
+	const char	*secret = NULL;
+	char		*tok = NULL, *path = NULL, *qm, qsh[65];
 	const char	*q = NULL;
 	long long	 now = auth_now();
 	size_t		 slen;
@@ -76,14 +77,14 @@ jira_token(const struct conf *cfg, const struct registry *reg,
 	tok = jwt_sign_hs256(claims, (const unsigned char *)secret, slen);
 out:
 	if (secret != NULL)
-		sodium_free(secret);
+		registry_secret_wipe(reg);
 	cJSON_Delete(claims);
 	free(path);
 	return tok;
 }
 
 enum err
-jira_call(const struct conf *cfg, const struct registry *reg,
+jira_call(const struct conf *cfg, struct registry *reg,
     const struct tenant *t, enum http_method m, const char *path_query,
     const char *body, struct jira_reply *rep)
 {

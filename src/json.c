@@ -23,17 +23,59 @@ json_status_code(enum json_status s)
 }
 
 /*
- * Scans the raw text for what cJSON would hide: a "\u0000" escape inside
- * a string, and nesting deeper than JSON_MAX_DEPTH.
+ * Length of an RFC 8259 number at s (at most n bytes), or 0 if what is
+ * there is not one: cJSON also takes "01", "1." and "-.5".
+ */
+static size_t
+json_number(const char *s, size_t n)
+{
+	size_t	 i = 0, d;
+
+#define DIGITS() do { d = i; while (i < n && s[i] >= '0' && s[i] <= '9') \
+	i++; } while (0)
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else {
+		DIGITS();
+		if (i == d)
+			return 0;
+	}
+	if (i < n && s[i] == '.') {
+		i++;
+		DIGITS();
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		DIGITS();
+		if (i == d)
+			return 0;
+	}
+#undef DIGITS
+	return i;
+}
+
+/*
+ * Scans the raw text for what cJSON would let through: a "\u0000"
+ * escape or a raw control character inside a string, control characters
+ * other than white space between tokens, numbers outside the JSON
+ * grammar, and nesting deeper than JSON_MAX_DEPTH.
  */
 static enum json_status
 json_prescan(const char *buf, size_t len)
 {
-	size_t	 i;
+	size_t	 i, k;
 	int	 depth = 0, in_str = 0;
 
 	for (i = 0; i < len; i++) {
 		if (in_str) {
+			if ((unsigned char)buf[i] < 0x20)
+				return JSON_SYNTAX;
 			if (buf[i] == '"')
 				in_str = 0;
 			else if (buf[i] == '\\' && i + 1 < len) {
@@ -44,6 +86,9 @@ json_prescan(const char *buf, size_t len)
 			}
 			continue;
 		}
+		if ((unsigned char)buf[i] < 0x20 && buf[i] != '\t' &&
+		    buf[i] != '\n' && buf[i] != '\r')
+			return JSON_SYNTAX;
 		switch (buf[i]) {
 		case '"':
 			in_str = 1;
@@ -56,6 +101,17 @@ json_prescan(const char *buf, size_t len)
 		case '}':
 		case ']':
 			depth--;
+			break;
+		case '-':
+		case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9':
+			if ((k = json_number(buf + i, len - i)) == 0)
+				return JSON_SYNTAX;
+			/* Another digit or a dot right after: "01", "1.". */
+			if (i + k < len && (buf[i + k] == '.' ||
+			    (buf[i + k] >= '0' && buf[i + k] <= '9')))
+				return JSON_SYNTAX;
+			i += k - 1;
 			break;
 		}
 	}
@@ -153,7 +209,8 @@ json_get_int(const cJSON *obj, const char *key, long long min, long long max,
 	if (!isfinite(d) || d != floor(d))
 		return JSON_TYPE;
 	/* Doubles hold integers exactly up to 2^53; refuse beyond. */
-	if (d < -9007199254740992.0 || d > 9007199254740992.0 ||
+	/* Beyond 2^53 - 1 a double no longer holds every integer. */
+	if (d < -9007199254740991.0 || d > 9007199254740991.0 ||
 	    d < (double)min || d > (double)max)
 		return JSON_RANGE;
 	*out = (long long)d;

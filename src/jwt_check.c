@@ -36,8 +36,10 @@ jwt_claims_free(struct jwt_claims *c)
 {
 	if (c == NULL)
 		return;
-	cJSON_Delete(c->header);
-	cJSON_Delete(c->payload);
+	if (!c->borrowed) {
+		cJSON_Delete(c->header);
+		cJSON_Delete(c->payload);
+	}
 	memset(c, 0, sizeof(*c));
 }
 

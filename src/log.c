@@ -13,6 +13,10 @@
 static const char	*log_prog = "cellar";
 static enum log_level	 log_min = LOG_INFO;
 static FILE		*log_stream;
+static long		 log_pid;
+/* The timestamp is formatted once per second, not once per line. */
+static time_t		 log_stamp_at = -1;
+static char		 log_stamp[32];
 
 static const char *const level_names[LOG__MAX] = {
 	"debug", "info", "warn", "error",
@@ -23,6 +27,7 @@ log_init(const char *prog, enum log_level min)
 {
 	log_prog = prog;
 	log_min = min;
+	log_pid = (long)getpid();
 }
 
 void
@@ -55,12 +60,16 @@ log_vwrite(enum log_level lvl, const char *rid, const char *fmt, va_list ap)
 	if (lvl < log_min || lvl >= LOG__MAX)
 		return;
 	now = time(NULL);
-	gmtime_r(&now, &tm);
-	n = snprintf(line, sizeof(line),
-	    "%04d-%02d-%02dT%02d:%02d:%02dZ %s[%ld] %s rid=%s ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, log_prog, (long)getpid(),
-	    level_names[lvl], rid != NULL ? rid : "-");
+	if (now != log_stamp_at) {
+		gmtime_r(&now, &tm);
+		strftime(log_stamp, sizeof(log_stamp), "%Y-%m-%dT%H:%M:%SZ",
+		    &tm);
+		log_stamp_at = now;
+	}
+	if (log_pid == 0)
+		log_pid = (long)getpid();
+	n = snprintf(line, sizeof(line), "%s %s[%ld] %s rid=%s ", log_stamp,
+	    log_prog, log_pid, level_names[lvl], rid != NULL ? rid : "-");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

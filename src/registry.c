@@ -32,16 +32,24 @@ enum stmt {
 };
 
 static const char *const stmts[STMT__MAX] = {
-	[STMT_FIND] = "SELECT id, client_key, base_url, state, enabled, "
-	    "installed_at, updated_at, uninstalled_at, delete_after, "
-	    "secret_master, secret_sealed FROM tenants WHERE client_key = ?1",
-	[STMT_GET] = "SELECT id, client_key, base_url, state, enabled, "
-	    "installed_at, updated_at, uninstalled_at, delete_after, "
-	    "secret_master, secret_sealed FROM tenants WHERE id = ?1",
-	[STMT_LIST] = "SELECT id, client_key, base_url, state, enabled, "
-	    "installed_at, updated_at, uninstalled_at, delete_after, "
-	    "secret_master, secret_sealed FROM tenants ORDER BY installed_at, "
-	    "id",
+	[STMT_FIND] = "SELECT t.id, t.client_key, t.base_url, t.state, t.enabled, "
+	    "t.installed_at, t.updated_at, t.uninstalled_at, t.delete_after, "
+	    "t.secret_master, t.secret_sealed, k.version, k.created_at FROM "
+	    "tenants t LEFT JOIN tenant_keys k ON k.tenant_id = t.id AND "
+	    "k.state = 'current' "
+	    "WHERE t.client_key = ?1",
+	[STMT_GET] = "SELECT t.id, t.client_key, t.base_url, t.state, t.enabled, "
+	    "t.installed_at, t.updated_at, t.uninstalled_at, t.delete_after, "
+	    "t.secret_master, t.secret_sealed, k.version, k.created_at FROM "
+	    "tenants t LEFT JOIN tenant_keys k ON k.tenant_id = t.id AND "
+	    "k.state = 'current' "
+	    "WHERE t.id = ?1",
+	[STMT_LIST] = "SELECT t.id, t.client_key, t.base_url, t.state, t.enabled, "
+	    "t.installed_at, t.updated_at, t.uninstalled_at, t.delete_after, "
+	    "t.secret_master, t.secret_sealed, k.version, k.created_at FROM "
+	    "tenants t LEFT JOIN tenant_keys k ON k.tenant_id = t.id AND "
+	    "k.state = 'current' "
+	    "ORDER BY t.installed_at, t.id",
 	[STMT_INSERT_TENANT] = "INSERT INTO tenants (id, client_key, "
 	    "base_url, display_url, product_type, server_version, "
 	    "plugins_version, sen, oauth_client_id, secret_sealed, "
@@ -68,15 +76,31 @@ static const char *const stmts[STMT__MAX] = {
 	    "VALUES (?1, ?2, ?3, ?4)",
 };
 
+_Static_assert(STMT__MAX <= REGISTRY_NSTMT, "REGISTRY_NSTMT too small");
+
+/*
+ * Statements are prepared once per connection and reused: preparing
+ * (parsing) cost more than running them on the request path.  Give each
+ * back with stmt_done.
+ */
 static sqlite3_stmt *
 stmt_prepare(struct registry *reg, enum stmt s)
 {
-	sqlite3_stmt	*st;
-
-	if (sqlite3_prepare_v2(reg->db, stmts[s], -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (reg->stmt[s] == NULL && sqlite3_prepare_v2(reg->db, stmts[s], -1,
+	    &reg->stmt[s], NULL) != SQLITE_OK) {
+		reg->stmt[s] = NULL;
 		return NULL;
-	return st;
+	}
+	return reg->stmt[s];
+}
+
+static void
+stmt_done(sqlite3_stmt *st)
+{
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
 }
 
 static int
@@ -154,9 +178,15 @@ fail:
 void
 registry_close(struct registry *reg)
 {
+	size_t	 i;
+
 	if (reg == NULL)
 		return;
 	registry_cache_clear();
+	for (i = 0; i < REGISTRY_NSTMT; i++)
+		sqlite3_finalize(reg->stmt[i]);
+	if (reg->scratch != NULL)
+		sodium_free(reg->scratch);
 	db_close(reg->db);
 	free(reg->state_dir);
 	free(reg);
@@ -203,6 +233,8 @@ tenant_row(sqlite3_stmt *st, struct tenant *t)
 	t->uninstalled_at = sqlite3_column_int64(st, 7);
 	t->delete_after = sqlite3_column_int64(st, 8);
 	t->secret_master = sqlite3_column_int(st, 9);
+	t->dek_version = sqlite3_column_int(st, 11);
+	t->dek_created = sqlite3_column_int64(st, 12);
 	blob = sqlite3_column_blob(st, 10);
 	t->secret_sealed_len = (size_t)sqlite3_column_bytes(st, 10);
 	if (blob == NULL || t->secret_sealed_len < KEYS_SEALED_LEN(1) ||
@@ -234,7 +266,7 @@ tenant_lookup(struct registry *reg, enum stmt s, const char *key,
 		else if (rc == SQLITE_ROW)
 			e = tenant_row(st, t);
 	}
-	sqlite3_finalize(st);
+	stmt_done(st);
 	return e;
 }
 
@@ -275,32 +307,42 @@ registry_each(struct registry *reg, int (*fn)(const struct tenant *, void *),
 	}
 	if (n >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		n = -1;
-	sqlite3_finalize(st);
+	stmt_done(st);
 	return n;
 }
 
-char *
-registry_secret(const struct registry *reg, const struct tenant *t,
-    size_t *len)
+const char *
+registry_secret(struct registry *reg, const struct tenant *t, size_t *len)
 {
 	char	 aad[128];
-	char	*s;
 	size_t	 n;
 
 	if (t->secret_sealed_len <= KEYS_SEALED_LEN(0))
 		return NULL;
 	n = t->secret_sealed_len - KEYS_SEALED_LEN(0);
-	if ((s = sodium_malloc(n + 1)) == NULL)
+	if (n > SECRET_MAX)
+		return NULL;
+	/* One guarded buffer per worker: sodium_malloc per request costs
+	 * more than the rest of the request's crypto. */
+	if (reg->scratch == NULL &&
+	    (reg->scratch = sodium_malloc(SECRET_MAX + 1)) == NULL)
 		return NULL;
 	keys_aad_secret(aad, sizeof(aad), t->id, t->secret_master);
 	if (keys_open(reg->kr, t->secret_master, aad, t->secret_sealed,
-	    t->secret_sealed_len, (unsigned char *)s) == -1) {
-		sodium_free(s);
+	    t->secret_sealed_len, (unsigned char *)reg->scratch) == -1) {
+		sodium_memzero(reg->scratch, SECRET_MAX + 1);
 		return NULL;
 	}
-	s[n] = '\0';
+	reg->scratch[n] = '\0';
 	*len = n;
-	return s;
+	return reg->scratch;
+}
+
+void
+registry_secret_wipe(struct registry *reg)
+{
+	if (reg->scratch != NULL)
+		sodium_memzero(reg->scratch, SECRET_MAX + 1);
 }
 
 int
@@ -329,7 +371,7 @@ registry_dek(struct registry *reg, const char *id, unsigned char *dek,
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	stmt_done(st);
 	return rc;
 }
 
@@ -346,7 +388,7 @@ audit(struct registry *reg, long long now, const char *event, const char *id,
 	    bind_text(st, 2, event) == 0 && bind_text(st, 3, id) == 0 &&
 	    bind_text(st, 4, detail) == 0 && sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
-	sqlite3_finalize(st);
+	stmt_done(st);
 	return rc;
 }
 
@@ -504,7 +546,7 @@ registry_install(struct registry *reg, const struct install *in,
 		    sqlite3_bind_int64(st, 12, now) != SQLITE_OK ||
 		    sqlite3_step(st) != SQLITE_DONE)
 			goto out;
-		sqlite3_finalize(st);
+		stmt_done(st);
 		if ((st = stmt_prepare(reg, STMT_INSERT_KEY)) == NULL ||
 		    bind_text(st, 1, id) == -1 ||
 		    sqlite3_bind_int(st, 2, 1) != SQLITE_OK ||
@@ -523,7 +565,7 @@ registry_install(struct registry *reg, const struct install *in,
 	e = registry_find(reg, in->client_key, out);
 	file_made = 0;
 out:
-	sqlite3_finalize(st);
+	stmt_done(st);
 	if (e != ERR_OK) {
 		db_rollback(reg->db);
 		*created = 0;
@@ -561,7 +603,7 @@ registry_update(struct registry *reg, enum stmt s, const char *id,
 		goto out;
 	e = ERR_OK;
 out:
-	sqlite3_finalize(st);
+	stmt_done(st);
 	if (e != ERR_OK)
 		db_rollback(reg->db);
 	return e;
@@ -592,6 +634,7 @@ registry_set_enabled(struct registry *reg, const char *id, int enabled,
  * asks) never sees a stale handle.
  */
 #define TENANT_CACHE	8
+#define TENANT_STMTS	32
 
 static struct tenant_conn {
 	char		 id[TENANT_ID_LEN + 1];
@@ -599,8 +642,59 @@ static struct tenant_conn {
 	long long	 dek_created;
 	sqlite3		*db;
 	unsigned long	 used;
+	struct {
+		const char	*sql;	/* the caller's constant, by address */
+		sqlite3_stmt	*st;
+	} stmts[TENANT_STMTS];
 } cache[TENANT_CACHE];
 static unsigned long cache_clock;
+
+static void
+conn_close(struct tenant_conn *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < TENANT_STMTS; i++)
+		sqlite3_finalize(c->stmts[i].st);
+	db_close(c->db);
+	memset(c, 0, sizeof(*c));
+}
+
+sqlite3_stmt *
+registry_tenant_stmt(sqlite3 *db, const char *sql)
+{
+	struct tenant_conn *c = NULL;
+	sqlite3_stmt	*st;
+	size_t		 i;
+
+	for (i = 0; i < TENANT_CACHE && c == NULL; i++)
+		if (cache[i].db == db)
+			c = &cache[i];
+	if (c == NULL)
+		return NULL;
+	for (i = 0; i < TENANT_STMTS && c->stmts[i].sql != NULL; i++)
+		if (c->stmts[i].sql == sql)
+			return c->stmts[i].st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (i == TENANT_STMTS) {
+		/* Full: the caller's statement lives until the next miss. */
+		sqlite3_finalize(c->stmts[0].st);
+		i = 0;
+	}
+	c->stmts[i].sql = sql;
+	c->stmts[i].st = st;
+	return st;
+}
+
+void
+registry_stmt_done(sqlite3_stmt *st)
+{
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
 
 static struct tenant_conn *
 cache_find(const char *id, int version)
@@ -630,8 +724,7 @@ cache_slot(const char *id)
 		if (cache[i].db == NULL || cache[i].used < c->used)
 			c = &cache[i];
 	}
-	db_close(c->db);
-	memset(c, 0, sizeof(*c));
+	conn_close(c);
 	return c;
 }
 
@@ -640,35 +733,17 @@ registry_cache_clear(void)
 {
 	size_t	 i;
 
-	for (i = 0; i < TENANT_CACHE; i++) {
-		db_close(cache[i].db);
-		memset(&cache[i], 0, sizeof(cache[i]));
-	}
-}
-
-/* The current data key's version and creation time, without unwrapping. */
-static int
-dek_version(struct registry *reg, const char *id, int *version,
-    long long *created)
-{
-	sqlite3_stmt	*st;
-	int		 rc = -1;
-
-	if ((st = stmt_prepare(reg, STMT_CURRENT_KEY)) == NULL)
-		return -1;
-	if (bind_text(st, 1, id) == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		*version = sqlite3_column_int(st, 0);
-		*created = sqlite3_column_int64(st, 3);
-		rc = 0;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	for (i = 0; i < TENANT_CACHE; i++)
+		conn_close(&cache[i]);
 }
 
 enum err
-registry_tenant_db(struct registry *reg, const char *id, sqlite3 **out,
-    int *dek_ver, long long *dek_created)
+registry_tenant_db(struct registry *reg, const struct tenant *t,
+    sqlite3 **out)
 {
+	const char	*id = t->id;
+	int		 dek_ver;
+	long long	 dek_created;
 	struct tenant_conn *c;
 	unsigned char	*dek = NULL;
 	sqlite3_stmt	*st = NULL;
@@ -680,18 +755,14 @@ registry_tenant_db(struct registry *reg, const char *id, sqlite3 **out,
 	int		 master;
 
 	*out = NULL;
-	if (dek_version(reg, id, dek_ver, dek_created) == -1) {
-		log_msg(LOG_ERR, NULL, "reason=dek_missing tenant=%s", id);
-		return ERR_INTERNAL;
-	}
-	if ((c = cache_find(id, *dek_ver)) != NULL) {
+	if ((c = cache_find(id, t->dek_version)) != NULL) {
 		c->used = ++cache_clock;
 		*out = c->db;
 		return ERR_OK;
 	}
 	if ((dek = sodium_malloc(KEY_BYTES)) == NULL)
 		return ERR_INTERNAL;
-	if (registry_dek(reg, id, dek, dek_ver, &master, dek_created) ==
+	if (registry_dek(reg, id, dek, &dek_ver, &master, &dek_created) ==
 	    -1) {
 		log_msg(LOG_ERR, NULL, "reason=dek_unwrap_failed tenant=%s",
 		    id);
@@ -717,8 +788,8 @@ registry_tenant_db(struct registry *reg, const char *id, sqlite3 **out,
 	}
 	c = cache_slot(id);
 	memcpy(c->id, id, TENANT_ID_LEN + 1);
-	c->dek_version = *dek_ver;
-	c->dek_created = *dek_created;
+	c->dek_version = dek_ver;
+	c->dek_created = dek_created;
 	c->db = db;
 	c->used = ++cache_clock;
 	*out = db;

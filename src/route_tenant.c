@@ -12,18 +12,19 @@
 #include "db.h"
 #include "log.h"
 
-/* Kinds of record in a tenant file, counted when their table exists. */
+/*
+ * Kinds of record in a tenant file, counted when their table exists (the
+ * schema grows with later migrations).  Table names are our constants.
+ */
 static const struct {
 	const char	*kind;
+	const char	*table;
 	const char	*count_sql;
 } kinds[] = {
-	{ "templates", "SELECT count(*) FROM templates" },
-	{ "panoramas", "SELECT count(*) FROM panoramas" },
-	{ "panoramaNodes", "SELECT count(*) FROM panorama_nodes" },
-};
-
-static const char *const kind_tables[] = {
-	"templates", "panoramas", "panorama_nodes",
+	{ "templates", "templates", "SELECT count(*) FROM templates" },
+	{ "panoramas", "panoramas", "SELECT count(*) FROM panoramas" },
+	{ "panoramaNodes", "panorama_nodes",
+	    "SELECT count(*) FROM panorama_nodes" },
 };
 
 static cJSON *
@@ -41,44 +42,49 @@ iso_time(long long t)
 }
 
 static int
-table_exists(sqlite3 *db, const char *name)
+count(sqlite3 *db, const char *sql, long long *n)
 {
 	sqlite3_stmt	*st;
-	int		 yes = 0;
+	int		 rc = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = "
-	    "'table' AND name = ?1", -1, &st, NULL) != SQLITE_OK)
+	if ((st = registry_tenant_stmt(db, sql)) == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return yes;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	registry_stmt_done(st);
+	return rc;
 }
 
 static int
 records(sqlite3 *db, cJSON *out)
 {
 	sqlite3_stmt	*st;
+	const char	*name;
+	long long	 n;
 	size_t		 i;
-	int		 ex;
+	int		 rc = 0;
 
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if ((ex = table_exists(db, kind_tables[i])) == -1)
-			return -1;
-		if (!ex)
-			continue;
-		if (sqlite3_prepare_v2(db, kinds[i].count_sql, -1, &st,
-		    NULL) != SQLITE_OK)
-			return -1;
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
-			return -1;
+	static const char tables[] = "SELECT name FROM sqlite_master WHERE "
+	    "type = 'table'";
+
+	if ((st = registry_tenant_stmt(db, tables)) == NULL)
+		return -1;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		for (i = 0; name != NULL && i < sizeof(kinds) /
+		    sizeof(kinds[0]); i++) {
+			if (strcmp(name, kinds[i].table) != 0)
+				continue;
+			if (count(db, kinds[i].count_sql, &n) == -1 ||
+			    cJSON_AddNumberToObject(out, kinds[i].kind,
+			    (double)n) == NULL)
+				rc = -1;
 		}
-		cJSON_AddNumberToObject(out, kinds[i].kind,
-		    (double)sqlite3_column_int64(st, 0));
-		sqlite3_finalize(st);
 	}
-	return 0;
+	registry_stmt_done(st);
+	return rc;
 }
 
 enum err
@@ -88,12 +94,11 @@ route_tenant(struct req *r, struct reply *rep)
 	const struct conf *cfg = r->app->cfg;
 	sqlite3		*db = NULL;
 	cJSON		*o = NULL, *x;
-	long long	 now = auth_now(), created = 0;
-	int		 dekv = 0;
+	long long	 now = auth_now(), created = t->dek_created;
+	int		 dekv = t->dek_version;
 	enum err	 e;
 
-	if ((e = registry_tenant_db(r->app->reg, t->id, &db, &dekv,
-	    &created)) != ERR_OK)
+	if ((e = registry_tenant_db(r->app->reg, t, &db)) != ERR_OK)
 		return e;
 	e = ERR_INTERNAL;
 	if ((o = cJSON_CreateObject()) == NULL)

@@ -87,7 +87,7 @@ util_path_join(const char *dir, const char *name)
 	size_t	 dl = strlen(dir), nl = strlen(name);
 	char	*p;
 
-	while (dl > 1 && dir[dl - 1] == '/')
+	while (dl > 0 && dir[dl - 1] == '/')
 		dl--;
 	if ((p = malloc(dl + 1 + nl + 1)) == NULL)
 		return NULL;
@@ -147,13 +147,25 @@ util_url_check(char *v)
 	else
 		return "must start with https://";
 	host = v + (https ? 8 : 7);
-	hlen = strcspn(host, ":/");
+	if (*host == '[') {
+		/* An IPv6 literal: hex digits and colons up to the ']'. */
+		if ((p = strchr(host, ']')) == NULL)
+			return "has an invalid host name";
+		hlen = (size_t)(p - host) + 1;
+		for (p = host + 1; p < host + hlen - 1; p++)
+			if (!isxdigit((unsigned char)*p) && *p != ':')
+				return "has an invalid host name";
+		if (hlen < 4)
+			return "has an invalid host name";
+	} else {
+		hlen = strcspn(host, ":/");
+		for (p = host; p < host + hlen; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' &&
+			    *p != '.')
+				return "has an invalid host name";
+	}
 	if (hlen == 0)
 		return "has no host";
-	for (p = host; p < host + hlen; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' &&
-		    *p != '[' && *p != ']')
-			return "has an invalid host name";
 	p = host + hlen;
 	if (*p == ':') {
 		len = strspn(p + 1, "0123456789");
