@@ -3,12 +3,14 @@
  *
  *   METHOD (upper case) & PATH & QUERY
  *
- * PATH is the raw path below the base URL, "/" when empty, without a
- * trailing slash, with '&' written "%26".  QUERY holds every parameter
- * but "jwt": names and values form-decoded ('+' is a space), values of a
- * repeated name sorted and joined with ',', names sorted, both sorted by
- * their decoded bytes and then percent-encoded per RFC 3986 (only
- * A-Z a-z 0-9 - . _ ~ stay literal).
+ * PATH is the raw path below the base URL, "/" when empty, with one
+ * trailing slash removed and '&' written "%26".  QUERY holds every
+ * parameter but "jwt": names and values form-decoded ('+' is a space),
+ * then percent-encoded per RFC 3986 (only A-Z a-z 0-9 - . _ ~ stay
+ * literal); names sorted by their encoded bytes, the values of a repeated
+ * name joined with ',' in the order the request gives them.  That is the
+ * Java reference (CanonicalHttpRequests/JwtUtil): a Jira URL is signed
+ * with it, so its order, not another plausible one, is the one to match.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,9 @@
 #include "util.h"
 
 struct qparam {
-	char	*key;
+	char	*key;	/* decoded, then encoded in place of the decoded */
 	char	*val;
+	size_t	 pos;	/* position in the request: values keep it */
 };
 
 /* A growing string; on allocation failure it stays failed. */
@@ -128,7 +131,24 @@ qparam_cmp(const void *a, const void *b)
 
 	if ((c = strcmp(x->key, y->key)) != 0)
 		return c;
-	return strcmp(x->val, y->val);
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Replaces *s with its RFC 3986 encoding; -1 on no memory. */
+static int
+encode_in_place(char **s)
+{
+	struct sbuf	 b = { NULL, 0, 0, 0 };
+
+	sb_add(&b, "", 0);
+	sb_encode(&b, *s);
+	if (b.failed) {
+		free(b.s);
+		return -1;
+	}
+	free(*s);
+	*s = b.s;
+	return 0;
 }
 
 char *
@@ -146,7 +166,7 @@ qsh_canonical(const char *method, const char *path, const char *query)
 	}
 	sb_add(&b, "&", 1);
 	plen = strlen(path);
-	while (plen > 1 && path[plen - 1] == '/')
+	if (plen > 1 && path[plen - 1] == '/')
 		plen--;
 	if (plen == 0 || (plen == 1 && path[0] == '/'))
 		sb_add(&b, "/", 1);
@@ -183,7 +203,11 @@ qsh_canonical(const char *method, const char *path, const char *query)
 			free(ps[n].val);
 			continue;
 		}
+		ps[n].pos = n;
 		n++;
+		if (encode_in_place(&ps[n - 1].key) == -1 ||
+		    encode_in_place(&ps[n - 1].val) == -1)
+			goto out;
 	}
 	qsort(ps, n, sizeof(ps[0]), qparam_cmp);
 	for (i = 0; i < n; i++) {
@@ -192,10 +216,10 @@ qsh_canonical(const char *method, const char *path, const char *query)
 		} else {
 			if (i > 0)
 				sb_add(&b, "&", 1);
-			sb_encode(&b, ps[i].key);
+			sb_add(&b, ps[i].key, strlen(ps[i].key));
 			sb_add(&b, "=", 1);
 		}
-		sb_encode(&b, ps[i].val);
+		sb_add(&b, ps[i].val, strlen(ps[i].val));
 	}
 	ok = !b.failed;
 out:

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
-"""Installs a benchmark tenant into a running stack through its real
-signed-install path and prints a context token for it (valid 10 minutes).
+"""Installs a tenant into a running stack through its real signed-install
+path (a fresh RSA key dropped into the stack's install_key_dir, an RS256
+install token, POST /installed through nginx) and prints a context token
+for it (valid 10 minutes).  Used by the benchmark and to try the dev stack
+by hand; running it again reinstalls the same tenant with a new secret.
 
-    tests/bench/tenant.py STACK_DIR BASE_URL
+    tests/bench/tenant.py STACK_DIR BASE_URL [CLIENT_KEY]
 """
 import hashlib
 import json
@@ -16,7 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 def main():
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: tenant.py STACK_DIR BASE_URL [CLIENT_KEY]")
     stack_dir, base = sys.argv[1], sys.argv[2].rstrip("/")
+    client = sys.argv[3] if len(sys.argv) == 4 else "bench-client"
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM,
@@ -25,11 +31,11 @@ def main():
         f.write(pem)
     now = int(time.time())
     secret = "bench-secret-" + "x" * 40
-    body = {"key": "cellar-dev", "clientKey": "bench-client",
+    body = {"key": "cellar-dev", "clientKey": client,
             "sharedSecret": secret, "baseUrl": "https://bench.example.net",
             "productType": "jira", "eventType": "installed"}
     qsh = hashlib.sha256(b"POST&/installed&").hexdigest()
-    tok = jwt.encode({"iss": "bench-client", "aud": base, "qsh": qsh,
+    tok = jwt.encode({"iss": client, "aud": base, "qsh": qsh,
                       "iat": now, "exp": now + 180}, key,
                      algorithm="RS256", headers={"kid": "bench-kid"})
     r = requests.post(base + "/installed", data=json.dumps(body),
@@ -37,7 +43,7 @@ def main():
                                "Authorization": "JWT " + tok}, timeout=10)
     if r.status_code != 204:
         sys.exit(f"bench: install failed: {r.status_code}")
-    ctx = jwt.encode({"iss": "bench-client", "sub": "bench-user",
+    ctx = jwt.encode({"iss": client, "sub": "bench-user",
                       "qsh": "context-qsh", "iat": now, "exp": now + 600},
                      secret, algorithm="HS256")
     r = requests.get(base + "/api/tenant",

@@ -78,11 +78,34 @@ test_method_and_path(void **state)
 	c = qsh_canonical("post", "", NULL);
 	assert_string_equal(c, "POST&/&");
 	free(c);
-	c = qsh_canonical("GET", "/a/b//", "");
+	/* The reference removes one trailing slash, no more. */
+	c = qsh_canonical("GET", "/a/b/", "");
 	assert_string_equal(c, "GET&/a/b&");
+	free(c);
+	c = qsh_canonical("GET", "/a/b//", "");
+	assert_string_equal(c, "GET&/a/b/&");
 	free(c);
 	c = qsh_canonical("GET", "/a&b", "k");
 	assert_string_equal(c, "GET&/a%26b&k=");
+	free(c);
+}
+
+/*
+ * Names sort by their encoded form, as Jira's Java signer sorts them:
+ * "a." (2E) before "a%2F" (25 2F) decoded, but "a%2F" before "a." encoded.
+ * Values keep the order the request gives them.
+ */
+static void
+test_reference_order(void **state)
+{
+	char	*c;
+
+	(void)state;
+	c = qsh_canonical("GET", "/x", "a.=1&a%2F=2");
+	assert_string_equal(c, "GET&/x&a%2F=2&a.=1");
+	free(c);
+	c = qsh_canonical("GET", "/x", "k=b&z=1&k=a&k=c");
+	assert_string_equal(c, "GET&/x&k=b,a,c&z=1");
 	free(c);
 }
 
@@ -110,6 +133,7 @@ main(void)
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_jwt_param_left_out),
 		cmocka_unit_test(test_method_and_path),
+		cmocka_unit_test(test_reference_order),
 		cmocka_unit_test(test_malformed),
 	};
 
