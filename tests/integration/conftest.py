@@ -1,0 +1,165 @@
+"""
+Fixtures for the integration tests.
+
+- `stack`: one stack (nginx + spawn-fcgi + multiwatch, 2 workers) for the
+  whole session, started through tests/stack in a scratch directory on a
+  free port of 127.0.0.1.
+- `make_stack`: a factory for extra, separately configured stacks
+  (drop-ins, worker count); each is stopped when its test ends.
+- `config_dir`: a configuration directory for running the binaries
+  directly (CGI mode, cellarctl), copied from the shared stack's.
+
+Every stack is stopped even when a test fails, and its app log must hold
+no sanitizer report: the suite runs against the ASan/UBSan build, and a
+worker's leaks are only reported when it exits.
+"""
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Plain asserts inside the helpers get pytest's detailed messages too.
+pytest.register_assert_rewrite("harness")
+
+from harness import (CELLARCTL, FCGI, STACK_SCRIPT,  # noqa: E402
+                     procs_of, read_text, run_script, sanitizer_report,
+                     start_stack, stop_stack)
+
+
+def _require_binaries():
+    missing = [str(p) for p in (FCGI, CELLARCTL) if not os.access(p, os.X_OK)]
+    if missing:
+        pytest.fail(f"not built: {', '.join(missing)} (run make first)",
+                    pytrace=False)
+
+
+def _require_stack_script():
+    if not os.access(STACK_SCRIPT, os.X_OK):
+        pytest.fail(f"{STACK_SCRIPT} is missing or not executable",
+                    pytrace=False)
+
+
+def _sanitizer_failures(dirs):
+    """Sanitizer reports found in the app logs of the given stack dirs."""
+    out = []
+    for d in dirs:
+        rep = sanitizer_report(read_text(Path(d) / "log" / "app.log"))
+        if rep:
+            out.append(f"sanitizer report in {d}/log/app.log:\n{rep}")
+    return out
+
+
+@pytest.fixture(scope="session")
+def workspace(request):
+    """A scratch directory for the session's stacks, searchable by
+    nginx's unprivileged workers (mode 0755).  Removed when every test
+    passed, kept (and named) otherwise."""
+    base = os.environ.get("CELLAR_IT_TMP") or None
+    d = Path(tempfile.mkdtemp(prefix="cellar-it-", dir=base))
+    d.chmod(0o755)
+    yield d
+    if request.session.testsfailed == 0 and not any(
+            procs_of(p) for p in d.iterdir() if p.is_dir()):
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        tr = request.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            tr.write_line(f"integration: stack directories kept in {d}")
+
+
+@pytest.fixture(scope="session")
+def stack(workspace):
+    """The shared stack: default configuration, two workers."""
+    _require_binaries()
+    _require_stack_script()
+    d = workspace / "main"
+    try:
+        yield start_stack(d, workers=2)
+    finally:
+        problems = stop_stack(d) + _sanitizer_failures([d])
+        if problems:
+            for p in problems:
+                print(p)
+            pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+class StackFactory:
+    """Starts extra stacks; remembers every directory it handed out so
+    that teardown can stop whatever runs there."""
+
+    def __init__(self, workspace, name):
+        self.workspace = workspace
+        self.name = name
+        self.dirs = []
+        self.running = set()
+
+    def new_dir(self, tag="extra"):
+        """A fresh, not yet existing stack directory."""
+        d = self.workspace / f"{self.name}-{tag}-{len(self.dirs)}"
+        self.dirs.append(d)
+        return d
+
+    def __call__(self, drop_ins=None, workers=1, tag="extra"):
+        """Starts a stack with these drop-ins ({file name: text}) and
+        this many workers; returns its harness.Stack."""
+        d = self.new_dir(tag)
+        self.running.add(d)
+        return start_stack(d, drop_ins=drop_ins, workers=workers)
+
+    def stop(self, st):
+        """Stops a stack now; returns the problems stop_stack found."""
+        self.running.discard(st.dir)
+        return stop_stack(st.dir)
+
+    def stop_raw(self, st):
+        """Runs tests/stack stop once and returns (returncode, output),
+        leaving every check to the caller."""
+        self.running.discard(st.dir)
+        return run_script("stop", st.dir, out_path=f"{st.dir}.stop.out")
+
+    def teardown(self):
+        problems = []
+        for d in reversed(self.dirs):
+            if d in self.running:
+                problems += stop_stack(d)
+            elif procs_of(d):
+                # A raw start by the test, or a stop that failed.
+                problems += [p for p in stop_stack(d)
+                             if "processes left" in p] or [
+                    f"processes of {d} were still running at teardown"]
+        self.running.clear()
+        return problems + _sanitizer_failures(self.dirs)
+
+
+@pytest.fixture
+def make_stack(workspace, request):
+    """Factory for extra stacks, e.g.
+    make_stack({"50-test.conf": "[server]\\nmax_requests = 5\\n"}, workers=1).
+    All of them are stopped when the test ends."""
+    _require_binaries()
+    _require_stack_script()
+    f = StackFactory(workspace,
+                     re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:40])
+    try:
+        yield f
+    finally:
+        problems = f.teardown()
+        if problems:
+            for p in problems:
+                print(p)
+            pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def config_dir(stack, tmp_path):
+    """A configuration directory for running the binaries directly: a
+    copy of the shared stack's cellar.conf (tests/stack keeps that one
+    valid for the current code: keys, state directory...) and an empty
+    conf.d.  Returns the directory (tmp_path/etc)."""
+    etc = tmp_path / "etc"
+    (etc / "conf.d").mkdir(parents=True)
+    shutil.copyfile(stack.etc / "cellar.conf", etc / "cellar.conf")
+    return etc

@@ -1,0 +1,802 @@
+/*
+ * router: matching, the declared body rules and the whole dispatch
+ * pipeline over an in-memory transport.  What a user relies on: no
+ * handler runs for a request the route table refuses, protected routes
+ * fail closed, and no error reply (or log line) repeats what the client
+ * sent.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "err.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "router.h"
+
+/* What the handlers and the verifier saw. */
+static int		 handler_calls;
+static int		 auth_calls;
+static enum err		 auth_result;
+static char		 seen_body[256];
+static char		 seen_params[128];
+static int		 seen_json;	/* the handler got a parsed body */
+
+static enum err
+h_ok(struct req *r, struct reply *rep)
+{
+	cJSON	*o;
+	size_t	 i;
+	int	 rc;
+
+	handler_calls++;
+	seen_params[0] = '\0';
+	for (i = 0; i < r->nparams; i++)
+		snprintf(seen_params + strlen(seen_params),
+		    sizeof(seen_params) - strlen(seen_params), "%s%s",
+		    i > 0 ? "|" : "", r->params[i]);
+	snprintf(seen_body, sizeof(seen_body), "%s",
+	    r->body != NULL ? r->body : "(null)");
+	seen_json = r->json != NULL;
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(o, "route", r->route->name) == NULL) {
+		cJSON_Delete(o);
+		return ERR_INTERNAL;
+	}
+	rc = reply_json(rep, 200, o);
+	cJSON_Delete(o);
+	return rc == 0 ? ERR_OK : ERR_INTERNAL;
+}
+
+/* Fails after having started a reply: the router must replace it. */
+static enum err
+h_conflict(struct req *r, struct reply *rep)
+{
+	cJSON	*o;
+
+	handler_calls++;
+	if ((o = cJSON_CreateObject()) != NULL &&
+	    cJSON_AddStringToObject(o, "partial", r->uri) != NULL)
+		(void)reply_json(rep, 200, o);
+	cJSON_Delete(o);
+	return ERR_CONFLICT;
+}
+
+static enum err
+h_nothing(struct req *r, struct reply *rep)
+{
+	(void)r;
+	(void)rep;
+	handler_calls++;
+	return ERR_OK;
+}
+
+static enum err
+h_no_content(struct req *r, struct reply *rep)
+{
+	(void)r;
+	handler_calls++;
+	rep->status = 204;
+	return ERR_OK;
+}
+
+static enum err
+h_internal(struct req *r, struct reply *rep)
+{
+	(void)r;
+	(void)rep;
+	handler_calls++;
+	return ERR_INTERNAL;
+}
+
+static enum err
+verifier(struct req *r)
+{
+	(void)r;
+	auth_calls++;
+	return auth_result;
+}
+
+#define JSON	"application/json"
+
+static const struct route tab[] = {
+	{ METHOD_GET, "/", "root", AUTH_NONE, 0, NULL, h_ok },
+	{ METHOD_GET, "/items", "items_list", AUTH_NONE, 0, NULL, h_ok },
+	{ METHOD_POST, "/items", "items_create", AUTH_NONE, 64, JSON, h_ok },
+	{ METHOD_GET, "/items/{}", "item_get", AUTH_NONE, 0, NULL, h_ok },
+	{ METHOD_PUT, "/items/{}", "item_put", AUTH_NONE, 256, JSON, h_ok },
+	{ METHOD_DELETE, "/items/{}", "item_delete", AUTH_NONE, 0, NULL,
+	    h_ok },
+	{ METHOD_GET, "/items/{}/notes/{}", "note_get", AUTH_NONE, 0, NULL,
+	    h_ok },
+	{ METHOD_GET, "/items/new", "item_new", AUTH_NONE, 0, NULL, h_ok },
+	{ METHOD_GET, "/{}/{}/{}/{}/{}", "too_many", AUTH_NONE, 0, NULL,
+	    h_ok },
+	{ METHOD_GET, "/secure", "secure_get", AUTH_CONTEXT, 0, NULL, h_ok },
+	{ METHOD_POST, "/secure", "secure_post", AUTH_PAGE, 64, JSON, h_ok },
+	{ METHOD_GET, "/conflict", "conflict", AUTH_NONE, 0, NULL,
+	    h_conflict },
+	{ METHOD_GET, "/nothing", "nothing", AUTH_NONE, 0, NULL, h_nothing },
+	{ METHOD_DELETE, "/nocontent", "nocontent", AUTH_NONE, 0, NULL,
+	    h_no_content },
+	{ METHOD_GET, "/internal", "internal", AUTH_NONE, 0, NULL,
+	    h_internal },
+};
+#define NTAB	(sizeof(tab) / sizeof(tab[0]))
+
+/* ------------------------------------------------------------- match */
+
+static enum err
+match(enum http_method m, const char *path, struct req *r, char *allow,
+    size_t allowsz)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = m;
+	r->content_length = -1;
+	if ((r->path = strdup(path)) == NULL)
+		fail();
+	return router_match(tab, NTAB, r, allow, allowsz);
+}
+
+static void
+expect_route(enum http_method m, const char *path, const char *name,
+    const char *params)
+{
+	struct req	 r;
+	enum err	 e;
+	char		 allow[64], got[128] = "", rname[32] = "";
+	size_t		 i, np;
+
+	e = match(m, path, &r, allow, sizeof(allow));
+	np = r.nparams;
+	for (i = 0; i < r.nparams; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+		    i > 0 ? "|" : "", r.params[i]);
+	if (r.route != NULL)
+		snprintf(rname, sizeof(rname), "%s", r.route->name);
+	req_free(&r);
+	if (e != ERR_OK)
+		fail_msg("%s %s: %s, want route %s", http_method_name(m), path,
+		    err_code(e), name);
+	assert_string_equal(rname, name);
+	assert_string_equal(got, params);
+	assert_int_equal(np, strlen(params) == 0 ? 0 :
+	    1 + (size_t)(strchr(params, '|') != NULL));
+}
+
+static void
+expect_refusal(enum http_method m, const char *path, enum err want,
+    const char *want_allow)
+{
+	struct req	 r;
+	enum err	 e;
+	char		 allow[64];
+	const struct route *rt;
+	size_t		 np;
+
+	memset(allow, 'Z', sizeof(allow));
+	e = match(m, path, &r, allow, sizeof(allow));
+	rt = r.route;
+	np = r.nparams;
+	req_free(&r);
+	if (e != want)
+		fail_msg("%s %s: %s, want %s", http_method_name(m), path,
+		    err_code(e), err_code(want));
+	assert_null(rt);
+	assert_int_equal(np, 0);
+	assert_string_equal(allow, want_allow);
+}
+
+static void
+test_match_literal(void **state)
+{
+	(void)state;
+	expect_route(METHOD_GET, "/", "root", "");
+	expect_route(METHOD_GET, "/items", "items_list", "");
+	expect_route(METHOD_POST, "/items", "items_create", "");
+	expect_route(METHOD_GET, "/conflict", "conflict", "");
+	/* Paths are case-sensitive and literal. */
+	expect_refusal(METHOD_GET, "/ITEMS", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/item", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/itemsx", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/nope", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "items", ERR_NOT_FOUND, "");
+}
+
+static void
+test_match_params(void **state)
+{
+	(void)state;
+	expect_route(METHOD_GET, "/items/42", "item_get", "42");
+	expect_route(METHOD_GET, "/items/a%2Fb", "item_get", "a%2Fb");
+	expect_route(METHOD_PUT, "/items/x-y.z", "item_put", "x-y.z");
+	expect_route(METHOD_GET, "/items/7/notes/9", "note_get", "7|9");
+	/* First match in table order: "new" is taken by item_get. */
+	expect_route(METHOD_GET, "/items/new", "item_get", "new");
+	/* A parameter is one non-empty segment. */
+	expect_refusal(METHOD_GET, "/items/a/b", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/items/7/notes/", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/items//notes/9", ERR_NOT_FOUND, "");
+	/* No more than HTTP_MAX_PARAMS parameters, and nothing leaks. */
+	expect_refusal(METHOD_GET, "/a/b/c/d/e", ERR_NOT_FOUND, "");
+}
+
+static void
+test_match_trailing_slash(void **state)
+{
+	(void)state;
+	expect_refusal(METHOD_GET, "/items/", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/items/42/", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/conflict/", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "//", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "//items", ERR_NOT_FOUND, "");
+}
+
+static void
+test_match_405(void **state)
+{
+	(void)state;
+	expect_refusal(METHOD_DELETE, "/items", ERR_METHOD, "GET, POST");
+	expect_refusal(METHOD_PUT, "/items", ERR_METHOD, "GET, POST");
+	/* Parameters captured for the wrong method are freed (ASan). */
+	expect_refusal(METHOD_POST, "/items/42", ERR_METHOD,
+	    "GET, PUT, DELETE");
+	expect_refusal(METHOD_POST, "/items/1/notes/2", ERR_METHOD, "GET");
+	expect_refusal(METHOD_POST, "/", ERR_METHOD, "GET");
+	expect_refusal(METHOD_DELETE, "/secure", ERR_METHOD, "GET, POST");
+	/* A method we do not serve at all (PATCH, HEAD). */
+	expect_refusal(METHOD__MAX, "/items", ERR_METHOD, "GET, POST");
+	expect_refusal(METHOD__MAX, "/nope", ERR_NOT_FOUND, "");
+}
+
+static void
+test_match_allow_small_buffer(void **state)
+{
+	struct req	 r;
+	char		 allow[8];
+
+	(void)state;
+	memset(allow, 'Z', sizeof(allow));
+	assert_int_equal(match(METHOD_POST, "/items/1", &r, allow, 6),
+	    ERR_METHOD);
+	req_free(&r);
+	/* Truncated, terminated, nothing written past allowsz. */
+	assert_true(strlen(allow) < 6);
+	assert_int_equal(strncmp(allow, "GET", 3), 0);
+	assert_int_equal(allow[6], 'Z');
+	assert_int_equal(allow[7], 'Z');
+	assert_int_equal(match(METHOD_POST, "/items/1", &r, allow, 0),
+	    ERR_METHOD);
+	req_free(&r);
+}
+
+/* -------------------------------------------------------- check_body */
+
+static enum err
+check(const char *pattern, enum http_method m, long long cl,
+    const char *ctype)
+{
+	struct req	 r;
+	size_t		 i;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < NTAB; i++)
+		if (tab[i].method == m && strcmp(tab[i].pattern, pattern) == 0)
+			r.route = &tab[i];
+	if (r.route == NULL)
+		fail_msg("no route %s", pattern);
+	r.content_length = cl;
+	r.content_type = (char *)(uintptr_t)ctype;
+	return router_check_body(&r);
+}
+
+static void
+test_check_body_no_body_route(void **state)
+{
+	(void)state;
+	assert_int_equal(check("/items", METHOD_GET, -1, NULL), ERR_OK);
+	assert_int_equal(check("/items", METHOD_GET, 0, NULL), ERR_OK);
+	assert_int_equal(check("/items", METHOD_GET, 0, JSON), ERR_OK);
+	assert_int_equal(check("/items", METHOD_GET, 1, JSON), ERR_TOO_LARGE);
+	assert_int_equal(check("/items", METHOD_GET, 1LL << 40, NULL),
+	    ERR_TOO_LARGE);
+}
+
+static void
+test_check_body_length(void **state)
+{
+	(void)state;
+	assert_int_equal(check("/items", METHOD_POST, -1, JSON),
+	    ERR_LENGTH_REQUIRED);
+	assert_int_equal(check("/items", METHOD_POST, -1, NULL),
+	    ERR_LENGTH_REQUIRED);
+	assert_int_equal(check("/items", METHOD_POST, 64, JSON), ERR_OK);
+	assert_int_equal(check("/items", METHOD_POST, 65, JSON),
+	    ERR_TOO_LARGE);
+	assert_int_equal(check("/items", METHOD_POST, 1LL << 40, JSON),
+	    ERR_TOO_LARGE);
+	/* Over the limit wins over a wrong type: the body is never read. */
+	assert_int_equal(check("/items", METHOD_POST, 65, "text/plain"),
+	    ERR_TOO_LARGE);
+}
+
+static void
+test_check_body_media_type(void **state)
+{
+	(void)state;
+	assert_int_equal(check("/items", METHOD_POST, 2, JSON), ERR_OK);
+	assert_int_equal(check("/items", METHOD_POST, 2,
+	    "application/json; charset=utf-8"), ERR_OK);
+	assert_int_equal(check("/items", METHOD_POST, 2, "Application/JSON"),
+	    ERR_OK);
+	assert_int_equal(check("/items", METHOD_POST, 2, "text/plain"),
+	    ERR_MEDIA_TYPE);
+	assert_int_equal(check("/items", METHOD_POST, 2, NULL),
+	    ERR_MEDIA_TYPE);
+	assert_int_equal(check("/items", METHOD_POST, 2, ""),
+	    ERR_MEDIA_TYPE);
+	assert_int_equal(check("/items", METHOD_POST, 2,
+	    "application/jsonx"), ERR_MEDIA_TYPE);
+	assert_int_equal(check("/items", METHOD_POST, 2,
+	    "application/json-patch+json"), ERR_MEDIA_TYPE);
+	assert_int_equal(check("/items", METHOD_POST, 2,
+	    "application/json garbage"), ERR_MEDIA_TYPE);
+	assert_int_equal(check("/items", METHOD_POST, 2,
+	    "multipart/form-data; boundary=application/json"),
+	    ERR_MEDIA_TYPE);
+}
+
+/* ---------------------------------------------------------- dispatch */
+
+struct fake {
+	const char *const	*params;	/* name, value, ..., NULL */
+	const char		*body;
+	size_t			 body_len;
+	size_t			 pos;
+};
+
+static const char *
+fake_param(void *ctx, const char *name)
+{
+	const struct fake	*f = ctx;
+	size_t			 i;
+
+	for (i = 0; f->params[i] != NULL; i += 2)
+		if (strcmp(f->params[i], name) == 0)
+			return f->params[i + 1];
+	return NULL;
+}
+
+/* Hands out at most 3 bytes per call, like a slow socket. */
+static long
+fake_read(void *ctx, char *buf, size_t n)
+{
+	struct fake	*f = ctx;
+	size_t		 k = f->body_len - f->pos;
+
+	if (k > n)
+		k = n;
+	if (k > 3)
+		k = 3;
+	memcpy(buf, f->body + f->pos, k);
+	f->pos += k;
+	return (long)k;
+}
+
+static int
+fake_write(void *ctx, const char *buf, size_t n)
+{
+	(void)ctx;
+	(void)buf;
+	(void)n;
+	return 0;
+}
+
+/* The app log goes to memory so tests can read what it said. */
+static char	*log_buf;
+static size_t	 log_len;
+static FILE	*log_f;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	handler_calls = 0;
+	auth_calls = 0;
+	auth_result = ERR_OK;
+	seen_body[0] = seen_params[0] = '\0';
+	seen_json = -1;
+	if ((log_f = open_memstream(&log_buf, &log_len)) == NULL)
+		return -1;
+	log_set_stream(log_f);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	log_set_stream(NULL);
+	fclose(log_f);
+	free(log_buf);
+	log_buf = NULL;
+	return 0;
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	log_init("test_router", LOG_DEBUG);
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+struct outcome {
+	int		 status;
+	char		 body[512];
+	char		 allow[64];
+	size_t		 body_pos;	/* body bytes the router read */
+};
+
+/*
+ * One request through req_init and router_dispatch: method, REQUEST_URI,
+ * CONTENT_LENGTH (NULL: absent), CONTENT_TYPE, body and Authorization.
+ */
+static void
+dispatch(const char *method, const char *uri, const char *cl,
+    const char *ctype, const char *body, const char *authz,
+    router_auth_fn auth, struct outcome *o)
+{
+	const char	*params[13];
+	struct fake	 f;
+	struct http_io	 io = { &f, fake_param, fake_read, fake_write };
+	struct req	 r;
+	struct reply	 rep;
+	size_t		 n = 0;
+
+	params[n++] = "REQUEST_METHOD";
+	params[n++] = method;
+	params[n++] = "REQUEST_URI";
+	params[n++] = uri;
+	if (cl != NULL) {
+		params[n++] = "CONTENT_LENGTH";
+		params[n++] = cl;
+	}
+	if (ctype != NULL) {
+		params[n++] = "CONTENT_TYPE";
+		params[n++] = ctype;
+	}
+	if (authz != NULL) {
+		params[n++] = "HTTP_AUTHORIZATION";
+		params[n++] = authz;
+	}
+	params[n] = NULL;
+	memset(&f, 0, sizeof(f));
+	f.params = params;
+	f.body = body != NULL ? body : "";
+	f.body_len = strlen(f.body);
+	memset(&rep, 0, sizeof(rep));
+	memset(o, 0, sizeof(*o));
+	if (req_init(&r, &io, "", NULL) != ERR_OK) {
+		req_free(&r);
+		fail_msg("req_init refused %s %s", method, uri);
+	}
+	router_dispatch(tab, NTAB, auth, &r, &io, &rep);
+	o->status = rep.status;
+	if (rep.body != NULL) {
+		assert_int_equal(rep.len, strlen(rep.body));
+		snprintf(o->body, sizeof(o->body), "%s", rep.body);
+	}
+	snprintf(o->allow, sizeof(o->allow), "%s", rep.allow);
+	o->body_pos = f.pos;
+	reply_free(&rep);
+	req_free(&r);
+	fflush(log_f);
+}
+
+/* The reply is the fixed error body of e. */
+static void
+expect_error_reply(const struct outcome *o, enum err e)
+{
+	cJSON		*v;
+	const char	*s;
+
+	assert_int_equal(o->status, err_status(e));
+	assert_int_equal(json_parse(o->body, strlen(o->body), &v), JSON_OK);
+	assert_int_equal(json_get_str(v, "error", 1, 64, &s), JSON_OK);
+	assert_string_equal(s, err_code(e));
+	assert_int_equal(json_get_str(v, "message", 1, 200, &s), JSON_OK);
+	assert_string_equal(s, err_message(e));
+	assert_int_equal(cJSON_GetArraySize(v), 2);
+	cJSON_Delete(v);
+}
+
+static void
+test_dispatch_ok(void **state)
+{
+	struct outcome	 o;
+
+	(void)state;
+	dispatch("GET", "/items/42/notes/7?x=1", NULL, NULL, NULL, NULL,
+	    NULL, &o);
+	assert_int_equal(o.status, 200);
+	assert_string_equal(o.body, "{\"route\":\"note_get\"}");
+	assert_string_equal(o.allow, "");
+	assert_string_equal(seen_params, "42|7");
+	assert_string_equal(seen_body, "(null)");
+	assert_int_equal(seen_json, 0);
+	assert_int_equal(handler_calls, 1);
+
+	/*
+	 * The handler sees exactly the announced body, parsed; what
+	 * follows it on the connection is never read.
+	 */
+	dispatch("POST", "/items", "12", "application/json; charset=utf-8",
+	    "{\"a\":\"bcde\"}XTRA", NULL, NULL, &o);
+	assert_int_equal(o.status, 200);
+	assert_string_equal(o.body, "{\"route\":\"items_create\"}");
+	assert_string_equal(seen_body, "{\"a\":\"bcde\"}");
+	assert_int_equal(seen_json, 1);
+	assert_int_equal(o.body_pos, 12);
+	assert_int_equal(handler_calls, 2);
+	assert_int_equal(auth_calls, 0);
+}
+
+static void
+test_dispatch_404_405(void **state)
+{
+	struct outcome	 o;
+
+	(void)state;
+	dispatch("GET", "/nope", NULL, NULL, NULL, NULL, verifier, &o);
+	expect_error_reply(&o, ERR_NOT_FOUND);
+	assert_string_equal(o.allow, "");
+	dispatch("DELETE", "/items", NULL, NULL, NULL, NULL, verifier, &o);
+	expect_error_reply(&o, ERR_METHOD);
+	assert_string_equal(o.allow, "GET, POST");
+	dispatch("PATCH", "/items/1", "2", JSON, "{}", NULL, verifier, &o);
+	expect_error_reply(&o, ERR_METHOD);
+	assert_string_equal(o.allow, "GET, PUT, DELETE");
+	assert_int_equal(o.body_pos, 0);
+	assert_int_equal(handler_calls, 0);
+	assert_int_equal(auth_calls, 0);
+}
+
+static void
+test_dispatch_body_refusals(void **state)
+{
+	struct outcome	 o;
+
+	(void)state;
+	/* 411: a body route without Content-Length. */
+	dispatch("POST", "/items", NULL, JSON, "{}", NULL, NULL, &o);
+	expect_error_reply(&o, ERR_LENGTH_REQUIRED);
+	assert_int_equal(o.body_pos, 0);
+	/* 413: over the route's limit, nothing read. */
+	dispatch("POST", "/items", "65", JSON, "{}", NULL, NULL, &o);
+	expect_error_reply(&o, ERR_TOO_LARGE);
+	assert_int_equal(o.body_pos, 0);
+	/* 413: a body on a route that takes none. */
+	dispatch("GET", "/items", "2", JSON, "{}", NULL, NULL, &o);
+	expect_error_reply(&o, ERR_TOO_LARGE);
+	assert_int_equal(o.body_pos, 0);
+	/* 415: wrong or missing media type, nothing read. */
+	dispatch("POST", "/items", "2", "text/plain", "{}", NULL, NULL, &o);
+	expect_error_reply(&o, ERR_MEDIA_TYPE);
+	assert_int_equal(o.body_pos, 0);
+	dispatch("POST", "/items", "2", NULL, "{}", NULL, NULL, &o);
+	expect_error_reply(&o, ERR_MEDIA_TYPE);
+	/* 400: fewer bytes than announced. */
+	dispatch("POST", "/items", "10", JSON, "{\"a\":", NULL, NULL, &o);
+	expect_error_reply(&o, ERR_BAD_REQUEST);
+	assert_int_equal(o.body_pos, 5);
+	assert_int_equal(handler_calls, 0);
+	assert_non_null(strstr(log_buf, "reason=body_short"));
+}
+
+/* A JSON route's body is parsed strictly before the handler runs. */
+static void
+test_dispatch_bad_json(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"a\":1}x",			/* trailing data */
+		"{\"a\":1,\"a\":2}",		/* duplicate key */
+		"{\"a\":\"\\u0000\"}",		/* \u0000 */
+		"{\"a\":\"\xc0\xaf\"}",		/* invalid UTF-8 */
+		"",				/* empty */
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1"
+		    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",	/* too deep */
+	};
+	struct outcome	 o;
+	char		 cl[32];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		snprintf(cl, sizeof(cl), "%zu", strlen(bodies[i]));
+		dispatch("PUT", "/items/1", cl, JSON, bodies[i], NULL, NULL,
+		    &o);
+		if (o.status != 400)
+			fail_msg("body %zu: status %d, want 400", i, o.status);
+		expect_error_reply(&o, ERR_BAD_REQUEST);
+	}
+	/* With a verifier that would refuse: the body is refused first. */
+	auth_result = ERR_UNAUTHORIZED;
+	dispatch("POST", "/secure", "3", JSON, "{x}", "JWT a.b.c", verifier,
+	    &o);
+	expect_error_reply(&o, ERR_BAD_REQUEST);
+	assert_int_equal(handler_calls, 0);
+	assert_non_null(strstr(log_buf, "reason=json_duplicate"));
+	assert_non_null(strstr(log_buf, "reason=json_syntax"));
+}
+
+static void
+test_dispatch_auth_fail_closed(void **state)
+{
+	struct outcome	 o;
+
+	(void)state;
+	/* No verifier wired up: every protected route refuses. */
+	dispatch("GET", "/secure", NULL, NULL, NULL, "JWT a.b.c", NULL, &o);
+	expect_error_reply(&o, ERR_UNAUTHORIZED);
+	dispatch("POST", "/secure", "2", JSON, "{}", "JWT a.b.c", NULL, &o);
+	expect_error_reply(&o, ERR_UNAUTHORIZED);
+	assert_int_equal(handler_calls, 0);
+	assert_non_null(strstr(log_buf, "reason=no_verifier"));
+
+	/* A verifier that refuses: 401, handler not called. */
+	auth_result = ERR_UNAUTHORIZED;
+	dispatch("GET", "/secure", NULL, NULL, NULL, "JWT a.b.c", verifier,
+	    &o);
+	expect_error_reply(&o, ERR_UNAUTHORIZED);
+	assert_int_equal(auth_calls, 1);
+	assert_int_equal(handler_calls, 0);
+
+	/* Whatever it refuses with is what the client gets. */
+	auth_result = ERR_FORBIDDEN;
+	dispatch("GET", "/secure", NULL, NULL, NULL, NULL, verifier, &o);
+	expect_error_reply(&o, ERR_FORBIDDEN);
+	assert_int_equal(auth_calls, 2);
+	assert_int_equal(handler_calls, 0);
+
+	/* A verifier that accepts lets the handler run. */
+	auth_result = ERR_OK;
+	dispatch("GET", "/secure", NULL, NULL, NULL, "JWT a.b.c", verifier,
+	    &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(auth_calls, 3);
+	assert_int_equal(handler_calls, 1);
+
+	/* Public routes never consult the verifier. */
+	auth_result = ERR_UNAUTHORIZED;
+	dispatch("GET", "/items", NULL, NULL, NULL, NULL, verifier, &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(auth_calls, 3);
+}
+
+static void
+test_dispatch_handler_errors(void **state)
+{
+	struct outcome	 o;
+
+	(void)state;
+	/* The error replaces whatever the handler had started. */
+	dispatch("GET", "/conflict", NULL, NULL, NULL, NULL, NULL, &o);
+	expect_error_reply(&o, ERR_CONFLICT);
+	assert_null(strstr(o.body, "partial"));
+	dispatch("GET", "/internal", NULL, NULL, NULL, NULL, NULL, &o);
+	expect_error_reply(&o, ERR_INTERNAL);
+	assert_non_null(strstr(log_buf, "reason=internal route=internal"));
+	/* A handler that says OK but produced nothing is a 500. */
+	dispatch("GET", "/nothing", NULL, NULL, NULL, NULL, NULL, &o);
+	expect_error_reply(&o, ERR_INTERNAL);
+	/* Unless it said 204. */
+	dispatch("DELETE", "/nocontent", NULL, NULL, NULL, NULL, NULL, &o);
+	assert_int_equal(o.status, 204);
+	assert_string_equal(o.body, "");
+	assert_int_equal(handler_calls, 4);
+}
+
+/*
+ * Nothing the client sent may come back in an error reply or go to the
+ * log: a marker in the path, query, body, Content-Type and Authorization
+ * of every kind of refused request must appear in neither.
+ */
+static void
+test_dispatch_never_echoes(void **state)
+{
+#define MK	"Zq7MARKERx"
+	static const struct {
+		const char	*method, *uri, *cl, *ctype, *body, *authz;
+		enum err	 e;
+		int		 with_verifier;
+	} cases[] = {
+		{ "GET", "/" MK "?q=" MK, NULL, NULL, NULL, "JWT " MK,
+		    ERR_NOT_FOUND, 1 },
+		{ "GET", "/items/" MK "/notes?" MK "=1", NULL, NULL, NULL,
+		    NULL, ERR_NOT_FOUND, 1 },
+		{ "PATCH", "/items/" MK "?" MK, "9", JSON, MK, "JWT " MK,
+		    ERR_METHOD, 1 },
+		{ "POST", "/items?" MK, NULL, "text/" MK, MK, NULL,
+		    ERR_LENGTH_REQUIRED, 1 },
+		{ "POST", "/items?" MK, "100", JSON, MK, NULL,
+		    ERR_TOO_LARGE, 1 },
+		{ "GET", "/items/" MK "?" MK, "10", JSON, MK, NULL,
+		    ERR_TOO_LARGE, 1 },
+		{ "POST", "/items?" MK, "10", "application/" MK, MK, NULL,
+		    ERR_MEDIA_TYPE, 1 },
+		{ "POST", "/items?" MK, "20", JSON, "{\"" MK "\":", NULL,
+		    ERR_BAD_REQUEST, 1 },
+		{ "GET", "/secure?jwt=" MK, NULL, NULL, NULL, "JWT " MK,
+		    ERR_UNAUTHORIZED, 0 },
+		{ "POST", "/secure?jwt=" MK, "16", JSON, "{\"" MK "\":1}",
+		    "JWT " MK, ERR_UNAUTHORIZED, 1 },
+		{ "GET", "/conflict?" MK, NULL, NULL, NULL, "JWT " MK,
+		    ERR_CONFLICT, 1 },
+	};
+	struct outcome	 o;
+	size_t		 i;
+
+	(void)state;
+	auth_result = ERR_UNAUTHORIZED;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dispatch(cases[i].method, cases[i].uri, cases[i].cl,
+		    cases[i].ctype, cases[i].body, cases[i].authz,
+		    cases[i].with_verifier ? verifier : NULL, &o);
+		if (o.status != err_status(cases[i].e))
+			fail_msg("case %zu (%s %s): status %d, want %d", i,
+			    cases[i].method, cases[i].uri, o.status,
+			    err_status(cases[i].e));
+		expect_error_reply(&o, cases[i].e);
+		if (strstr(o.body, "Zq7") != NULL)
+			fail_msg("case %zu: reply echoes input: %s", i, o.body);
+		if (strstr(o.allow, "Zq7") != NULL)
+			fail_msg("case %zu: Allow echoes input", i);
+		if (log_buf != NULL && strstr(log_buf, "Zq7") != NULL)
+			fail_msg("case %zu: log echoes input: %s", i, log_buf);
+	}
+	/* Only the conflict route's handler ran. */
+	assert_int_equal(handler_calls, 1);
+#undef MK
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match_literal),
+		cmocka_unit_test(test_match_params),
+		cmocka_unit_test(test_match_trailing_slash),
+		cmocka_unit_test(test_match_405),
+		cmocka_unit_test(test_match_allow_small_buffer),
+		cmocka_unit_test(test_check_body_no_body_route),
+		cmocka_unit_test(test_check_body_length),
+		cmocka_unit_test(test_check_body_media_type),
+		cmocka_unit_test_setup_teardown(test_dispatch_ok, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_404_405, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_body_refusals,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_bad_json, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_auth_fail_closed,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_handler_errors,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_never_echoes,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("router", tests, group_setup,
+	    NULL);
+}
