@@ -49,9 +49,13 @@ int	 jwt_parse(const char *token, enum jwt_pin, struct jwt_claims *,
 	    const char **reason) __attribute__((warn_unused_result));
 void	 jwt_claims_free(struct jwt_claims *);
 
-/* exp (with leeway), iat not in the future (with leeway), nbf. */
+/*
+ * exp (with leeway), iat not in the future (with leeway), nbf, and a
+ * lifetime exp - iat of at most max_life seconds: Jira's tokens live
+ * minutes, so a token good for years is not one of them.
+ */
 int	 jwt_check_time(const struct jwt_claims *, long long now,
-	    long long leeway, const char **reason)
+	    long long leeway, long long max_life, const char **reason)
 	    __attribute__((warn_unused_result));
 
 /*

@@ -486,7 +486,8 @@ auth_request(struct req *r)
 	    JWT_RS256 : JWT_HS256, &r->claims, &reason) == -1)
 		goto out;
 	if (jwt_check_time(&r->claims, auth_now(),
-	    conf_int(cfg, C_AUTH_LEEWAY), &reason) == -1)
+	    conf_int(cfg, C_AUTH_LEEWAY), conf_int(cfg, C_AUTH_MAX_LIFETIME),
+	    &reason) == -1)
 		goto out;
 	/* context-qsh only where the table allows it, and only there. */
 	if (level == AUTH_CONTEXT) {

@@ -54,6 +54,9 @@ const struct conf_key conf_schema[C__MAX] = {
 	    "the first)", NULL },
 	[C_AUTH_LEEWAY] = { "auth", "leeway", CONF_INT, 0, "30", 0, 300,
 	    NULL, "clock skew allowed on exp, iat and nbf (seconds)", NULL },
+	[C_AUTH_MAX_LIFETIME] = { "auth", "max_lifetime", CONF_INT, 0, "3600",
+	    60, 86400, NULL, "longest token lifetime (exp - iat) accepted "
+	    "(seconds); Jira's tokens live minutes", NULL },
 	[C_AUTH_INSTALL_KEYS_URL] = { "auth", "install_keys_url", CONF_URL,
 	    0, "https://connect-install-keys.atlassian.com", 0, 0, NULL,
 	    "where signed-install public keys are fetched by kid", NULL },

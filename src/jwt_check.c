@@ -142,7 +142,7 @@ fail:
 
 int
 jwt_check_time(const struct jwt_claims *c, long long now, long long leeway,
-    const char **reason)
+    long long max_life, const char **reason)
 {
 	if (now > c->exp + leeway) {
 		*reason = "expired";
@@ -154,6 +154,10 @@ jwt_check_time(const struct jwt_claims *c, long long now, long long leeway,
 	}
 	if (c->exp < c->iat) {
 		*reason = "exp_before_iat";
+		return -1;
+	}
+	if (c->exp - c->iat > max_life) {
+		*reason = "lifetime_too_long";
 		return -1;
 	}
 	if (c->nbf != 0 && c->nbf > now + leeway) {

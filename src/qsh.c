@@ -8,9 +8,11 @@
  * parameter but "jwt": names and values form-decoded ('+' is a space),
  * then percent-encoded per RFC 3986 (only A-Z a-z 0-9 - . _ ~ stay
  * literal); names sorted by their encoded bytes, the values of a repeated
- * name joined with ',' in the order the request gives them.  That is the
- * Java reference (CanonicalHttpRequests/JwtUtil): a Jira URL is signed
- * with it, so its order, not another plausible one, is the one to match.
+ * name sorted by their decoded bytes and joined with ','.  That is the
+ * Java reference (HttpRequestCanonicalizer, the version that also writes
+ * '&' in paths as "%26", as the official vectors do): Jira signs with it,
+ * so its order, not another plausible one, is the one to match.  (Java
+ * compares UTF-16 units; bytes order the same below U+10000.)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +23,9 @@
 #include "util.h"
 
 struct qparam {
-	char	*key;	/* decoded, then encoded in place of the decoded */
-	char	*val;
-	size_t	 pos;	/* position in the request: values keep it */
+	char	*key;		/* decoded, then encoded in its place */
+	char	*val;		/* decoded: values sort by it */
+	char	*val_enc;
 };
 
 /* A growing string; on allocation failure it stays failed. */
@@ -131,7 +133,7 @@ qparam_cmp(const void *a, const void *b)
 
 	if ((c = strcmp(x->key, y->key)) != 0)
 		return c;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
+	return strcmp(x->val, y->val);
 }
 
 /* Replaces *s with its RFC 3986 encoding; -1 on no memory. */
@@ -190,6 +192,7 @@ qsh_canonical(const char *method, const char *path, const char *query)
 		if (n == QSH_MAX_PARAMS)
 			goto out;
 		eq = memchr(p, '=', (size_t)(end - p));
+		ps[n].val_enc = NULL;
 		ps[n].key = form_decode(p, (size_t)((eq ? eq : end) - p));
 		ps[n].val = eq ? form_decode(eq + 1, (size_t)(end - eq - 1)) :
 		    strdup("");
@@ -203,10 +206,10 @@ qsh_canonical(const char *method, const char *path, const char *query)
 			free(ps[n].val);
 			continue;
 		}
-		ps[n].pos = n;
 		n++;
 		if (encode_in_place(&ps[n - 1].key) == -1 ||
-		    encode_in_place(&ps[n - 1].val) == -1)
+		    (ps[n - 1].val_enc = strdup(ps[n - 1].val)) == NULL ||
+		    encode_in_place(&ps[n - 1].val_enc) == -1)
 			goto out;
 	}
 	qsort(ps, n, sizeof(ps[0]), qparam_cmp);
@@ -219,13 +222,14 @@ qsh_canonical(const char *method, const char *path, const char *query)
 			sb_add(&b, ps[i].key, strlen(ps[i].key));
 			sb_add(&b, "=", 1);
 		}
-		sb_add(&b, ps[i].val, strlen(ps[i].val));
+		sb_add(&b, ps[i].val_enc, strlen(ps[i].val_enc));
 	}
 	ok = !b.failed;
 out:
 	for (i = 0; i < n; i++) {
 		free(ps[i].key);
 		free(ps[i].val);
+		free(ps[i].val_enc);
 	}
 	if (!ok) {
 		free(b.s);

@@ -78,7 +78,7 @@ check(const char *token, long long now, const unsigned char *key,
 	*reason = "ok";
 	if (jwt_parse(token, JWT_HS256, &c, reason) == -1)
 		return -1;
-	rc = jwt_check_time(&c, now, 30, reason);
+	rc = jwt_check_time(&c, now, 30, 3600, reason);
 	if (rc == 0)
 		rc = jwt_check_sig(token, JWT_HS256, key, keylen, reason);
 	jwt_claims_free(&c);
@@ -227,10 +227,13 @@ test_time_claims(void **state)
 	(void)state;
 	/* exp 2000: accepted up to 2030 with 30 s leeway. */
 	expect_refused(HS, GOOD, 2031, "expired");
-	expect_refused(HS, "{\"iss\":\"a\",\"qsh\":\"q\",\"exp\":9000,"
+	expect_refused(HS, "{\"iss\":\"a\",\"qsh\":\"q\",\"exp\":4000,"
 	    "\"iat\":1600}", 1500, "iat_in_future");
-	expect_refused(HS, "{\"iss\":\"a\",\"qsh\":\"q\",\"exp\":9000,"
+	expect_refused(HS, "{\"iss\":\"a\",\"qsh\":\"q\",\"exp\":4000,"
 	    "\"iat\":1000,\"nbf\":1600}", 1500, "not_yet_valid");
+	/* A token good for more than max_life (3600 s here). */
+	expect_refused(HS, "{\"iss\":\"a\",\"qsh\":\"q\",\"exp\":5000,"
+	    "\"iat\":1000}", 1500, "lifetime_too_long");
 	expect_refused(HS, "{\"iss\":\"a\",\"qsh\":\"q\",\"exp\":\"2000\","
 	    "\"iat\":1000}", 1500, "exp_missing_or_invalid");
 	expect_refused(HS, "{\"iss\":\"a\",\"qsh\":\"q\",\"exp\":2000.5,"

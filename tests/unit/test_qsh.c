@@ -92,8 +92,9 @@ test_method_and_path(void **state)
 
 /*
  * Names sort by their encoded form, as Jira's Java signer sorts them:
- * "a." (2E) before "a%2F" (25 2F) decoded, but "a%2F" before "a." encoded.
- * Values keep the order the request gives them.
+ * "a." (2E) before "a/" (2F) decoded, but "a%2F" before "a." encoded.
+ * A repeated name's values sort by their decoded form: ":" (3A) after
+ * "." (2E), though "%3A" would sort first.
  */
 static void
 test_reference_order(void **state)
@@ -105,7 +106,10 @@ test_reference_order(void **state)
 	assert_string_equal(c, "GET&/x&a%2F=2&a.=1");
 	free(c);
 	c = qsh_canonical("GET", "/x", "k=b&z=1&k=a&k=c");
-	assert_string_equal(c, "GET&/x&k=b,a,c&z=1");
+	assert_string_equal(c, "GET&/x&k=a,b,c&z=1");
+	free(c);
+	c = qsh_canonical("GET", "/x", "k=%3A&k=.");
+	assert_string_equal(c, "GET&/x&k=.,%3A");
 	free(c);
 }
 

@@ -1,0 +1,336 @@
+"""
+A fake Atlassian for the integration tests, on 127.0.0.1 (ephemeral
+port), in a thread of the test process.  It plays two parts:
+
+1. Atlassian's install-key service (connect-install-keys.atlassian.com):
+   GET /keys/<kid> answers the PEM registered for kid, 404 for any other
+   kid.  A kid can also be given a canned misbehaviour (status, body,
+   delay, headers) to test how the app treats a broken key server.
+
+       fake = FakeJira().start()
+       fake.add_install_key("kid-1", public_pem(key))
+       # [auth] install_keys_url = fake.keys_url
+       fake.key_hits("kid-1")          # GETs of /keys/kid-1 so far
+       fake.hits["/keys/other"]        # any path, counted
+
+2. Jira sites the app calls back (REST API, personal-data reports...).
+   add_site() registers a site with its shared secret under a base path
+   of this server; its base_url goes into the tenant's install payload.
+   Every request under a site is recorded and its JWT verified with
+   PyJWT, independently of the app's C code, the way Jira does:
+   "Authorization: JWT <token>", alg exactly HS256, signed with the
+   site's shared secret, iss = the app key, exp and iat present (exp at
+   most 3 minutes after iat, not expired, iat not in the future, with
+   leeway), qsh = the canonical request relative to the site's base
+   path.  A GET with a body is refused too.  A request whose token fails
+   gets 401 (the failure is recorded); otherwise the canned reply set
+   with site.reply(), or 404.
+
+       site = fake.add_site(shared_secret)
+       site.reply("GET", "/rest/api/3/mypermissions", json={...})
+       ... the app calls site.base_url + "/rest/api/3/mypermissions" ...
+       rec = site.wait_request("GET", "/rest/api/3/mypermissions")
+       assert rec.verified, rec.jwt_error
+       rec.claims, rec.query, rec.headers, rec.body
+
+Nothing here talks to the network beyond 127.0.0.1.
+"""
+import json as jsonlib
+import secrets
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import jwt
+
+from atlassian import APP_KEY, qsh
+
+MAX_BODY = 1 << 20
+
+
+class KeyReply:
+    """A canned answer of the key service for one kid."""
+
+    def __init__(self, status=200, body=b"", delay=0.0, headers=None):
+        self.status = status
+        self.body = body if isinstance(body, bytes) else body.encode()
+        self.delay = delay
+        self.headers = dict(headers or {})
+
+
+class Recorded:
+    """One request the fake received under a site."""
+
+    def __init__(self, method, path, query, headers, body):
+        self.method = method
+        self.path = path            # relative to the site's base path
+        self.query = query          # raw, without '?'
+        self.headers = headers      # {lower-case name: value}
+        self.body = body            # bytes
+        self.token = None
+        self.claims = None          # verified claims, or None
+        self.jwt_error = None       # why verification failed, or None
+        self.status = None          # what the fake answered
+
+    @property
+    def verified(self):
+        return self.claims is not None and self.jwt_error is None
+
+    def json(self):
+        return jsonlib.loads(self.body)
+
+    def __repr__(self):
+        return (f"Recorded({self.method} {self.path}?{self.query} "
+                f"status={self.status} jwt_error={self.jwt_error})")
+
+
+class Site:
+    """A Jira site the app may call: base path, shared secret, canned
+    replies and the requests it got."""
+
+    def __init__(self, fake, base_path, shared_secret, app_key, leeway,
+                 max_ttl):
+        self.fake = fake
+        self.base_path = base_path
+        self.shared_secret = shared_secret
+        self.app_key = app_key
+        self.leeway = leeway
+        self.max_ttl = max_ttl
+        self.replies = {}
+        self.requests = []
+
+    @property
+    def base_url(self):
+        return self.fake.url + self.base_path
+
+    def reply(self, method, path, status=200, json=None, body=None,
+              headers=None):
+        """Canned reply for METHOD path (site-relative, no query)."""
+        if body is None and json is not None:
+            body = jsonlib.dumps(json).encode()
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        self.replies[(method.upper(), path)] = (status, body or b"",
+                                                dict(headers or {}))
+
+    def requests_to(self, method, path):
+        with self.fake.lock:
+            return [r for r in self.requests
+                    if r.method == method.upper() and r.path == path]
+
+    def wait_request(self, method, path, timeout=5.0):
+        """The first request to METHOD path, waiting for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.requests_to(method, path)
+            if got:
+                return got[0]
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no {method} {path} reached the fake "
+                                     f"site {self.base_path} in {timeout}s")
+            time.sleep(0.02)
+
+    def verify(self, rec):
+        """Checks rec's JWT as Jira would; sets rec.claims or
+        rec.jwt_error.  Returns True when it passes."""
+        auth = rec.headers.get("authorization", "")
+        if not auth.startswith("JWT "):
+            rec.jwt_error = "no JWT Authorization header"
+            return False
+        token = rec.token = auth[4:]
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != "HS256":
+                raise jwt.InvalidTokenError(f"alg {header.get('alg')!r}")
+            c = jwt.decode(token, self.shared_secret, algorithms=["HS256"],
+                           leeway=self.leeway,
+                           options={"require": ["iss", "iat", "exp", "qsh"],
+                                    "verify_aud": False})
+            if c["iss"] != self.app_key:
+                raise jwt.InvalidTokenError(f"iss {c['iss']!r}")
+            if not isinstance(c["iat"], int) or not isinstance(c["exp"],
+                                                                 int):
+                raise jwt.InvalidTokenError("iat/exp not integers")
+            if c["iat"] > time.time() + self.leeway:
+                raise jwt.InvalidTokenError("iat in the future")
+            if c["exp"] - c["iat"] > self.max_ttl:
+                raise jwt.InvalidTokenError(
+                    f"lifetime {c['exp'] - c['iat']}s > {self.max_ttl}s")
+            want = qsh(rec.method, rec.path, rec.query)
+            if c["qsh"] != want:
+                raise jwt.InvalidTokenError("qsh mismatch")
+            if rec.method in ("GET", "HEAD", "DELETE") and rec.body:
+                raise jwt.InvalidTokenError(f"body on {rec.method}")
+        except jwt.PyJWTError as e:
+            rec.jwt_error = f"{type(e).__name__}: {e}"
+            return False
+        rec.claims = c
+        return True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "FakeJira"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):   # quiet
+        pass
+
+    def _send(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(min(n, MAX_BODY)) if n > 0 else b""
+
+    def _handle(self):
+        fake = self.server.fake
+        parts = urlsplit(self.path)
+        path, query = parts.path, parts.query
+        with fake.lock:
+            fake.hits[path] += 1
+        body = self._body()
+        if path.startswith("/keys/"):
+            return self._key(fake, path[len("/keys/"):])
+        site = fake.site_for(path)
+        if site is None:
+            return self._send(404, b'{"error":"no such site"}',
+                              {"Content-Type": "application/json"})
+        rel = path[len(site.base_path):] or "/"
+        rec = Recorded(self.command, rel, query,
+                       {k.lower(): v for k, v in self.headers.items()}, body)
+        with fake.lock:
+            site.requests.append(rec)
+        if not site.verify(rec):
+            rec.status = 401
+            return self._send(401, b'{"message":"unauthorized"}',
+                              {"Content-Type": "application/json"})
+        status, rbody, rheaders = site.replies.get(
+            (self.command, rel), (404, b'{"message":"not found"}',
+                                  {"Content-Type": "application/json"}))
+        rec.status = status
+        self._send(status, rbody, rheaders)
+
+    def _key(self, fake, kid):
+        with fake.lock:
+            reply = fake.key_replies.get(kid)
+            pem = fake.install_keys.get(kid)
+        if reply is not None:
+            if reply.delay:
+                fake.stopping.wait(reply.delay)
+            return self._send(reply.status, reply.body, reply.headers)
+        if pem is None or self.command not in ("GET", "HEAD"):
+            return self._send(404, b"Not Found", {"Content-Type":
+                                                  "text/plain"})
+        return self._send(200, pem, {"Content-Type":
+                                     "application/x-pem-file"})
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
+
+
+class FakeJira:
+    """The fake's server; see the module comment.  Use as a context
+    manager or call start() and stop()."""
+
+    def __init__(self, app_key=APP_KEY, leeway=30, max_ttl=180):
+        self.app_key = app_key
+        self.leeway = leeway
+        self.max_ttl = max_ttl
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.install_keys = {}      # kid -> PEM bytes
+        self.key_replies = {}       # kid -> KeyReply
+        self.hits = Counter()       # path -> requests received
+        self.sites = {}             # base path -> Site
+        self._server = None
+        self._thread = None
+
+    # Life.
+
+    def start(self):
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.fake = self
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name="fake-jira", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(5)
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def port(self):
+        return self._server.server_address[1]
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def keys_url(self):
+        """The value for [auth] install_keys_url."""
+        return self.url + "/keys"
+
+    # Install keys.
+
+    def add_install_key(self, kid, pem):
+        with self.lock:
+            self.install_keys[kid] = pem
+            self.key_replies.pop(kid, None)
+
+    def remove_install_key(self, kid):
+        with self.lock:
+            self.install_keys.pop(kid, None)
+
+    def set_key_reply(self, kid, status=200, body=b"", delay=0.0,
+                      headers=None):
+        """Answer GET /keys/<kid> with this instead of the PEM."""
+        with self.lock:
+            self.key_replies[kid] = KeyReply(status, body, delay, headers)
+
+    def key_hits(self, kid):
+        with self.lock:
+            return self.hits[f"/keys/{kid}"]
+
+    def total_hits(self):
+        with self.lock:
+            return sum(self.hits.values())
+
+    # Sites.
+
+    def add_site(self, shared_secret, base_path=None):
+        """Registers a Jira site under base_path (default: a random
+        /jira-<hex>) verifying tokens signed with shared_secret."""
+        base_path = base_path or f"/jira-{secrets.token_hex(6)}"
+        site = Site(self, base_path.rstrip("/"), shared_secret, self.app_key,
+                    self.leeway, self.max_ttl)
+        with self.lock:
+            self.sites[site.base_path] = site
+        return site
+
+    def site_for(self, path):
+        with self.lock:
+            for bp, site in self.sites.items():
+                if path == bp or path.startswith(bp + "/"):
+                    return site
+        return None
