@@ -8,6 +8,7 @@
 #   make bench            throughput and latency against a hello-world
 #                         FastCGI program behind the same nginx
 #   make lint             cppcheck
+#   make fuzz             libFuzzer targets for the parsers (FUZZ_SECONDS)
 #
 # Variables: SANITIZE=address,undefined  WERROR=1  PORT=8080  CC=...
 
@@ -94,8 +95,15 @@ test:
 	@$(MAKE) --no-print-directory SANITIZE=$(TEST_SANITIZE) WERROR=1 check
 
 check: all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory lint
 	@tests/run-unit $(UNIT_BINS)
 	@tests/run-integration
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
+# libFuzzer targets for every parser (clang); longer: make fuzz FUZZ_SECONDS=300
+FUZZ_SECONDS ?= 5
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 unit: all $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
@@ -109,11 +117,11 @@ bench:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --std=c11 --inline-suppr -Iinclude src tests/unit
+	    --std=c11 --inline-suppr -Iinclude src tests/unit tests/fuzz
 
 clean:
 	rm -rf build cgi-bin/cellar.fcgi
 
 -include $(wildcard build/obj/*.d)
 
-.PHONY: all test check unit run bench lint clean FORCE
+.PHONY: all test check unit run bench lint fuzz clean FORCE

@@ -156,7 +156,7 @@ encode_in_place(char **s)
 char *
 qsh_canonical(const char *method, const char *path, const char *query)
 {
-	struct qparam	 ps[QSH_MAX_PARAMS];
+	struct qparam	 ps[QSH_MAX_PARAMS] = { { NULL, NULL, NULL } };
 	struct sbuf	 b = { NULL, 0, 0, 0 };
 	const char	*p, *amp, *eq, *end;
 	size_t		 n = 0, i, plen;
