@@ -49,6 +49,13 @@ enum json_status json_get_int(const cJSON *obj, const char *key,
 enum json_status json_get_bool(const cJSON *obj, const char *key, int *out);
 
 /*
+ * Adds an integer member.  cJSON prints every number through "%1.15g"
+ * and reads it back with sscanf to check it; an integer needs neither.
+ * Returns the item or NULL (no memory).
+ */
+cJSON		*json_add_int(cJSON *obj, const char *key, long long v);
+
+/*
  * Serialises v compactly into a malloc'd string (length in *len).
  * Returns NULL on allocation failure.
  */

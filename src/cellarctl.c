@@ -1,11 +1,11 @@
 /*
  * cellarctl: the operator's command line.
  *
- *   cellarctl [--config DIR] init             create master key 1 and the registry
- *   cellarctl [--config DIR] config check     validate, print effective config
- *   cellarctl [--config DIR] tenants          list tenants (no secrets)
- *   cellarctl [--config DIR] tenant ping ID   signed call to the tenant's Jira
- *   cellarctl config example                  print the annotated example
+ *   cellarctl [--config DIR] init            master key 1 and the registry
+ *   cellarctl [--config DIR] config check    validate, print the config
+ *   cellarctl [--config DIR] tenants         list tenants (no secrets)
+ *   cellarctl [--config DIR] tenant ping ID  signed call to its Jira
+ *   cellarctl config example                 print the annotated example
  *   cellarctl version
  *
  * Exit status: 0 success, 1 the operation failed (the message says why),

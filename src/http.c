@@ -69,18 +69,29 @@ enum err
 req_init(struct req *r, const struct http_io *io, const char *base_path,
     const struct app *app)
 {
+	static unsigned long long rid_base, rid_count;
 	const char	*m, *cl, *qs;
 	char		*q, *pi = NULL;
 	unsigned char	 rnd[8];
 	size_t		 bl, i;
 	long long	 n;
+	unsigned long long id;
 
 	memset(r, 0, sizeof(*r));
 	r->start_usec = util_now_usec();
 	r->content_length = -1;
 	r->method = METHOD__MAX;
 	r->app = app;
-	randombytes_buf(rnd, sizeof(rnd));
+	/*
+	 * Request ids correlate log lines with replies; they are not
+	 * secrets.  A random base per worker plus a counter keeps them
+	 * unique without a getrandom(2) per request.
+	 */
+	if (rid_count == 0)
+		randombytes_buf(&rid_base, sizeof(rid_base));
+	id = rid_base + rid_count++;
+	for (i = 0; i < sizeof(rnd); i++)
+		rnd[i] = (unsigned char)(id >> (8 * (7 - i)));
 	util_hex(r->rid, rnd, sizeof(rnd));
 
 	if ((m = io->param(io->ctx, "REQUEST_METHOD")) == NULL ||

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "jira.h"
+#include "json.h"
 #include "jwt_check.h"
 #include "log.h"
 #include "qsh.h"
@@ -70,9 +71,8 @@ jira_token(const struct conf *cfg, struct registry *reg,
 	    cJSON_AddStringToObject(claims, "iss",
 	    conf_str(cfg, C_APP_KEY)) == NULL ||
 	    cJSON_AddStringToObject(claims, "qsh", qsh) == NULL ||
-	    cJSON_AddNumberToObject(claims, "iat", (double)now) == NULL ||
-	    cJSON_AddNumberToObject(claims, "exp",
-	    (double)(now + JIRA_TOKEN_TTL)) == NULL)
+	    json_add_int(claims, "iat", now) == NULL ||
+	    json_add_int(claims, "exp", now + JIRA_TOKEN_TTL) == NULL)
 		goto out;
 	tok = jwt_sign_hs256(claims, (const unsigned char *)secret, slen);
 out:

@@ -5,6 +5,7 @@
  * saturates integers; every entry point here closes one of those holes.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,6 +229,15 @@ json_get_bool(const cJSON *obj, const char *key, int *out)
 		return JSON_TYPE;
 	*out = cJSON_IsTrue(v) ? 1 : 0;
 	return JSON_OK;
+}
+
+cJSON *
+json_add_int(cJSON *obj, const char *key, long long v)
+{
+	char	 buf[24];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	return cJSON_AddRawToObject(obj, key, buf);
 }
 
 char *

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "json.h"
 #include "log.h"
 
 /*
@@ -147,8 +148,8 @@ route_healthz(struct req *r, struct reply *rep)
 		goto out;
 	if (cJSON_AddStringToObject(o, "status", ok ? "ok" : "fail") == NULL ||
 	    cJSON_AddStringToObject(o, "version", CELLAR_VERSION) == NULL ||
-	    cJSON_AddNumberToObject(o, "uptime_s",
-	    (double)(time(NULL) - r->app->started)) == NULL ||
+	    json_add_int(o, "uptime_s", time(NULL) - r->app->started) ==
+	    NULL ||
 	    (c = cJSON_AddObjectToObject(o, "checks")) == NULL ||
 	    cJSON_AddStringToObject(c, "process", "ok") == NULL ||
 	    cJSON_AddStringToObject(c, "config", "ok") == NULL ||

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "json.h"
 #include "auth.h"
 #include "db.h"
 #include "log.h"
@@ -60,31 +61,19 @@ count(sqlite3 *db, const char *sql, long long *n)
 static int
 records(sqlite3 *db, cJSON *out)
 {
-	sqlite3_stmt	*st;
-	const char	*name;
 	long long	 n;
 	size_t		 i;
-	int		 rc = 0;
 
-	static const char tables[] = "SELECT name FROM sqlite_master WHERE "
-	    "type = 'table'";
-
-	if ((st = registry_tenant_stmt(db, tables)) == NULL)
-		return -1;
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		name = (const char *)sqlite3_column_text(st, 0);
-		for (i = 0; name != NULL && i < sizeof(kinds) /
-		    sizeof(kinds[0]); i++) {
-			if (strcmp(name, kinds[i].table) != 0)
-				continue;
-			if (count(db, kinds[i].count_sql, &n) == -1 ||
-			    cJSON_AddNumberToObject(out, kinds[i].kind,
-			    (double)n) == NULL)
-				rc = -1;
-		}
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		/* Answered from the connection's schema, without a query. */
+		if (sqlite3_table_column_metadata(db, "main", kinds[i].table,
+		    NULL, NULL, NULL, NULL, NULL, NULL) != SQLITE_OK)
+			continue;
+		if (count(db, kinds[i].count_sql, &n) == -1 ||
+		    json_add_int(out, kinds[i].kind, n) == NULL)
+			return -1;
 	}
-	registry_stmt_done(st);
-	return rc;
+	return 0;
 }
 
 enum err
@@ -117,20 +106,18 @@ route_tenant(struct req *r, struct reply *rep)
 	if ((x = cJSON_AddObjectToObject(o, "keys")) == NULL)
 		goto out;
 	cJSON_AddBoolToObject(x, "fileEncrypted", 1);
-	cJSON_AddNumberToObject(x, "dataKeyVersion", dekv);
+	json_add_int(x, "dataKeyVersion", dekv);
 	cJSON_AddItemToObject(x, "dataKeyCreatedAt", iso_time(created));
-	cJSON_AddNumberToObject(x, "dataKeyAgeDays",
-	    (double)((now - created) / 86400));
-	cJSON_AddNumberToObject(x, "rotationDays",
-	    (double)conf_int(cfg, C_TENANTS_ROTATION_DAYS));
+	json_add_int(x, "dataKeyAgeDays", (now - created) / 86400);
+	json_add_int(x, "rotationDays",
+	    conf_int(cfg, C_TENANTS_ROTATION_DAYS));
 	cJSON_AddBoolToObject(x, "sharedSecretSealed", 1);
 	if ((x = cJSON_AddObjectToObject(o, "retention")) == NULL)
 		goto out;
-	cJSON_AddNumberToObject(x, "afterUninstallDays",
-	    (double)conf_int(cfg, C_TENANTS_GRACE_DAYS));
-	cJSON_AddNumberToObject(x, "backupDays",
-	    (double)conf_int(cfg, C_TENANTS_BACKUP_DAYS));
-	cJSON_AddNumberToObject(x, "accessLogDays", 7);
+	json_add_int(x, "afterUninstallDays",
+	    conf_int(cfg, C_TENANTS_GRACE_DAYS));
+	json_add_int(x, "backupDays", conf_int(cfg, C_TENANTS_BACKUP_DAYS));
+	json_add_int(x, "accessLogDays", 7);
 	if ((x = cJSON_AddObjectToObject(o, "deletion")) == NULL)
 		goto out;
 	cJSON_AddItemToObject(x, "scheduledAt", iso_time(t->delete_after));

@@ -11,9 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <sodium.h>
 
@@ -130,12 +133,25 @@ serve_fcgi(const struct app *a)
 	long long	 max = conf_int(a->cfg, C_SERVER_MAX_REQUESTS);
 	long long	 idle = conf_int(a->cfg, C_SERVER_IDLE_EXIT), served = 0;
 	const char	*why = "max_requests";
+	int		 use_alarm = 0, rc;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
 		log_msg(LOG_ERR, NULL, "reason=fcgi_init_failed");
 		return 1;
 	}
 	signals_install();
+	/*
+	 * Idle exit: a receive timeout on the listening socket makes
+	 * accept(2) give up after idle seconds, with no timer to arm and
+	 * disarm around every request.  Every worker on the socket sets the
+	 * same value.  Where the socket refuses it, alarm(2) does the job.
+	 */
+	if (idle > 0) {
+		struct timeval tv = { (time_t)idle, 0 };
+
+		use_alarm = setsockopt(FCGI_LISTENSOCK_FILENO, SOL_SOCKET,
+		    SO_RCVTIMEO, &tv, sizeof(tv)) == -1;
+	}
 	log_msg(LOG_INFO, NULL, "event=worker_start max_requests=%lld "
 	    "idle_exit=%lld", max, idle);
 	while (served < max) {
@@ -143,14 +159,17 @@ serve_fcgi(const struct app *a)
 			why = "signal";
 			break;
 		}
-		alarm((unsigned int)idle);
-		if (FCGX_Accept_r(&req) < 0) {
+		if (use_alarm)
+			alarm((unsigned int)idle);
+		rc = FCGX_Accept_r(&req);
+		if (use_alarm)
 			alarm(0);
-			why = stop_signal == SIGALRM ? "idle" :
+		if (rc < 0) {
+			why = stop_signal == SIGALRM || rc == -EAGAIN ||
+			    rc == -EWOULDBLOCK ? "idle" :
 			    stop_signal ? "signal" : "accept_failed";
 			break;
 		}
-		alarm(0);
 		app_serve(a, &io);
 		FCGX_Finish_r(&req);
 		served++;
