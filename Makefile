@@ -48,7 +48,8 @@ LIB_SRCS = src/conf.c src/conf_schema.c src/err.c src/http.c src/json.c \
 	   src/log.c src/qsh.c src/router.c src/util.c \
 	   src/keys.c src/db.c src/registry.c src/jwt_check.c src/auth.c src/jira.c
 APP_SRCS = src/app.c src/routes.c src/route_meta.c src/route_lifecycle.c \
-	   src/route_tenant.c
+	   src/route_tenant.c src/route_templates.c src/templates.c \
+	   src/render.c src/perm.c
 LIB_OBJS = $(LIB_SRCS:src/%.c=build/obj/%.o) build/obj/migrations.o
 APP_OBJS = $(APP_SRCS:src/%.c=build/obj/%.o)
 

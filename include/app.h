@@ -52,5 +52,14 @@ enum err	 route_uninstalled(struct req *, struct reply *);
 enum err	 route_enabled(struct req *, struct reply *);
 enum err	 route_disabled(struct req *, struct reply *);
 enum err	 route_tenant(struct req *, struct reply *);
+enum err	 route_templates_list(struct req *, struct reply *);
+enum err	 route_templates_create(struct req *, struct reply *);
+enum err	 route_templates_get(struct req *, struct reply *);
+enum err	 route_templates_put(struct req *, struct reply *);
+enum err	 route_templates_delete(struct req *, struct reply *);
+enum err	 route_templates_render(struct req *, struct reply *);
+enum err	 route_templates_uses(struct req *, struct reply *);
+enum err	 route_templates_export(struct req *, struct reply *);
+enum err	 route_templates_import(struct req *, struct reply *);
 
 #endif

@@ -19,6 +19,13 @@ enum err {
 	ERR_TOO_LARGE,		/* 413 body over the route's limit */
 	ERR_MEDIA_TYPE,		/* 415 wrong Content-Type */
 	ERR_UNPROCESSABLE,	/* 422 well-formed but invalid fields */
+	ERR_LIMIT_TEMPLATES,	/* 422 the tenant's template limit */
+	ERR_LIMIT_NAME,		/* 422 template name length */
+	ERR_LIMIT_BODY,		/* 422 template body length */
+	ERR_LIMIT_PROJECTS,	/* 422 project list length */
+	ERR_LIMIT_GROUPS,	/* 422 group list length */
+	ERR_LIMIT_VALUES,	/* 413 render values too large */
+	ERR_LIMIT_IMPORT,	/* 413 import holds too many templates */
 	ERR_INTERNAL,		/* 500 our fault */
 	ERR_UNAVAILABLE,	/* 503 a dependency is down */
 	ERR__MAX

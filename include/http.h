@@ -111,6 +111,14 @@ enum err	 body_read(const struct http_io *, long long content_length,
  */
 int		 http_media_type(const char *ctype, char *out, size_t outsz);
 
+/*
+ * The first query parameter called name, form-decoded into a malloc'd
+ * string in *out.  0 found, 1 absent, -1 malformed (bad escape, NUL,
+ * invalid UTF-8, repeated, or longer than max bytes).
+ */
+int		 http_query_param(const char *query, const char *name,
+		    size_t max, char **out) __attribute__((warn_unused_result));
+
 /* Replaces the reply body with v serialised; 0 or -1 (no memory). */
 int		 reply_json(struct reply *, int status, const cJSON *v);
 /* Replaces the reply with the error's fixed JSON body and status. */

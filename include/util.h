@@ -18,6 +18,9 @@ int	util_strtonum(const char *, long long min, long long max,
 /* 1 if buf[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int	util_utf8_valid(const char *buf, size_t len);
 
+/* Code points in a valid UTF-8 string. */
+size_t	util_utf8_chars(const char *s);
+
 /* 1 if s contains no byte < 0x20 and no 0x7f. */
 int	util_printable(const char *s);
 

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
+#include "perm.h"
 #include "util.h"
 
 struct app *
@@ -61,6 +62,7 @@ app_free(struct app *a)
 	if (a == NULL)
 		return;
 	auth_cache_clear();
+	perm_cache_clear();
 	conf_free(a->cfg);
 	registry_close(a->reg);
 	keys_free(a->kr);

@@ -75,6 +75,9 @@ const struct conf_key conf_schema[C__MAX] = {
 	    "this many days", NULL },
 	[C_TENANTS_BACKUP_DAYS] = { "tenants", "backup_days", CONF_INT, 0,
 	    "30", 1, 365, NULL, "backups are kept this many days", NULL },
+	[C_JIRA_CACHE_SECONDS] = { "jira", "cache_seconds", CONF_INT, 0,
+	    "60", 0, 3600, NULL, "how long a worker trusts Jira's answer on "
+	    "a user's admin rights, project permissions and groups", NULL },
 };
 
 struct conf *

@@ -22,7 +22,9 @@ static const struct {
 	const char	*table;
 	const char	*count_sql;
 } kinds[] = {
-	{ "templates", "templates", "SELECT count(*) FROM templates" },
+	/* Others' personal templates are no one's business: not counted. */
+	{ "templates", "templates", "SELECT count(*) FROM templates WHERE "
+	    "scope <> 'personal' OR owner = ?1" },
 	{ "panoramas", "panoramas", "SELECT count(*) FROM panoramas" },
 	{ "panoramaNodes", "panorama_nodes",
 	    "SELECT count(*) FROM panorama_nodes" },
@@ -43,13 +45,19 @@ iso_time(long long t)
 }
 
 static int
-count(sqlite3 *db, const char *sql, long long *n)
+count(sqlite3 *db, const char *sql, const char *caller, long long *n)
 {
 	sqlite3_stmt	*st;
 	int		 rc = -1;
 
 	if ((st = registry_tenant_stmt(db, sql)) == NULL)
 		return -1;
+	if (sqlite3_bind_parameter_count(st) > 0) {
+		if (caller != NULL)
+			sqlite3_bind_text(st, 1, caller, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 1);
+	}
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*n = sqlite3_column_int64(st, 0);
 		rc = 0;
@@ -59,7 +67,7 @@ count(sqlite3 *db, const char *sql, long long *n)
 }
 
 static int
-records(sqlite3 *db, cJSON *out)
+records(sqlite3 *db, const char *caller, cJSON *out)
 {
 	long long	 n;
 	size_t		 i;
@@ -69,7 +77,7 @@ records(sqlite3 *db, cJSON *out)
 		if (sqlite3_table_column_metadata(db, "main", kinds[i].table,
 		    NULL, NULL, NULL, NULL, NULL, NULL) != SQLITE_OK)
 			continue;
-		if (count(db, kinds[i].count_sql, &n) == -1 ||
+		if (count(db, kinds[i].count_sql, caller, &n) == -1 ||
 		    json_add_int(out, kinds[i].kind, n) == NULL)
 			return -1;
 	}
@@ -101,7 +109,7 @@ route_tenant(struct req *r, struct reply *rep)
 	cJSON_AddItemToObject(x, "installedAt", iso_time(t->installed_at));
 	cJSON_AddItemToObject(x, "updatedAt", iso_time(t->updated_at));
 	if ((x = cJSON_AddObjectToObject(o, "records")) == NULL ||
-	    records(db, x) == -1)
+	    records(db, r->claims.sub, x) == -1)
 		goto out;
 	if ((x = cJSON_AddObjectToObject(o, "keys")) == NULL)
 		goto out;

@@ -22,6 +22,26 @@ const struct route routes[] = {
 	    "application/json", route_disabled },
 	{ METHOD_GET, "/api/tenant", "tenant", AUTH_CONTEXT, 0, NULL,
 	    route_tenant },
+	/* Canned responses.  export/import before {} : the first match wins. */
+	{ METHOD_GET, "/api/templates", "templates_list", AUTH_CONTEXT, 0,
+	    NULL, route_templates_list },
+	{ METHOD_POST, "/api/templates", "templates_create", AUTH_CONTEXT,
+	    65536, "application/json", route_templates_create },
+	{ METHOD_GET, "/api/templates/export", "templates_export",
+	    AUTH_CONTEXT, 0, NULL, route_templates_export },
+	{ METHOD_POST, "/api/templates/import", "templates_import",
+	    AUTH_CONTEXT, 1048576, "application/json",
+	    route_templates_import },
+	{ METHOD_GET, "/api/templates/{}", "templates_get", AUTH_CONTEXT, 0,
+	    NULL, route_templates_get },
+	{ METHOD_PUT, "/api/templates/{}", "templates_put", AUTH_CONTEXT,
+	    65536, "application/json", route_templates_put },
+	{ METHOD_DELETE, "/api/templates/{}", "templates_delete",
+	    AUTH_CONTEXT, 0, NULL, route_templates_delete },
+	{ METHOD_POST, "/api/templates/{}/render", "templates_render",
+	    AUTH_CONTEXT, 65536, "application/json", route_templates_render },
+	{ METHOD_POST, "/api/templates/{}/uses", "templates_uses",
+	    AUTH_CONTEXT, 1024, "application/json", route_templates_uses },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -63,6 +63,17 @@ util_utf8_valid(const char *buf, size_t len)
 	return 1;
 }
 
+size_t
+util_utf8_chars(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
 int
 util_printable(const char *s)
 {

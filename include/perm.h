@@ -1,0 +1,49 @@
+/*
+ * What Jira says about a user: Jira admin, permissions in projects, group
+ * membership.  Asked through the app-signed Jira client and cached per
+ * worker for [jira] cache_seconds.  Every question that Jira cannot
+ * answer is ERR_UNAVAILABLE: callers fail closed.
+ */
+#ifndef CELLAR_PERM_H
+#define CELLAR_PERM_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "http.h"
+
+/* Longest id accepted for an account, project or group. */
+#define PERM_ID_MAX	128
+
+enum perm_project {
+	PERM_BROWSE = 0,	/* BROWSE_PROJECTS: works on its issues */
+	PERM_ADMIN_PROJECT,	/* ADMINISTER_PROJECTS */
+	PERM_PROJECT__MAX
+};
+
+/* 1 if s is a plausible Atlassian account id, project id or group id. */
+int		 perm_id_ok(const char *s);
+
+/* Is the caller (r->claims.sub) a Jira admin?  *yes set on ERR_OK. */
+enum err	 perm_jira_admin(struct req *r, int *yes)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Does the caller hold perm in every one of projects[0..n)?  *yes set on
+ * ERR_OK.
+ */
+enum err	 perm_projects(struct req *r, enum perm_project,
+		    const char *const *projects, size_t n, int *yes)
+		    __attribute__((warn_unused_result));
+
+/*
+ * The caller's group ids as ",id1,id2,...," (empty groups: ","), a
+ * malloc'd string for SQL membership tests.
+ */
+enum err	 perm_groups(struct req *r, char **joined)
+		    __attribute__((warn_unused_result));
+
+/* Forgets every cached answer. */
+void		 perm_cache_clear(void);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * Canned responses in a tenant's file: the data, without permissions
+ * (route_templates.c decides who may see and change what).  All SQL of
+ * the templates tables is in templates.c.
+ */
+#ifndef CELLAR_TEMPLATES_H
+#define CELLAR_TEMPLATES_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#include "err.h"
+
+#define TPL_MAX_PER_TENANT	2000
+#define TPL_NAME_MAX		120	/* characters */
+#define TPL_BODY_MAX		10000	/* characters */
+#define TPL_PROJECTS_MAX	50
+#define TPL_GROUPS_MAX		20
+#define TPL_PAGE_MAX		100
+
+enum tpl_scope {
+	SCOPE_PERSONAL = 0,
+	SCOPE_PROJECTS,
+	SCOPE_GROUPS,
+	SCOPE_GLOBAL,
+	SCOPE__MAX
+};
+
+struct tpl {
+	long long	 id;
+	char		*name;
+	char		*body;
+	enum tpl_scope	 scope;
+	char		*owner;
+	long long	 position;
+	int		 active;
+	long long	 version;
+	long long	 created_at;
+	long long	 updated_at;
+	char		**targets;	/* project or group ids */
+	size_t		 ntargets;
+	long long	 used30;	/* inserted + posted, last 30 days */
+};
+
+/* Who asks, for visibility: scopes they may use here. */
+struct tpl_viewer {
+	const char	*account;	/* personal: owner */
+	const char	*project;	/* projects: this one, or NULL */
+	const char	*groups;	/* groups: ",id,id," or NULL */
+};
+
+/* Where a page starts: after this key of the order. */
+struct tpl_cursor {
+	long long	 position;
+	long long	 used30;
+	char		*name;
+	long long	 id;
+	int		 set;
+};
+
+const char	*tpl_scope_name(enum tpl_scope);
+int		 tpl_scope_parse(const char *, enum tpl_scope *);
+void		 tpl_free(struct tpl *);
+void		 tpl_list_free(struct tpl *, size_t);
+
+/*
+ * Templates v may use, ordered by position, then 30-day use (most first),
+ * then name (case-insensitively), then id; after cursor c when set; q
+ * (may be NULL) searched in name and body case-insensitively; active:
+ * 1 active only, 0 inactive only, -1 both.  At most limit.
+ */
+enum err	 tpl_list(sqlite3 *, const struct tpl_viewer *, const char *q,
+		    int active, const struct tpl_cursor *, size_t limit,
+		    long long today, struct tpl **out, size_t *n)
+		    __attribute__((warn_unused_result));
+
+/* One template by id (with targets and 30-day use); ERR_NOT_FOUND. */
+enum err	 tpl_get(sqlite3 *, long long id, long long today,
+		    struct tpl *) __attribute__((warn_unused_result));
+
+/*
+ * Every template, or only owner's personal ones plus all non-personal
+ * ones when owner is given: for exports, filtered by the caller.
+ */
+enum err	 tpl_all(sqlite3 *, const char *personal_owner,
+		    long long today, struct tpl **out, size_t *n)
+		    __attribute__((warn_unused_result));
+
+/* Creates t (id, version, times set on success); the tenant's limit. */
+enum err	 tpl_create(sqlite3 *, struct tpl *, long long now)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Replaces template t->id if its version is still version: ERR_CONFLICT
+ * if not, ERR_NOT_FOUND if gone.  On success t->version is the new one.
+ */
+enum err	 tpl_update(sqlite3 *, struct tpl *, long long version,
+		    long long now) __attribute__((warn_unused_result));
+
+enum err	 tpl_delete(sqlite3 *, long long id)
+		    __attribute__((warn_unused_result));
+
+/* Counts one use: posted 0 = inserted, 1 = posted. */
+enum err	 tpl_count_use(sqlite3 *, long long id, long long day,
+		    int posted) __attribute__((warn_unused_result));
+
+/*
+ * Creates every template of ts in one transaction, or none: the
+ * tenant's limit applies to the total.  ids set on success.
+ */
+enum err	 tpl_create_all(sqlite3 *, struct tpl *ts, size_t n,
+		    long long now) __attribute__((warn_unused_result));
+
+/* 1 if a template named name (case-insensitively) exists in scope. */
+int		 tpl_name_taken(sqlite3 *, enum tpl_scope, const char *owner,
+		    const char *name);
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * Jira's answers about users, cached per worker.  A cache entry is keyed
+ * by tenant, account and question, and lives [jira] cache_seconds: long
+ * enough to keep Jira out of the picker's hot path, short enough that a
+ * revoked permission stops counting soon.  Nothing here is stored on disk.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "auth.h"
+#include "jira.h"
+#include "json.h"
+#include "log.h"
+#include "perm.h"
+
+#define PERM_CACHE	256
+#define PERM_KEY_MAX	(32 + 2 * PERM_ID_MAX + 16)
+
+/*
+ * After Jira failed to answer for a tenant, questions for it fail at
+ * once for a few seconds instead of each waiting for a timeout.
+ */
+#define PERM_DOWN_SECONDS	5
+
+static struct perm_down {
+	char		 tenant[TENANT_ID_LEN + 1];
+	long long	 until;
+} down[16];
+
+static int
+jira_down(const struct req *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(down) / sizeof(down[0]); i++)
+		if (down[i].until > auth_now() &&
+		    strcmp(down[i].tenant, r->tenant.id) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+mark_down(const struct req *r)
+{
+	static unsigned int next;
+	struct perm_down *d = &down[next++ % (sizeof(down) /
+	    sizeof(down[0]))];
+
+	memcpy(d->tenant, r->tenant.id, sizeof(d->tenant));
+	d->until = auth_now() + PERM_DOWN_SECONDS;
+}
+
+/* jira_call, failing fast while the tenant's Jira is known down. */
+static enum err
+ask(struct req *r, enum http_method m, const char *path, const char *body,
+    struct jira_reply *jr)
+{
+	enum err	 e;
+
+	if (jira_down(r)) {
+		memset(jr, 0, sizeof(*jr));
+		return ERR_UNAVAILABLE;
+	}
+	e = jira_call(r->app->cfg, r->app->reg, &r->tenant, m, path, body,
+	    jr);
+	if (e == ERR_UNAVAILABLE || (e == ERR_OK && jr->status >= 500))
+		mark_down(r);
+	return e;
+}
+
+static struct perm_entry {
+	char		 key[PERM_KEY_MAX];
+	char		*value;		/* "1"/"0", or joined group ids */
+	long long	 until;
+} cache[PERM_CACHE];
+static unsigned int cache_next;
+
+static const char *const project_perm[PERM_PROJECT__MAX] = {
+	"BROWSE_PROJECTS", "ADMINISTER_PROJECTS",
+};
+
+int
+perm_id_ok(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		    *s == ':'))
+			return 0;
+	return n > 0 && n <= PERM_ID_MAX;
+}
+
+static const char *
+cache_get(const char *key)
+{
+	size_t	 i;
+	long long now = auth_now();
+
+	for (i = 0; i < PERM_CACHE; i++)
+		if (cache[i].value != NULL && cache[i].until > now &&
+		    strcmp(cache[i].key, key) == 0)
+			return cache[i].value;
+	return NULL;
+}
+
+static void
+cache_put(const struct req *r, const char *key, const char *value)
+{
+	struct perm_entry *e = &cache[cache_next++ % PERM_CACHE];
+	char		*v;
+
+	if ((v = strdup(value)) == NULL)
+		return;
+	free(e->value);
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	e->value = v;
+	e->until = auth_now() +
+	    conf_int(r->app->cfg, C_JIRA_CACHE_SECONDS);
+}
+
+void
+perm_cache_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < PERM_CACHE; i++) {
+		free(cache[i].value);
+		memset(&cache[i], 0, sizeof(cache[i]));
+	}
+	memset(down, 0, sizeof(down));
+}
+
+/* The caller's account id, checked; NULL if the token names none. */
+static const char *
+caller(const struct req *r)
+{
+	return r->claims.sub != NULL && perm_id_ok(r->claims.sub) ?
+	    r->claims.sub : NULL;
+}
+
+/*
+ * POST /rest/api/3/permissions/check for the caller: the global
+ * ADMINISTER permission, or perm in each project.  *yes set on ERR_OK.
+ */
+static enum err
+check(struct req *r, const char *perm, const char *const *projects,
+    size_t n, int *yes)
+{
+	struct jira_reply jr;
+	cJSON		*q = NULL, *a, *pp, *ans = NULL, *it, *ids;
+	char		*body = NULL;
+	const char	*got;
+	size_t		 i, found;
+	enum err	 e = ERR_INTERNAL;
+
+	*yes = 0;
+	if ((q = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(q, "accountId", caller(r)) == NULL)
+		goto out;
+	if (projects == NULL) {
+		if ((a = cJSON_AddArrayToObject(q, "globalPermissions")) ==
+		    NULL || !cJSON_AddItemToArray(a,
+		    cJSON_CreateString("ADMINISTER")))
+			goto out;
+	} else {
+		if ((a = cJSON_AddArrayToObject(q, "projectPermissions")) ==
+		    NULL || (pp = cJSON_CreateObject()) == NULL)
+			goto out;
+		cJSON_AddItemToArray(a, pp);
+		if ((a = cJSON_AddArrayToObject(pp, "permissions")) == NULL ||
+		    !cJSON_AddItemToArray(a, cJSON_CreateString(perm)) ||
+		    (a = cJSON_AddArrayToObject(pp, "projects")) == NULL)
+			goto out;
+		for (i = 0; i < n; i++)
+			if (cJSON_AddItemToArray(a,
+			    cJSON_CreateRaw(projects[i])) == 0)
+				goto out;
+	}
+	if ((body = cJSON_PrintUnformatted(q)) == NULL)
+		goto out;
+	if ((e = ask(r, METHOD_POST, "/rest/api/3/permissions/check", body,
+	    &jr)) != ERR_OK)
+		goto out;
+	e = ERR_UNAVAILABLE;
+	if (jr.status != 200 || json_parse(jr.body, jr.len, &ans) !=
+	    JSON_OK) {
+		log_msg(LOG_WARN, r->rid, "reason=jira_permission_check "
+		    "status=%ld", jr.status);
+		jira_reply_free(&jr);
+		goto out;
+	}
+	jira_reply_free(&jr);
+	if (projects == NULL) {
+		a = cJSON_GetObjectItemCaseSensitive(ans, "globalPermissions");
+		cJSON_ArrayForEach(it, a)
+			if (cJSON_IsString(it) &&
+			    strcmp(it->valuestring, "ADMINISTER") == 0)
+				*yes = 1;
+		e = ERR_OK;
+		goto out;
+	}
+	/* Every asked project must come back under the permission. */
+	found = 0;
+	a = cJSON_GetObjectItemCaseSensitive(ans, "projectPermissions");
+	cJSON_ArrayForEach(it, a) {
+		if (json_get_str(it, "permission", 1, 64, &got) != JSON_OK ||
+		    strcmp(got, perm) != 0)
+			continue;
+		ids = cJSON_GetObjectItemCaseSensitive(it, "projects");
+		for (i = 0; i < n; i++) {
+			cJSON	*p;
+
+			cJSON_ArrayForEach(p, ids)
+				if (cJSON_IsNumber(p) && p->valuedouble ==
+				    strtod(projects[i], NULL)) {
+					found++;
+					break;
+				}
+		}
+	}
+	*yes = found == n;
+	e = ERR_OK;
+out:
+	cJSON_Delete(q);
+	cJSON_Delete(ans);
+	free(body);
+	return e;
+}
+
+enum err
+perm_jira_admin(struct req *r, int *yes)
+{
+	char		 key[PERM_KEY_MAX];
+	const char	*v;
+	enum err	 e;
+
+	*yes = 0;
+	if (caller(r) == NULL)
+		return ERR_FORBIDDEN;
+	snprintf(key, sizeof(key), "%s|%s|admin", r->tenant.id, caller(r));
+	if ((v = cache_get(key)) != NULL) {
+		*yes = v[0] == '1';
+		return ERR_OK;
+	}
+	if ((e = check(r, NULL, NULL, 0, yes)) != ERR_OK)
+		return e;
+	cache_put(r, key, *yes ? "1" : "0");
+	return ERR_OK;
+}
+
+enum err
+perm_projects(struct req *r, enum perm_project perm,
+    const char *const *projects, size_t n, int *yes)
+{
+	char		 key[PERM_KEY_MAX];
+	const char	*v;
+	size_t		 i;
+	enum err	 e;
+	int		 one;
+
+	*yes = 0;
+	if (caller(r) == NULL)
+		return ERR_FORBIDDEN;
+	/* Projects are numeric ids (checked by the caller). */
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%s|%s|%s|%s", r->tenant.id,
+		    caller(r), project_perm[perm], projects[i]);
+		if ((v = cache_get(key)) != NULL) {
+			if (v[0] != '1')
+				return ERR_OK;
+			continue;
+		}
+		if ((e = check(r, project_perm[perm], &projects[i], 1,
+		    &one)) != ERR_OK)
+			return e;
+		cache_put(r, key, one ? "1" : "0");
+		if (!one)
+			return ERR_OK;
+	}
+	*yes = 1;
+	return ERR_OK;
+}
+
+enum err
+perm_groups(struct req *r, char **joined)
+{
+	struct jira_reply jr;
+	cJSON		*ans = NULL, *it;
+	char		 key[PERM_KEY_MAX], path[256];
+	const char	*v, *gid;
+	size_t		 len = 2, used;
+	enum err	 e;
+
+	*joined = NULL;
+	if (caller(r) == NULL)
+		return ERR_FORBIDDEN;
+	snprintf(key, sizeof(key), "%s|%s|groups", r->tenant.id, caller(r));
+	if ((v = cache_get(key)) != NULL)
+		return (*joined = strdup(v)) != NULL ? ERR_OK : ERR_INTERNAL;
+	/* Account ids hold [A-Za-z0-9:_-] only: ':' is fine in a query. */
+	snprintf(path, sizeof(path), "/rest/api/3/user/groups?accountId=%s",
+	    caller(r));
+	if ((e = ask(r, METHOD_GET, path, NULL, &jr)) != ERR_OK)
+		return e;
+	if (jr.status != 200 || json_parse(jr.body, jr.len, &ans) !=
+	    JSON_OK || !cJSON_IsArray(ans)) {
+		log_msg(LOG_WARN, r->rid, "reason=jira_groups status=%ld",
+		    jr.status);
+		jira_reply_free(&jr);
+		cJSON_Delete(ans);
+		return ERR_UNAVAILABLE;
+	}
+	jira_reply_free(&jr);
+	cJSON_ArrayForEach(it, ans)
+		if (json_get_str(it, "groupId", 1, PERM_ID_MAX, &gid) ==
+		    JSON_OK && perm_id_ok(gid))
+			len += strlen(gid) + 1;
+	if ((*joined = malloc(len + 1)) == NULL) {
+		cJSON_Delete(ans);
+		return ERR_INTERNAL;
+	}
+	strcpy(*joined, ",");
+	used = 1;
+	cJSON_ArrayForEach(it, ans)
+		if (json_get_str(it, "groupId", 1, PERM_ID_MAX, &gid) ==
+		    JSON_OK && perm_id_ok(gid)) {
+			used += (size_t)snprintf(*joined + used, len + 1 - used,
+			    "%s,", gid);
+		}
+	cJSON_Delete(ans);
+	cache_put(r, key, *joined);
+	return ERR_OK;
+}

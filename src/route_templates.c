@@ -1,0 +1,935 @@
+/*
+ * Canned responses: /api/templates...  All are context routes; the
+ * caller is the token's sub (an account id).  Who may see and change
+ * what:
+ *
+ *   personal  seen and managed by its owner only (admins included: no
+ *             one else sees it in any listing, export or count)
+ *   projects  seen by users working on an issue in one of its projects;
+ *             managed by Jira admins and admins of every listed project
+ *   groups    seen by members of one of its groups; managed by admins
+ *   global    seen by everyone; managed by Jira admins
+ *
+ * The project is the token's context project when Jira gives one, else
+ * the projectId parameter, checked against the caller's permission in
+ * Jira.  When Jira cannot be reached, personal and global templates still
+ * read; whatever needs Jira's answer fails closed (503).  A template the
+ * caller may not see is answered 404, never 403, so ids reveal nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "auth.h"
+#include "json.h"
+#include "log.h"
+#include "perm.h"
+#include "render.h"
+#include "templates.h"
+#include "util.h"
+
+#define CURSOR_MAX	512
+#define QUERY_MAX	200
+#define IMPORT_MAX	TPL_MAX_PER_TENANT
+
+static long long
+today(void)
+{
+	return auth_now() / 86400;
+}
+
+/* The caller's account id, or NULL when the token names none. */
+static const char *
+account(const struct req *r)
+{
+	return r->claims.sub != NULL && perm_id_ok(r->claims.sub) ?
+	    r->claims.sub : NULL;
+}
+
+/* Project ids are decimal numbers of at most 18 digits. */
+static int
+project_id_ok(const char *s)
+{
+	size_t	 n = strspn(s, "0123456789");
+
+	return n > 0 && n <= 18 && s[n] == '\0';
+}
+
+/* The token's context project ("context.jira.project.id"), or NULL. */
+static const char *
+context_project(const struct req *r, char *buf, size_t bufsz)
+{
+	const cJSON	*j, *p, *id;
+
+	if (r->claims.context == NULL ||
+	    (j = cJSON_GetObjectItemCaseSensitive(r->claims.context,
+	    "jira")) == NULL ||
+	    (p = cJSON_GetObjectItemCaseSensitive(j, "project")) == NULL ||
+	    (id = cJSON_GetObjectItemCaseSensitive(p, "id")) == NULL)
+		return NULL;
+	if (cJSON_IsString(id) && project_id_ok(id->valuestring))
+		snprintf(buf, bufsz, "%s", id->valuestring);
+	else if (cJSON_IsNumber(id) && id->valuedouble >= 0 &&
+	    id->valuedouble < 1e15 && id->valuedouble ==
+	    (double)(long long)id->valuedouble)
+		snprintf(buf, bufsz, "%lld", (long long)id->valuedouble);
+	else
+		return NULL;
+	return buf;
+}
+
+/* The tenant's file, from the worker's cache. */
+static enum err
+tenant_db(struct req *r, sqlite3 **db)
+{
+	return registry_tenant_db(r->app->reg, &r->tenant, db);
+}
+
+static int
+path_id(const struct req *r, long long *id)
+{
+	return r->nparams >= 1 && r->params[0][0] != '0' &&
+	    util_strtonum(r->params[0], 1, 999999999999LL, id) == 0 ? 0 : -1;
+}
+
+static cJSON *
+iso(long long t)
+{
+	char		 buf[32];
+	struct tm	 tm;
+	time_t		 tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return cJSON_CreateString(buf);
+}
+
+/* t as the API shows it. */
+static cJSON *
+tpl_json(const struct tpl *t)
+{
+	cJSON	*o, *a, *u;
+	size_t	 i;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	json_add_int(o, "id", t->id);
+	cJSON_AddStringToObject(o, "name", t->name);
+	cJSON_AddStringToObject(o, "body", t->body);
+	cJSON_AddStringToObject(o, "scope", tpl_scope_name(t->scope));
+	if (t->scope == SCOPE_PROJECTS || t->scope == SCOPE_GROUPS) {
+		a = cJSON_AddArrayToObject(o, t->scope == SCOPE_PROJECTS ?
+		    "projects" : "groups");
+		for (i = 0; a != NULL && i < t->ntargets; i++)
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateString(t->targets[i]));
+	}
+	json_add_int(o, "position", t->position);
+	cJSON_AddBoolToObject(o, "active", t->active);
+	json_add_int(o, "version", t->version);
+	cJSON_AddItemToObject(o, "createdAt", iso(t->created_at));
+	cJSON_AddItemToObject(o, "updatedAt", iso(t->updated_at));
+	if ((u = cJSON_AddObjectToObject(o, "usage")) != NULL)
+		json_add_int(u, "last30Days", t->used30);
+	return o;
+}
+
+/*
+ * Validates a template object into t (owner left to the caller).  Field
+ * errors map to the limit they break.  Unknown fields are ignored.
+ */
+static enum err
+tpl_parse(const struct req *r, const cJSON *o, struct tpl *t,
+    const char **field)
+{
+	const cJSON	*a, *it;
+	const char	*s;
+	enum json_status st;
+	size_t		 j, max;
+	long long	 n;
+	int		 b;
+	char		 num[24];
+
+	memset(t, 0, sizeof(*t));
+	*field = "body";
+	if (!cJSON_IsObject(o))
+		return ERR_UNPROCESSABLE;
+	*field = "name";
+	if ((st = json_get_str(o, "name", 1, TPL_NAME_MAX * 4, &s)) ==
+	    JSON_RANGE)
+		return ERR_LIMIT_NAME;
+	if (st != JSON_OK)
+		return ERR_UNPROCESSABLE;
+	if (util_utf8_chars(s) > TPL_NAME_MAX)
+		return ERR_LIMIT_NAME;
+	if (!util_printable(s))
+		return ERR_UNPROCESSABLE;
+	if ((t->name = strdup(s)) == NULL)
+		return ERR_INTERNAL;
+	*field = "body";
+	if ((st = json_get_str(o, "body", 1, TPL_BODY_MAX * 4, &s)) ==
+	    JSON_RANGE)
+		return ERR_LIMIT_BODY;
+	if (st != JSON_OK)
+		return ERR_UNPROCESSABLE;
+	if (util_utf8_chars(s) > TPL_BODY_MAX)
+		return ERR_LIMIT_BODY;
+	if ((t->body = strdup(s)) == NULL)
+		return ERR_INTERNAL;
+	*field = "scope";
+	if (json_get_str(o, "scope", 1, 16, &s) != JSON_OK ||
+	    tpl_scope_parse(s, &t->scope) == -1)
+		return ERR_UNPROCESSABLE;
+	*field = "position";
+	st = json_get_int(o, "position", -1000000, 1000000, &t->position);
+	if (st != JSON_OK && st != JSON_MISSING)
+		return ERR_UNPROCESSABLE;
+	*field = "active";
+	t->active = 1;
+	st = json_get_bool(o, "active", &b);
+	if (st == JSON_OK)
+		t->active = b;
+	else if (st != JSON_MISSING)
+		return ERR_UNPROCESSABLE;
+	/* Targets: exactly the list the scope needs, and no other. */
+	*field = t->scope == SCOPE_GROUPS ? "groups" : "projects";
+	a = cJSON_GetObjectItemCaseSensitive(o, "projects");
+	it = cJSON_GetObjectItemCaseSensitive(o, "groups");
+	if ((t->scope != SCOPE_PROJECTS && a != NULL) ||
+	    (t->scope != SCOPE_GROUPS && it != NULL))
+		return ERR_UNPROCESSABLE;
+	if (t->scope == SCOPE_PROJECTS || t->scope == SCOPE_GROUPS) {
+		if (t->scope == SCOPE_GROUPS)
+			a = it;
+		max = t->scope == SCOPE_PROJECTS ? TPL_PROJECTS_MAX :
+		    TPL_GROUPS_MAX;
+		if (!cJSON_IsArray(a))
+			return ERR_UNPROCESSABLE;
+		n = cJSON_GetArraySize(a);
+		if (n < 1 || (size_t)n > max)
+			return t->scope == SCOPE_PROJECTS ?
+			    ERR_LIMIT_PROJECTS : ERR_LIMIT_GROUPS;
+		if ((t->targets = calloc((size_t)n, sizeof(char *))) == NULL)
+			return ERR_INTERNAL;
+		cJSON_ArrayForEach(it, a) {
+			if (cJSON_IsString(it))
+				s = it->valuestring;
+			else if (t->scope == SCOPE_PROJECTS &&
+			    cJSON_IsNumber(it) && it->valuedouble >= 1 &&
+			    it->valuedouble < 1e15 && it->valuedouble ==
+			    (double)(long long)it->valuedouble) {
+				snprintf(num, sizeof(num), "%lld",
+				    (long long)it->valuedouble);
+				s = num;
+			} else
+				return ERR_UNPROCESSABLE;
+			if (t->scope == SCOPE_PROJECTS ? !project_id_ok(s) :
+			    !perm_id_ok(s))
+				return ERR_UNPROCESSABLE;
+			for (j = 0; j < t->ntargets; j++)
+				if (strcmp(t->targets[j], s) == 0)
+					return ERR_UNPROCESSABLE;
+			if ((t->targets[t->ntargets] = strdup(s)) == NULL)
+				return ERR_INTERNAL;
+			t->ntargets++;
+		}
+	}
+	*field = NULL;
+	(void)r;
+	return ERR_OK;
+}
+
+/*
+ * May the caller manage t?  ERR_OK, ERR_FORBIDDEN, or ERR_UNAVAILABLE
+ * when only Jira could tell.
+ */
+static enum err
+may_manage(struct req *r, const struct tpl *t)
+{
+	enum err	 e;
+	int		 admin, all;
+
+	if (t->scope == SCOPE_PERSONAL)
+		return strcmp(t->owner, account(r)) == 0 ? ERR_OK :
+		    ERR_NOT_FOUND;
+	if ((e = perm_jira_admin(r, &admin)) != ERR_OK)
+		return e;
+	if (admin)
+		return ERR_OK;
+	if (t->scope != SCOPE_PROJECTS)
+		return ERR_FORBIDDEN;
+	if ((e = perm_projects(r, PERM_ADMIN_PROJECT,
+	    (const char *const *)t->targets, t->ntargets, &all)) != ERR_OK)
+		return e;
+	return all ? ERR_OK : ERR_FORBIDDEN;
+}
+
+/*
+ * The project the caller works in: the token's context project, else
+ * projectId (if given) once Jira confirms the caller may browse it.
+ * *project NULL when there is none.  ERR_UNAVAILABLE if Jira is down.
+ */
+static enum err
+caller_project(struct req *r, char *buf, size_t bufsz, const char **project)
+{
+	char		*param = NULL;
+	const char	*one[1];
+	enum err	 e;
+	int		 rc, ok;
+
+	*project = context_project(r, buf, bufsz);
+	if (*project != NULL)
+		return ERR_OK;
+	rc = http_query_param(r->query, "projectId", 24, &param);
+	if (rc == 1)
+		return ERR_OK;
+	if (rc == -1 || !project_id_ok(param)) {
+		free(param);
+		return ERR_BAD_REQUEST;
+	}
+	snprintf(buf, bufsz, "%s", param);
+	free(param);
+	one[0] = buf;
+	if ((e = perm_projects(r, PERM_BROWSE, one, 1, &ok)) != ERR_OK)
+		return e;
+	*project = ok ? buf : NULL;
+	return ERR_OK;
+}
+
+/*
+ * May the caller use t here?  ERR_OK, ERR_NOT_FOUND (hidden), or
+ * ERR_UNAVAILABLE when only Jira could tell.
+ */
+static enum err
+may_use(struct req *r, const struct tpl *t)
+{
+	char		 pbuf[24], *groups = NULL;
+	const char	*project;
+	size_t		 i;
+	enum err	 e;
+
+	switch (t->scope) {
+	case SCOPE_GLOBAL:
+		return ERR_OK;
+	case SCOPE_PERSONAL:
+		return strcmp(t->owner, account(r)) == 0 ? ERR_OK :
+		    ERR_NOT_FOUND;
+	case SCOPE_PROJECTS:
+		if ((e = caller_project(r, pbuf, sizeof(pbuf), &project)) !=
+		    ERR_OK)
+			return e;
+		for (i = 0; project != NULL && i < t->ntargets; i++)
+			if (strcmp(t->targets[i], project) == 0)
+				return ERR_OK;
+		return ERR_NOT_FOUND;
+	case SCOPE_GROUPS:
+		if ((e = perm_groups(r, &groups)) != ERR_OK)
+			return e;
+		for (i = 0; i < t->ntargets; i++) {
+			char	 needle[PERM_ID_MAX + 3];
+
+			snprintf(needle, sizeof(needle), ",%s,", t->targets[i]);
+			if (strstr(groups, needle) != NULL) {
+				free(groups);
+				return ERR_OK;
+			}
+		}
+		free(groups);
+		return ERR_NOT_FOUND;
+	default:
+		return ERR_NOT_FOUND;
+	}
+}
+
+/* Loads template {id} if the caller may use it. */
+static enum err
+load_visible(struct req *r, sqlite3 **db, struct tpl *t)
+{
+	long long	 id;
+	enum err	 e;
+
+	memset(t, 0, sizeof(*t));
+	if (account(r) == NULL)
+		return ERR_FORBIDDEN;
+	if (path_id(r, &id) == -1)
+		return ERR_NOT_FOUND;
+	if ((e = tenant_db(r, db)) != ERR_OK)
+		return e;
+	if ((e = tpl_get(*db, id, today(), t)) != ERR_OK)
+		return e;
+	if ((e = may_use(r, t)) != ERR_OK)
+		tpl_free(t);
+	return e;
+}
+
+static enum err
+reply_tpl(struct reply *rep, int status, const struct tpl *t)
+{
+	cJSON	*o = tpl_json(t);
+	int	 rc;
+
+	if (o == NULL)
+		return ERR_INTERNAL;
+	rc = reply_json(rep, status, o);
+	cJSON_Delete(o);
+	return rc == 0 ? ERR_OK : ERR_INTERNAL;
+}
+
+/* Cursors: base64url of [position, used30, id, name]. */
+static char *
+cursor_make(const struct tpl *t)
+{
+	cJSON	*a;
+	char	*json, *out = NULL;
+	size_t	 len, cap;
+
+	if ((a = cJSON_CreateArray()) == NULL)
+		return NULL;
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->position));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->used30));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->id));
+	cJSON_AddItemToArray(a, cJSON_CreateString(t->name));
+	if ((json = cJSON_PrintUnformatted(a)) != NULL) {
+		len = strlen(json);
+		cap = sodium_base64_encoded_len(len,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		if ((out = malloc(cap)) != NULL)
+			sodium_bin2base64(out, cap, (unsigned char *)json, len,
+			    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		free(json);
+	}
+	cJSON_Delete(a);
+	return out;
+}
+
+static int
+cursor_parse(const char *s, struct tpl_cursor *c)
+{
+	unsigned char	*bin;
+	size_t		 len = strlen(s), binlen;
+	cJSON		*a = NULL;
+	const cJSON	*x;
+	double		 v[3];
+	int		 i, rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if ((bin = malloc(len + 1)) == NULL)
+		return -1;
+	if (sodium_base642bin(bin, len, s, len, NULL, &binlen, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    json_parse((const char *)bin, binlen, &a) != JSON_OK ||
+	    !cJSON_IsArray(a) || cJSON_GetArraySize(a) != 4)
+		goto out;
+	for (i = 0; i < 3; i++) {
+		x = cJSON_GetArrayItem(a, i);
+		if (!cJSON_IsNumber(x) || x->valuedouble < -1e15 ||
+		    x->valuedouble > 1e15)
+			goto out;
+		v[i] = x->valuedouble;
+	}
+	x = cJSON_GetArrayItem(a, 3);
+	if (!cJSON_IsString(x) || (c->name = strdup(x->valuestring)) == NULL)
+		goto out;
+	c->position = (long long)v[0];
+	c->used30 = (long long)v[1];
+	c->id = (long long)v[2];
+	c->set = 1;
+	rc = 0;
+out:
+	cJSON_Delete(a);
+	free(bin);
+	return rc;
+}
+
+enum err
+route_templates_list(struct req *r, struct reply *rep)
+{
+	struct tpl_viewer v = { NULL, NULL, NULL };
+	struct tpl_cursor c = { 0, 0, NULL, 0, 0 };
+	struct tpl	*ts = NULL;
+	sqlite3		*db;
+	cJSON		*o = NULL, *a;
+	char		*q = NULL, *lim = NULL, *cur = NULL, *act = NULL;
+	char		*groups = NULL, *next = NULL, pbuf[24];
+	long long	 limit = 50;
+	size_t		 n = 0, i;
+	int		 active = 1, degraded = 0;
+	enum err	 e;
+
+	if ((v.account = account(r)) == NULL)
+		return ERR_FORBIDDEN;
+	e = ERR_BAD_REQUEST;
+	if (http_query_param(r->query, "q", QUERY_MAX, &q) == -1 ||
+	    http_query_param(r->query, "limit", 8, &lim) == -1 ||
+	    http_query_param(r->query, "cursor", CURSOR_MAX, &cur) == -1 ||
+	    http_query_param(r->query, "active", 8, &act) == -1)
+		goto out;
+	if (lim != NULL && util_strtonum(lim, 1, TPL_PAGE_MAX, &limit) == -1)
+		goto out;
+	if (cur != NULL && cursor_parse(cur, &c) == -1)
+		goto out;
+	if (act != NULL) {
+		if (strcmp(act, "true") == 0)
+			active = 1;
+		else if (strcmp(act, "false") == 0)
+			active = 0;
+		else if (strcmp(act, "all") == 0)
+			active = -1;
+		else
+			goto out;
+	}
+	if (q != NULL && (q[0] == '\0' || !util_printable(q))) {
+		free(q);
+		q = NULL;
+	}
+	/* What Jira must answer degrades the list when Jira is down. */
+	e = caller_project(r, pbuf, sizeof(pbuf), &v.project);
+	if (e == ERR_UNAVAILABLE)
+		degraded = 1;
+	else if (e != ERR_OK)
+		goto out;
+	e = perm_groups(r, &groups);
+	if (e == ERR_UNAVAILABLE)
+		degraded = 1;
+	else if (e != ERR_OK)
+		goto out;
+	v.groups = groups;
+	if ((e = tenant_db(r, &db)) != ERR_OK)
+		goto out;
+	/* One more than asked tells whether a next page exists. */
+	if ((e = tpl_list(db, &v, q, active, &c, (size_t)limit + 1, today(),
+	    &ts, &n)) != ERR_OK)
+		goto out;
+	e = ERR_INTERNAL;
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    (a = cJSON_AddArrayToObject(o, "templates")) == NULL)
+		goto out;
+	for (i = 0; i < n && i < (size_t)limit; i++)
+		cJSON_AddItemToArray(a, tpl_json(&ts[i]));
+	if (n > (size_t)limit &&
+	    (next = cursor_make(&ts[(size_t)limit - 1])) == NULL)
+		goto out;
+	if (next != NULL)
+		cJSON_AddStringToObject(o, "nextCursor", next);
+	else
+		cJSON_AddNullToObject(o, "nextCursor");
+	cJSON_AddBoolToObject(o, "degraded", degraded);
+	if (degraded)
+		log_msg(LOG_WARN, r->rid, "reason=list_degraded_jira_down");
+	e = reply_json(rep, 200, o) == 0 ? ERR_OK : ERR_INTERNAL;
+out:
+	cJSON_Delete(o);
+	tpl_list_free(ts, n);
+	free(c.name);
+	free(q);
+	free(lim);
+	free(cur);
+	free(act);
+	free(groups);
+	free(next);
+	return e;
+}
+
+static enum err
+field_error(struct req *r, enum err e, const char *field)
+{
+	if (e != ERR_INTERNAL)
+		log_msg(LOG_WARN, r->rid, "reason=template_invalid field=%s",
+		    field != NULL ? field : "-");
+	return e;
+}
+
+enum err
+route_templates_create(struct req *r, struct reply *rep)
+{
+	struct tpl	 t;
+	sqlite3		*db;
+	const char	*field;
+	enum err	 e;
+
+	if (account(r) == NULL)
+		return ERR_FORBIDDEN;
+	if ((e = tpl_parse(r, r->json, &t, &field)) != ERR_OK) {
+		tpl_free(&t);
+		return field_error(r, e, field);
+	}
+	if ((t.owner = strdup(account(r))) == NULL) {
+		tpl_free(&t);
+		return ERR_INTERNAL;
+	}
+	if ((e = may_manage(r, &t)) == ERR_OK && (e = tenant_db(r, &db)) ==
+	    ERR_OK && (e = tpl_create(db, &t, auth_now())) == ERR_OK)
+		e = reply_tpl(rep, 201, &t);
+	tpl_free(&t);
+	return e;
+}
+
+enum err
+route_templates_get(struct req *r, struct reply *rep)
+{
+	struct tpl	 t;
+	sqlite3		*db;
+	enum err	 e;
+
+	if ((e = load_visible(r, &db, &t)) != ERR_OK)
+		return e;
+	e = reply_tpl(rep, 200, &t);
+	tpl_free(&t);
+	return e;
+}
+
+/*
+ * Loads {id} for a change: the caller must see it and manage it; a
+ * template they may not see is 404, one they see but may not manage 403.
+ */
+static enum err
+load_managed(struct req *r, sqlite3 **db, struct tpl *t)
+{
+	long long	 id;
+	enum err	 e;
+
+	memset(t, 0, sizeof(*t));
+	if (account(r) == NULL)
+		return ERR_FORBIDDEN;
+	if (path_id(r, &id) == -1)
+		return ERR_NOT_FOUND;
+	if ((e = tenant_db(r, db)) != ERR_OK)
+		return e;
+	if ((e = tpl_get(*db, id, today(), t)) != ERR_OK)
+		return e;
+	if ((e = may_manage(r, t)) == ERR_FORBIDDEN &&
+	    may_use(r, t) != ERR_OK)
+		e = ERR_NOT_FOUND;
+	if (e != ERR_OK)
+		tpl_free(t);
+	return e;
+}
+
+enum err
+route_templates_put(struct req *r, struct reply *rep)
+{
+	struct tpl	 old, t;
+	sqlite3		*db;
+	const char	*field;
+	long long	 version;
+	enum err	 e;
+
+	memset(&t, 0, sizeof(t));
+	if ((e = load_managed(r, &db, &old)) != ERR_OK)
+		return e;
+	if (json_get_int(r->json, "version", 1, 1LL << 53, &version) !=
+	    JSON_OK) {
+		e = field_error(r, ERR_UNPROCESSABLE, "version");
+		goto out;
+	}
+	if ((e = tpl_parse(r, r->json, &t, &field)) != ERR_OK) {
+		e = field_error(r, e, field);
+		goto out;
+	}
+	/* The owner never changes; the new shape must be ours to manage. */
+	t.id = old.id;
+	if ((t.owner = strdup(old.owner)) == NULL) {
+		e = ERR_INTERNAL;
+		goto out;
+	}
+	if (t.scope == SCOPE_PERSONAL && strcmp(t.owner, account(r)) != 0) {
+		e = ERR_FORBIDDEN;
+		goto out;
+	}
+	if ((e = may_manage(r, &t)) != ERR_OK)
+		goto out;
+	if ((e = tpl_update(db, &t, version, auth_now())) != ERR_OK)
+		goto out;
+	t.created_at = old.created_at;
+	t.used30 = old.used30;
+	e = reply_tpl(rep, 200, &t);
+out:
+	tpl_free(&old);
+	tpl_free(&t);
+	return e;
+}
+
+enum err
+route_templates_delete(struct req *r, struct reply *rep)
+{
+	struct tpl	 t;
+	sqlite3		*db;
+	enum err	 e;
+
+	if ((e = load_managed(r, &db, &t)) != ERR_OK)
+		return e;
+	if ((e = tpl_delete(db, t.id)) == ERR_OK)
+		rep->status = 204;
+	tpl_free(&t);
+	return e;
+}
+
+enum err
+route_templates_render(struct req *r, struct reply *rep)
+{
+	struct tpl	 t;
+	sqlite3		*db;
+	const cJSON	*values, *it;
+	cJSON		*o = NULL;
+	char		*text = NULL, day[16];
+	time_t		 now = (time_t)auth_now();
+	struct tm	 tm;
+	enum err	 e;
+
+	values = cJSON_GetObjectItemCaseSensitive(r->json, "values");
+	if (values != NULL && !cJSON_IsObject(values))
+		return field_error(r, ERR_UNPROCESSABLE, "values");
+	cJSON_ArrayForEach(it, values)
+		if (!cJSON_IsString(it))
+			return field_error(r, ERR_UNPROCESSABLE, "values");
+	if ((e = load_visible(r, &db, &t)) != ERR_OK)
+		return e;
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	e = ERR_LIMIT_VALUES;
+	if ((text = render(t.body, values, day)) == NULL)
+		goto out;
+	/* Count the insert; the text itself is never stored or logged. */
+	if ((e = tpl_count_use(db, t.id, today(), 0)) != ERR_OK)
+		goto out;
+	e = ERR_INTERNAL;
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(o, "text", text) == NULL)
+		goto out;
+	e = reply_json(rep, 200, o) == 0 ? ERR_OK : ERR_INTERNAL;
+out:
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	cJSON_Delete(o);
+	tpl_free(&t);
+	return e;
+}
+
+enum err
+route_templates_uses(struct req *r, struct reply *rep)
+{
+	struct tpl	 t;
+	sqlite3		*db;
+	const char	*kind;
+	enum err	 e;
+
+	if (json_get_str(r->json, "kind", 1, 16, &kind) != JSON_OK ||
+	    strcmp(kind, "posted") != 0)
+		return field_error(r, ERR_UNPROCESSABLE, "kind");
+	if ((e = load_visible(r, &db, &t)) != ERR_OK)
+		return e;
+	if ((e = tpl_count_use(db, t.id, today(), 1)) == ERR_OK)
+		rep->status = 204;
+	tpl_free(&t);
+	return e;
+}
+
+enum err
+route_templates_export(struct req *r, struct reply *rep)
+{
+	struct tpl	*ts = NULL;
+	sqlite3		*db;
+	cJSON		*o = NULL, *a, *x;
+	size_t		 n = 0, i;
+	enum err	 e;
+
+	if (account(r) == NULL)
+		return ERR_FORBIDDEN;
+	if ((e = tenant_db(r, &db)) != ERR_OK)
+		return e;
+	/* Others' personal templates are never even read. */
+	if ((e = tpl_all(db, account(r), today(), &ts, &n)) != ERR_OK)
+		return e;
+	e = ERR_INTERNAL;
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(o, "format", "cellar-templates") ==
+	    NULL || json_add_int(o, "version", 1) == NULL ||
+	    (a = cJSON_AddArrayToObject(o, "templates")) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		e = may_manage(r, &ts[i]);
+		if (e == ERR_FORBIDDEN || e == ERR_NOT_FOUND)
+			continue;
+		if (e != ERR_OK)
+			goto out;
+		if ((x = tpl_json(&ts[i])) == NULL) {
+			e = ERR_INTERNAL;
+			goto out;
+		}
+		/* Export what import takes: no counters, times, versions. */
+		cJSON_DeleteItemFromObjectCaseSensitive(x, "usage");
+		cJSON_DeleteItemFromObjectCaseSensitive(x, "version");
+		cJSON_DeleteItemFromObjectCaseSensitive(x, "createdAt");
+		cJSON_DeleteItemFromObjectCaseSensitive(x, "updatedAt");
+		cJSON_AddItemToArray(a, x);
+	}
+	e = reply_json(rep, 200, o) == 0 ? ERR_OK : ERR_INTERNAL;
+out:
+	cJSON_Delete(o);
+	tpl_list_free(ts, n);
+	return e;
+}
+
+/*
+ * A free name in the scope: name, else "name (2)", "name (3)"...,
+ * shortened so the result stays within TPL_NAME_MAX characters.  taken
+ * also holds the names this import claimed so far.
+ */
+static char *
+free_name(sqlite3 *db, const struct tpl *t, cJSON *taken)
+{
+	char		 key[64], suffix[16], *out;
+	const char	*p;
+	size_t		 keep, chars;
+	int		 k;
+
+	for (k = 1; k <= 9999; k++) {
+		if (k == 1)
+			suffix[0] = '\0';
+		else
+			snprintf(suffix, sizeof(suffix), " (%d)", k);
+		/* Keep whole characters so that name + suffix fits. */
+		chars = 0;
+		for (p = t->name; *p != '\0'; p++) {
+			if (((unsigned char)*p & 0xc0) != 0x80) {
+				if (chars == TPL_NAME_MAX - strlen(suffix))
+					break;
+				chars++;
+			}
+		}
+		keep = (size_t)(p - t->name);
+		if ((out = malloc(keep + strlen(suffix) + 1)) == NULL)
+			return NULL;
+		memcpy(out, t->name, keep);
+		strcpy(out + keep, suffix);
+		snprintf(key, sizeof(key), "%s|", tpl_scope_name(t->scope));
+		{
+			char	*lk = malloc(strlen(key) + strlen(out) + 1);
+			char	*c;
+			int	 dup;
+
+			if (lk == NULL) {
+				free(out);
+				return NULL;
+			}
+			strcpy(lk, key);
+			strcat(lk, out);
+			for (c = lk; *c != '\0'; c++)
+				if (*c >= 'A' && *c <= 'Z')
+					*c = (char)(*c - 'A' + 'a');
+			dup = cJSON_GetObjectItemCaseSensitive(taken, lk) !=
+			    NULL || tpl_name_taken(db, t->scope, t->owner, out);
+			if (!dup) {
+				cJSON_AddTrueToObject(taken, lk);
+				free(lk);
+				return out;
+			}
+			free(lk);
+		}
+		free(out);
+	}
+	return NULL;
+}
+
+enum err
+route_templates_import(struct req *r, struct reply *rep)
+{
+	const cJSON	*list, *it, *idv;
+	struct tpl	*ts = NULL;
+	sqlite3		*db;
+	cJSON		*o = NULL, *renamed, *ids, *taken = NULL, *x;
+	const char	*field;
+	char		*name;
+	long long	*old_ids = NULL;
+	size_t		 n = 0, i, cnt;
+	enum err	 e;
+
+	if (account(r) == NULL)
+		return ERR_FORBIDDEN;
+	list = cJSON_GetObjectItemCaseSensitive(r->json, "templates");
+	if (!cJSON_IsArray(list))
+		return field_error(r, ERR_UNPROCESSABLE, "templates");
+	cnt = (size_t)cJSON_GetArraySize(list);
+	if (cnt > IMPORT_MAX)
+		return ERR_LIMIT_IMPORT;
+	if ((ts = calloc(cnt ? cnt : 1, sizeof(*ts))) == NULL ||
+	    (old_ids = calloc(cnt ? cnt : 1, sizeof(*old_ids))) == NULL) {
+		e = ERR_INTERNAL;
+		goto out;
+	}
+	/* Every template valid and ours to create, or nothing happens. */
+	cJSON_ArrayForEach(it, list) {
+		if ((e = tpl_parse(r, it, &ts[n], &field)) != ERR_OK) {
+			n++;
+			log_msg(LOG_WARN, r->rid, "reason=import_invalid "
+			    "index=%zu", n - 1);
+			e = field_error(r, e, field);
+			goto out;
+		}
+		idv = cJSON_GetObjectItemCaseSensitive(it, "id");
+		old_ids[n] = cJSON_IsNumber(idv) ? (long long)idv->valuedouble :
+		    0;
+		n++;
+		if ((ts[n - 1].owner = strdup(account(r))) == NULL) {
+			e = ERR_INTERNAL;
+			goto out;
+		}
+		if ((e = may_manage(r, &ts[n - 1])) != ERR_OK) {
+			log_msg(LOG_WARN, r->rid, "reason=import_forbidden "
+			    "index=%zu", n - 1);
+			goto out;
+		}
+	}
+	if ((e = tenant_db(r, &db)) != ERR_OK)
+		goto out;
+	e = ERR_INTERNAL;
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    (renamed = cJSON_AddArrayToObject(o, "renamed")) == NULL ||
+	    (ids = cJSON_AddArrayToObject(o, "ids")) == NULL ||
+	    (taken = cJSON_CreateObject()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((name = free_name(db, &ts[i], taken)) == NULL)
+			goto out;
+		if (strcmp(name, ts[i].name) != 0) {
+			if ((x = cJSON_CreateObject()) == NULL) {
+				free(name);
+				goto out;
+			}
+			json_add_int(x, "index", (long long)i);
+			cJSON_AddStringToObject(x, "from", ts[i].name);
+			cJSON_AddStringToObject(x, "to", name);
+			cJSON_AddItemToArray(renamed, x);
+		}
+		free(ts[i].name);
+		ts[i].name = name;
+	}
+	if ((e = tpl_create_all(db, ts, n, auth_now())) != ERR_OK)
+		goto out;
+	e = ERR_INTERNAL;
+	for (i = 0; i < n; i++) {
+		if ((x = cJSON_CreateObject()) == NULL)
+			goto out;
+		if (old_ids[i] > 0)
+			json_add_int(x, "from", old_ids[i]);
+		else
+			cJSON_AddNullToObject(x, "from");
+		json_add_int(x, "to", ts[i].id);
+		cJSON_AddItemToArray(ids, x);
+	}
+	json_add_int(o, "created", (long long)n);
+	e = reply_json(rep, 201, o) == 0 ? ERR_OK : ERR_INTERNAL;
+out:
+	cJSON_Delete(o);
+	cJSON_Delete(taken);
+	if (ts != NULL)
+		tpl_list_free(ts, cnt ? cnt : 1);
+	free(old_ids);
+	return e;
+}

@@ -1,0 +1,538 @@
+/*
+ * The templates tables.  Every statement is in the table below, bound,
+ * and prepared once per tenant connection.  Writers run in BEGIN
+ * IMMEDIATE transactions: a read-then-write in a deferred one fails under
+ * concurrency (PITFALLS).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "registry.h"
+#include "templates.h"
+
+enum tstmt {
+	T_LIST,
+	T_GET,
+	T_ALL,
+	T_TARGETS,
+	T_COUNT,
+	T_INSERT,
+	T_INSERT_TARGET,
+	T_UPDATE,
+	T_DELETE_TARGETS,
+	T_DELETE,
+	T_USE_ROW,
+	T_USE_INSERTED,
+	T_USE_POSTED,
+	T_NAME_TAKEN,
+	T__MAX
+};
+
+/* The 30-day use of each template, joined where it is needed. */
+#define USED30 "LEFT JOIN (SELECT template_id, SUM(inserted + posted) AS n " \
+	"FROM template_usage WHERE day > ?9 - 30 GROUP BY template_id) u " \
+	"ON u.template_id = t.id "
+#define COLS "t.id, t.name, t.body, t.scope, t.owner, t.position, " \
+	"t.active, t.version, t.created_at, t.updated_at, " \
+	"COALESCE(u.n, 0) AS used "
+
+static const char *const tsql[T__MAX] = {
+	/*
+	 * ?1 account, ?2 project or NULL, ?3 ",group,ids," or NULL, ?4 q or
+	 * NULL, ?5 active (-1 any), ?6..?8 and ?10 cursor (position, -used,
+	 * name, id) or ?11 = 0 for none, ?9 today, ?12 limit.
+	 */
+	[T_LIST] = "SELECT " COLS "FROM templates t " USED30
+	    "WHERE (t.scope = 'global' "
+	    "OR (t.scope = 'personal' AND t.owner = ?1) "
+	    "OR (t.scope = 'projects' AND ?2 IS NOT NULL AND EXISTS (SELECT 1 "
+	    "FROM template_targets x WHERE x.template_id = t.id AND x.kind = "
+	    "'project' AND x.target = ?2)) "
+	    "OR (t.scope = 'groups' AND ?3 IS NOT NULL AND EXISTS (SELECT 1 "
+	    "FROM template_targets x WHERE x.template_id = t.id AND x.kind = "
+	    "'group' AND instr(?3, ',' || x.target || ',') > 0))) "
+	    "AND (?5 < 0 OR t.active = ?5) "
+	    "AND (?4 IS NULL OR instr(lower(t.name), lower(?4)) > 0 OR "
+	    "instr(lower(t.body), lower(?4)) > 0) "
+	    "AND (?11 = 0 OR t.position > ?6 OR (t.position = ?6 AND "
+	    "(-COALESCE(u.n, 0) > ?7 OR (-COALESCE(u.n, 0) = ?7 AND "
+	    "(t.name > ?8 COLLATE NOCASE OR (t.name = ?8 COLLATE NOCASE AND "
+	    "t.id > ?10)))))) "
+	    "ORDER BY t.position, used DESC, t.name COLLATE NOCASE, t.id "
+	    "LIMIT ?12",
+	[T_GET] = "SELECT " COLS "FROM templates t " USED30 "WHERE t.id = ?1",
+	[T_ALL] = "SELECT " COLS "FROM templates t " USED30
+	    "WHERE ?1 IS NULL OR t.scope <> 'personal' OR t.owner = ?1 "
+	    "ORDER BY t.position, t.name COLLATE NOCASE, t.id",
+	[T_TARGETS] = "SELECT target FROM template_targets WHERE "
+	    "template_id = ?1 ORDER BY target",
+	[T_COUNT] = "SELECT count(*) FROM templates",
+	[T_INSERT] = "INSERT INTO templates (name, body, scope, owner, "
+	    "position, active, version, created_at, updated_at) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
+	[T_INSERT_TARGET] = "INSERT INTO template_targets (template_id, kind, "
+	    "target) VALUES (?1, ?2, ?3)",
+	[T_UPDATE] = "UPDATE templates SET name = ?2, body = ?3, scope = ?4, "
+	    "position = ?5, active = ?6, version = version + 1, updated_at = "
+	    "?7 WHERE id = ?1 AND version = ?8",
+	[T_DELETE_TARGETS] = "DELETE FROM template_targets WHERE template_id "
+	    "= ?1",
+	[T_DELETE] = "DELETE FROM templates WHERE id = ?1",
+	[T_USE_ROW] = "INSERT OR IGNORE INTO template_usage (template_id, "
+	    "day) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM templates WHERE "
+	    "id = ?1)",
+	[T_USE_INSERTED] = "UPDATE template_usage SET inserted = inserted + 1 "
+	    "WHERE template_id = ?1 AND day = ?2",
+	[T_USE_POSTED] = "UPDATE template_usage SET posted = posted + 1 "
+	    "WHERE template_id = ?1 AND day = ?2",
+	[T_NAME_TAKEN] = "SELECT 1 FROM templates WHERE scope = ?1 AND "
+	    "(scope <> 'personal' OR owner = ?2) AND name = ?3 COLLATE NOCASE",
+};
+
+static const char *const scope_names[SCOPE__MAX] = {
+	"personal", "projects", "groups", "global",
+};
+
+const char *
+tpl_scope_name(enum tpl_scope s)
+{
+	return s < SCOPE__MAX ? scope_names[s] : "personal";
+}
+
+int
+tpl_scope_parse(const char *s, enum tpl_scope *out)
+{
+	int	 i;
+
+	for (i = 0; i < SCOPE__MAX; i++)
+		if (strcmp(s, scope_names[i]) == 0) {
+			*out = (enum tpl_scope)i;
+			return 0;
+		}
+	return -1;
+}
+
+static sqlite3_stmt *
+st(sqlite3 *db, enum tstmt s)
+{
+	return registry_tenant_stmt(db, tsql[s]);
+}
+
+static void
+done(sqlite3_stmt *s)
+{
+	registry_stmt_done(s);
+}
+
+void
+tpl_free(struct tpl *t)
+{
+	size_t	 i;
+
+	if (t == NULL)
+		return;
+	free(t->name);
+	free(t->body);
+	free(t->owner);
+	for (i = 0; i < t->ntargets; i++)
+		free(t->targets[i]);
+	free(t->targets);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+tpl_list_free(struct tpl *ts, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		tpl_free(&ts[i]);
+	free(ts);
+}
+
+static char *
+col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return strdup(t != NULL ? (const char *)t : "");
+}
+
+static int
+targets_load(sqlite3 *db, struct tpl *t)
+{
+	sqlite3_stmt	*s;
+	char		**v;
+	int		 rc;
+
+	if ((s = st(db, T_TARGETS)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, t->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((v = reallocarray(t->targets, t->ntargets + 1,
+		    sizeof(*v))) == NULL)
+			break;
+		t->targets = v;
+		if ((v[t->ntargets] = col(s, 0)) == NULL)
+			break;
+		t->ntargets++;
+	}
+	done(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Reads a COLS row into t and loads its targets. */
+static int
+row(sqlite3_stmt *s, struct tpl *t)
+{
+	const char	*scope = (const char *)sqlite3_column_text(s, 3);
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(s, 0);
+	if ((t->name = col(s, 1)) == NULL || (t->body = col(s, 2)) == NULL ||
+	    (t->owner = col(s, 4)) == NULL || scope == NULL ||
+	    tpl_scope_parse(scope, &t->scope) == -1)
+		return -1;
+	t->position = sqlite3_column_int64(s, 5);
+	t->active = sqlite3_column_int(s, 6);
+	t->version = sqlite3_column_int64(s, 7);
+	t->created_at = sqlite3_column_int64(s, 8);
+	t->updated_at = sqlite3_column_int64(s, 9);
+	t->used30 = sqlite3_column_int64(s, 10);
+	return 0;
+}
+
+/* Steps s to the end, collecting rows; targets loaded afterwards. */
+static enum err
+collect(sqlite3 *db, sqlite3_stmt *s, struct tpl **out, size_t *n)
+{
+	struct tpl	*ts = NULL, *v;
+	size_t		 cnt = 0, i;
+	int		 rc;
+	enum err	 e = ERR_INTERNAL;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((v = reallocarray(ts, cnt + 1, sizeof(*ts))) == NULL)
+			goto out;
+		ts = v;
+		if (row(s, &ts[cnt]) == -1) {
+			tpl_free(&ts[cnt]);
+			goto out;
+		}
+		cnt++;
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	done(s);
+	s = NULL;
+	for (i = 0; i < cnt; i++)
+		if (ts[i].scope == SCOPE_PROJECTS ||
+		    ts[i].scope == SCOPE_GROUPS)
+			if (targets_load(db, &ts[i]) == -1)
+				goto out;
+	*out = ts;
+	*n = cnt;
+	ts = NULL;
+	cnt = 0;
+	e = ERR_OK;
+out:
+	done(s);
+	tpl_list_free(ts, cnt);
+	return e;
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+enum err
+tpl_list(sqlite3 *db, const struct tpl_viewer *v, const char *q, int active,
+    const struct tpl_cursor *c, size_t limit, long long today,
+    struct tpl **out, size_t *n)
+{
+	sqlite3_stmt	*s;
+
+	*out = NULL;
+	*n = 0;
+	if ((s = st(db, T_LIST)) == NULL)
+		return ERR_INTERNAL;
+	bind_text(s, 1, v->account);
+	bind_text(s, 2, v->project);
+	bind_text(s, 3, v->groups);
+	bind_text(s, 4, q);
+	sqlite3_bind_int(s, 5, active);
+	sqlite3_bind_int(s, 11, c->set);
+	if (c->set) {
+		sqlite3_bind_int64(s, 6, c->position);
+		sqlite3_bind_int64(s, 7, -c->used30);
+		bind_text(s, 8, c->name);
+		sqlite3_bind_int64(s, 10, c->id);
+	}
+	sqlite3_bind_int64(s, 9, today);
+	sqlite3_bind_int64(s, 12, (long long)limit);
+	return collect(db, s, out, n);
+}
+
+enum err
+tpl_get(sqlite3 *db, long long id, long long today, struct tpl *t)
+{
+	struct tpl	*ts;
+	size_t		 n;
+	sqlite3_stmt	*s;
+	enum err	 e;
+
+	memset(t, 0, sizeof(*t));
+	if ((s = st(db, T_GET)) == NULL)
+		return ERR_INTERNAL;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 9, today);
+	if ((e = collect(db, s, &ts, &n)) != ERR_OK)
+		return e;
+	if (n == 0) {
+		free(ts);
+		return ERR_NOT_FOUND;
+	}
+	*t = ts[0];
+	free(ts);
+	return ERR_OK;
+}
+
+enum err
+tpl_all(sqlite3 *db, const char *personal_owner, long long today,
+    struct tpl **out, size_t *n)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = st(db, T_ALL)) == NULL)
+		return ERR_INTERNAL;
+	bind_text(s, 1, personal_owner);
+	sqlite3_bind_int64(s, 9, today);
+	return collect(db, s, out, n);
+}
+
+int
+tpl_name_taken(sqlite3 *db, enum tpl_scope scope, const char *owner,
+    const char *name)
+{
+	sqlite3_stmt	*s;
+	int		 taken;
+
+	if ((s = st(db, T_NAME_TAKEN)) == NULL)
+		return 1;
+	bind_text(s, 1, tpl_scope_name(scope));
+	bind_text(s, 2, owner);
+	bind_text(s, 3, name);
+	taken = sqlite3_step(s) == SQLITE_ROW;
+	done(s);
+	return taken;
+}
+
+static int
+exec_done(sqlite3_stmt *s)
+{
+	int	 rc = sqlite3_step(s);
+
+	done(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+targets_store(sqlite3 *db, const struct tpl *t)
+{
+	sqlite3_stmt	*s;
+	size_t		 i;
+
+	if ((s = st(db, T_DELETE_TARGETS)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, t->id);
+	if (exec_done(s) == -1)
+		return -1;
+	for (i = 0; i < t->ntargets; i++) {
+		if ((s = st(db, T_INSERT_TARGET)) == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, t->id);
+		bind_text(s, 2, t->scope == SCOPE_PROJECTS ? "project" :
+		    "group");
+		bind_text(s, 3, t->targets[i]);
+		if (exec_done(s) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static long long
+count_all(sqlite3 *db)
+{
+	sqlite3_stmt	*s;
+	long long	 n = -1;
+
+	if ((s = st(db, T_COUNT)) == NULL)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	done(s);
+	return n;
+}
+
+/* Inserts t inside the caller's transaction. */
+static int
+insert_one(sqlite3 *db, struct tpl *t, long long now)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = st(db, T_INSERT)) == NULL)
+		return -1;
+	bind_text(s, 1, t->name);
+	bind_text(s, 2, t->body);
+	bind_text(s, 3, tpl_scope_name(t->scope));
+	bind_text(s, 4, t->owner);
+	sqlite3_bind_int64(s, 5, t->position);
+	sqlite3_bind_int(s, 6, t->active);
+	sqlite3_bind_int64(s, 7, now);
+	if (exec_done(s) == -1)
+		return -1;
+	t->id = sqlite3_last_insert_rowid(db);
+	t->version = 1;
+	t->created_at = t->updated_at = now;
+	return targets_store(db, t);
+}
+
+enum err
+tpl_create_all(sqlite3 *db, struct tpl *ts, size_t n, long long now)
+{
+	long long	 have;
+	size_t		 i;
+	enum err	 e = ERR_INTERNAL;
+
+	if (db_begin(db) == -1)
+		return ERR_UNAVAILABLE;
+	if ((have = count_all(db)) < 0)
+		goto out;
+	if ((unsigned long long)have + n > TPL_MAX_PER_TENANT) {
+		e = ERR_LIMIT_TEMPLATES;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (insert_one(db, &ts[i], now) == -1)
+			goto out;
+	if (db_commit(db) == -1)
+		goto out;
+	e = ERR_OK;
+out:
+	if (e != ERR_OK) {
+		db_rollback(db);
+		for (i = 0; i < n; i++)
+			ts[i].id = 0;
+	}
+	return e;
+}
+
+enum err
+tpl_create(sqlite3 *db, struct tpl *t, long long now)
+{
+	return tpl_create_all(db, t, 1, now);
+}
+
+enum err
+tpl_update(sqlite3 *db, struct tpl *t, long long version, long long now)
+{
+	sqlite3_stmt	*s;
+	struct tpl	 cur;
+	enum err	 e = ERR_INTERNAL;
+
+	if (db_begin(db) == -1)
+		return ERR_UNAVAILABLE;
+	if ((s = st(db, T_UPDATE)) == NULL)
+		goto out;
+	sqlite3_bind_int64(s, 1, t->id);
+	bind_text(s, 2, t->name);
+	bind_text(s, 3, t->body);
+	bind_text(s, 4, tpl_scope_name(t->scope));
+	sqlite3_bind_int64(s, 5, t->position);
+	sqlite3_bind_int(s, 6, t->active);
+	sqlite3_bind_int64(s, 7, now);
+	sqlite3_bind_int64(s, 8, version);
+	if (exec_done(s) == -1)
+		goto out;
+	if (sqlite3_changes(db) != 1) {
+		/* Gone, or changed since it was read. */
+		e = tpl_get(db, t->id, 0, &cur) == ERR_OK ? ERR_CONFLICT :
+		    ERR_NOT_FOUND;
+		tpl_free(&cur);
+		goto out;
+	}
+	if (targets_store(db, t) == -1 || db_commit(db) == -1)
+		goto out;
+	t->version = version + 1;
+	t->updated_at = now;
+	e = ERR_OK;
+out:
+	if (e != ERR_OK)
+		db_rollback(db);
+	return e;
+}
+
+enum err
+tpl_delete(sqlite3 *db, long long id)
+{
+	sqlite3_stmt	*s;
+	enum err	 e = ERR_INTERNAL;
+
+	if (db_begin(db) == -1)
+		return ERR_UNAVAILABLE;
+	if ((s = st(db, T_DELETE)) == NULL)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	if (exec_done(s) == -1)
+		goto out;
+	if (sqlite3_changes(db) != 1) {
+		e = ERR_NOT_FOUND;
+		goto out;
+	}
+	if (db_commit(db) == -1)
+		goto out;
+	e = ERR_OK;
+out:
+	if (e != ERR_OK)
+		db_rollback(db);
+	return e;
+}
+
+enum err
+tpl_count_use(sqlite3 *db, long long id, long long day, int posted)
+{
+	sqlite3_stmt	*s;
+	enum err	 e = ERR_INTERNAL;
+
+	if (db_begin(db) == -1)
+		return ERR_UNAVAILABLE;
+	if ((s = st(db, T_USE_ROW)) == NULL)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, day);
+	if (exec_done(s) == -1)
+		goto out;
+	if ((s = st(db, posted ? T_USE_POSTED : T_USE_INSERTED)) == NULL)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, day);
+	if (exec_done(s) == -1)
+		goto out;
+	if (sqlite3_changes(db) != 1) {
+		e = ERR_NOT_FOUND;
+		goto out;
+	}
+	if (db_commit(db) == -1)
+		goto out;
+	e = ERR_OK;
+out:
+	if (e != ERR_OK)
+		db_rollback(db);
+	return e;
+}
