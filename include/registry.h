@@ -140,7 +140,8 @@ enum err	 registry_set_enabled(struct registry *, const char *id,
 enum err	 registry_tenant_db(struct registry *, const struct tenant *,
 		    sqlite3 **out) __attribute__((warn_unused_result));
 /*
- * A prepared statement for sql (a constant: it is cached by address) on
+ * A prepared statement for sql (a string constant: it is cached by its
+ * address, so never pass one built at run time) on
  * a connection from registry_tenant_db, prepared once per connection.
  * Give it back with registry_stmt_done; never finalize it.  NULL on a
  * prepare error.

@@ -34,8 +34,13 @@ app_new(struct conf *cfg, char *err, size_t errsz)
 	if ((a->kr = keys_load(conf_str(cfg, C_KEYS_DIR), err, errsz)) ==
 	    NULL)
 		goto fail;
+	/*
+	 * Only "cellarctl init" creates the registry: a worker that found
+	 * none (a missing mount, a lost file) must not start an empty one
+	 * beside the tenants' files.
+	 */
 	if ((a->reg = registry_open(conf_str(cfg, C_SERVER_STATE_DIR), a->kr,
-	    1, err, errsz)) == NULL)
+	    0, err, errsz)) == NULL)
 		goto fail;
 	a->started = (long long)time(NULL);
 	/* The path of base_url (validated, no trailing slash) or "". */

@@ -250,30 +250,36 @@ pem_ok(const char *buf, size_t len)
 static char *
 pem_read(const char *dir, const char *kid, size_t *len)
 {
-	char	 name[160], *path, *buf = NULL;
-	ssize_t	 n;
-	int	 fd;
+	char		 name[160], *path, *buf = NULL;
+	struct stat	 st;
+	ssize_t		 n = 0;
+	size_t		 got;
+	int		 fd;
 
 	snprintf(name, sizeof(name), "%s.pem", kid);
 	if ((path = util_path_join(dir, name)) == NULL)
 		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO put there must not hang the worker. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	free(path);
 	if (fd == -1)
 		return NULL;
-	if ((buf = malloc(PEM_MAX + 1)) != NULL &&
-	    (n = read(fd, buf, PEM_MAX)) > 0) {
-		buf[n] = '\0';
-		*len = (size_t)n;
-		if (!pem_ok(buf, *len)) {
-			free(buf);
-			buf = NULL;
-		}
-	} else {
-		free(buf);
-		buf = NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || st.st_size > PEM_MAX ||
+	    (buf = malloc(PEM_MAX + 1)) == NULL) {
+		close(fd);
+		return NULL;
 	}
+	for (got = 0; got < (size_t)st.st_size; got += (size_t)n)
+		if ((n = read(fd, buf + got, (size_t)st.st_size - got)) <= 0)
+			break;
 	close(fd);
+	buf[got] = '\0';
+	*len = got;
+	if (got != (size_t)st.st_size || !pem_ok(buf, *len)) {
+		free(buf);
+		return NULL;
+	}
 	return buf;
 }
 
@@ -329,6 +335,52 @@ fail:
 	curl_easy_cleanup(c);
 	free(b.buf);
 	return NULL;
+}
+
+/*
+ * Fetching a key costs a worker up to fetch_timeout_ms, and anyone can
+ * ask for one with a made-up kid before any signature is checked.  So a
+ * worker fetches at most once per [auth] fetch_interval seconds and
+ * remembers kids the key service did not give for unknown_kid_seconds.
+ */
+#define FETCH_FAILED	32
+
+static long long	 last_fetch;
+static struct {
+	char		 kid[129];
+	long long	 until;
+} failed_kids[FETCH_FAILED];
+
+static int
+fetch_allowed(const struct conf *cfg, const char *kid, const char **reason)
+{
+	long long	 now = auth_now();
+	size_t		 i;
+
+	for (i = 0; i < FETCH_FAILED; i++)
+		if (failed_kids[i].until > now &&
+		    strcmp(failed_kids[i].kid, kid) == 0) {
+			*reason = "install_key_unknown_recently";
+			return 0;
+		}
+	if (last_fetch != 0 &&
+	    now - last_fetch < conf_int(cfg, C_AUTH_FETCH_INTERVAL)) {
+		*reason = "install_key_fetch_throttled";
+		return 0;
+	}
+	last_fetch = now;
+	return 1;
+}
+
+static void
+fetch_failed(const struct conf *cfg, const char *kid)
+{
+	static unsigned int next;
+	size_t	 i = next++ % FETCH_FAILED;
+
+	snprintf(failed_kids[i].kid, sizeof(failed_kids[i].kid), "%s", kid);
+	failed_kids[i].until = auth_now() +
+	    conf_int(cfg, C_AUTH_UNKNOWN_KID_SECONDS);
 }
 
 /* Caches a verified key as dir/KID.pem: temp file, fsync, rename. */
@@ -397,9 +449,13 @@ auth_lifecycle(struct req *r, const char *token, const char **reason)
 	pem = pem_read(conf_str(cfg, C_AUTH_INSTALL_KEY_DIR), r->claims.kid,
 	    &len);
 	if (pem == NULL) {
-		if ((pem = pem_fetch(cfg, r->claims.kid, &len, reason)) ==
-		    NULL)
+		if (!fetch_allowed(cfg, r->claims.kid, reason))
 			return -1;
+		if ((pem = pem_fetch(cfg, r->claims.kid, &len, reason)) ==
+		    NULL) {
+			fetch_failed(cfg, r->claims.kid);
+			return -1;
+		}
 		fetched = 1;
 	}
 	rc = jwt_check_sig(token, JWT_RS256, (const unsigned char *)pem, len,
@@ -518,7 +574,10 @@ auth_request(struct req *r)
 		goto out;
 	ok = 1;
 out:
-	free(owned);
+	if (owned != NULL) {
+		sodium_memzero(owned, strlen(owned));
+		free(owned);
+	}
 	if (!ok) {
 		log_msg(LOG_WARN, r->rid, "reason=%s route=%s", reason,
 		    r->route->name);

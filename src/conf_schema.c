@@ -67,6 +67,12 @@ const struct conf_key conf_schema[C__MAX] = {
 	[C_AUTH_FETCH_TIMEOUT_MS] = { "auth", "fetch_timeout_ms", CONF_INT,
 	    0, "3000", 100, 30000, NULL,
 	    "timeout for fetching an install key (milliseconds)", NULL },
+	[C_AUTH_FETCH_INTERVAL] = { "auth", "fetch_interval", CONF_INT, 0,
+	    "5", 0, 3600, NULL, "a worker fetches an install key at most once "
+	    "per this many seconds (kids are unauthenticated input)", NULL },
+	[C_AUTH_UNKNOWN_KID_SECONDS] = { "auth", "unknown_kid_seconds",
+	    CONF_INT, 0, "300", 0, 86400, NULL, "a kid the key service did "
+	    "not know is not asked for again for this many seconds", NULL },
 	[C_TENANTS_GRACE_DAYS] = { "tenants", "grace_days", CONF_INT, 0,
 	    "30", 0, 365, NULL, "a departed tenant's data is deleted this "
 	    "many days after uninstall", NULL },

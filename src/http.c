@@ -168,6 +168,27 @@ req_init(struct req *r, const struct http_io *io, const char *base_path,
 	return ERR_OK;
 }
 
+/* Wipes every string of a JSON tree (a body may hold a shared secret). */
+static void
+json_wipe(cJSON *v)
+{
+	for (; v != NULL; v = v->next) {
+		if (v->valuestring != NULL)
+			sodium_memzero(v->valuestring, strlen(v->valuestring));
+		json_wipe(v->child);
+	}
+}
+
+/* Frees a string that may hold a token or a secret, wiping it first. */
+static void
+free_wiped(char *s)
+{
+	if (s != NULL) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
+}
+
 void
 req_free(struct req *r)
 {
@@ -175,15 +196,17 @@ req_free(struct req *r)
 
 	if (r == NULL)
 		return;
-	free(r->uri);
-	free(r->path);
-	free(r->query);
+	/* The URI and query may carry ?jwt=, the body an install secret. */
+	free_wiped(r->uri);
+	free_wiped(r->path);
+	free_wiped(r->query);
 	free(r->content_type);
-	if (r->authorization != NULL) {
-		sodium_memzero(r->authorization, strlen(r->authorization));
-		free(r->authorization);
+	free_wiped(r->authorization);
+	if (r->body != NULL) {
+		sodium_memzero(r->body, r->body_len);
+		free(r->body);
 	}
-	free(r->body);
+	json_wipe(r->json);
 	cJSON_Delete(r->json);
 	jwt_claims_free(&r->claims);
 	tenant_free(&r->tenant);

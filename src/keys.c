@@ -51,6 +51,22 @@ dir_private(const char *dir, char *err, size_t errsz)
 	return 0;
 }
 
+/* 1 if dir holds any master-NNNN.key (or cannot be read: be safe). */
+static int
+keys_any(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 any = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno != ENOENT;
+	while (!any && (de = readdir(d)) != NULL)
+		any = strncmp(de->d_name, "master-", 7) == 0;
+	closedir(d);
+	return any;
+}
+
 int
 keys_init_dir(const char *dir, char *err, size_t errsz)
 {
@@ -64,6 +80,11 @@ keys_init_dir(const char *dir, char *err, size_t errsz)
 	}
 	if (dir_private(dir, err, errsz) == -1)
 		return -1;
+	if (keys_any(dir)) {
+		snprintf(err, errsz, "%s: master keys exist already; refusing "
+		    "to create another version 1", dir);
+		return -1;
+	}
 	if ((path = util_path_join(dir, "master-0001.key")) == NULL ||
 	    (k = sodium_malloc(KEY_BYTES)) == NULL) {
 		snprintf(err, errsz, "out of memory");

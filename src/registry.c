@@ -678,9 +678,15 @@ registry_tenant_stmt(sqlite3 *db, const char *sql)
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
 	if (i == TENANT_STMTS) {
-		/* Full: the caller's statement lives until the next miss. */
-		sqlite3_finalize(c->stmts[0].st);
-		i = 0;
+		/* Full: replace one that no caller is stepping. */
+		for (i = 0; i < TENANT_STMTS; i++)
+			if (!sqlite3_stmt_busy(c->stmts[i].st))
+				break;
+		if (i == TENANT_STMTS) {
+			sqlite3_finalize(st);
+			return NULL;
+		}
+		sqlite3_finalize(c->stmts[i].st);
 	}
 	c->stmts[i].sql = sql;
 	c->stmts[i].st = st;

@@ -15,7 +15,6 @@ enum tstmt {
 	T_LIST,
 	T_GET,
 	T_ALL,
-	T_TARGETS,
 	T_COUNT,
 	T_INSERT,
 	T_INSERT_TARGET,
@@ -29,44 +28,48 @@ enum tstmt {
 	T__MAX
 };
 
-/* The 30-day use of each template, joined where it is needed. */
-#define USED30 "LEFT JOIN (SELECT template_id, SUM(inserted + posted) AS n " \
-	"FROM template_usage WHERE day > ?9 - 30 GROUP BY template_id) u " \
-	"ON u.template_id = t.id "
-#define COLS "t.id, t.name, t.body, t.scope, t.owner, t.position, " \
+/*
+ * A template row: its columns, its 30-day use (inserted + posted) read
+ * through the usage table's primary key, and its targets joined with
+ * ',' (project and group ids hold no commas).  ?9 is today.
+ */
+#define ROW "SELECT t.id, t.name, t.body, t.scope, t.owner, t.position, " \
 	"t.active, t.version, t.created_at, t.updated_at, " \
-	"COALESCE(u.n, 0) AS used "
+	"(SELECT COALESCE(SUM(inserted + posted), 0) FROM template_usage " \
+	"WHERE template_id = t.id AND day > ?9 - 30) AS used, " \
+	"(SELECT group_concat(target, ',') FROM (SELECT target FROM " \
+	"template_targets WHERE template_id = t.id ORDER BY target)) " \
+	"AS targets FROM templates t "
 
 static const char *const tsql[T__MAX] = {
 	/*
 	 * ?1 account, ?2 project or NULL, ?3 ",group,ids," or NULL, ?4 q or
 	 * NULL, ?5 active (-1 any), ?6..?8 and ?10 cursor (position, -used,
-	 * name, id) or ?11 = 0 for none, ?9 today, ?12 limit.
+	 * name, id) or ?11 = 0 for none, ?9 today, ?12 limit.  The visible
+	 * ids come from indexes (scope and owner, target), not from a scan
+	 * of every template with a test per row.
 	 */
-	[T_LIST] = "SELECT " COLS "FROM templates t " USED30
-	    "WHERE (t.scope = 'global' "
-	    "OR (t.scope = 'personal' AND t.owner = ?1) "
-	    "OR (t.scope = 'projects' AND ?2 IS NOT NULL AND EXISTS (SELECT 1 "
-	    "FROM template_targets x WHERE x.template_id = t.id AND x.kind = "
-	    "'project' AND x.target = ?2)) "
-	    "OR (t.scope = 'groups' AND ?3 IS NOT NULL AND EXISTS (SELECT 1 "
-	    "FROM template_targets x WHERE x.template_id = t.id AND x.kind = "
-	    "'group' AND instr(?3, ',' || x.target || ',') > 0))) "
-	    "AND (?5 < 0 OR t.active = ?5) "
-	    "AND (?4 IS NULL OR instr(lower(t.name), lower(?4)) > 0 OR "
-	    "instr(lower(t.body), lower(?4)) > 0) "
-	    "AND (?11 = 0 OR t.position > ?6 OR (t.position = ?6 AND "
-	    "(-COALESCE(u.n, 0) > ?7 OR (-COALESCE(u.n, 0) = ?7 AND "
-	    "(t.name > ?8 COLLATE NOCASE OR (t.name = ?8 COLLATE NOCASE AND "
-	    "t.id > ?10)))))) "
-	    "ORDER BY t.position, used DESC, t.name COLLATE NOCASE, t.id "
+	[T_LIST] = "WITH vis(id) AS ("
+	    "SELECT id FROM templates WHERE scope = 'global' "
+	    "UNION SELECT id FROM templates WHERE scope = 'personal' AND "
+	    "owner = ?1 "
+	    "UNION SELECT template_id FROM template_targets WHERE kind = "
+	    "'project' AND target = ?2 "
+	    "UNION SELECT template_id FROM template_targets WHERE kind = "
+	    "'group' AND ?3 IS NOT NULL AND instr(?3, ',' || target || ',') > 0"
+	    "), v AS (" ROW "WHERE t.id IN vis) "
+	    "SELECT * FROM v WHERE (?5 < 0 OR active = ?5) "
+	    "AND (?4 IS NULL OR instr(lower(name), lower(?4)) > 0 OR "
+	    "instr(lower(body), lower(?4)) > 0) "
+	    "AND (?11 = 0 OR position > ?6 OR (position = ?6 AND "
+	    "(-used > ?7 OR (-used = ?7 AND "
+	    "(name > ?8 COLLATE NOCASE OR (name = ?8 COLLATE NOCASE AND "
+	    "id > ?10)))))) "
+	    "ORDER BY position, used DESC, name COLLATE NOCASE, id "
 	    "LIMIT ?12",
-	[T_GET] = "SELECT " COLS "FROM templates t " USED30 "WHERE t.id = ?1",
-	[T_ALL] = "SELECT " COLS "FROM templates t " USED30
-	    "WHERE ?1 IS NULL OR t.scope <> 'personal' OR t.owner = ?1 "
-	    "ORDER BY t.position, t.name COLLATE NOCASE, t.id",
-	[T_TARGETS] = "SELECT target FROM template_targets WHERE "
-	    "template_id = ?1 ORDER BY target",
+	[T_GET] = ROW "WHERE t.id = ?1",
+	[T_ALL] = ROW "WHERE ?1 IS NULL OR t.scope <> 'personal' OR "
+	    "t.owner = ?1 ORDER BY t.position, t.name COLLATE NOCASE, t.id",
 	[T_COUNT] = "SELECT count(*) FROM templates",
 	[T_INSERT] = "INSERT INTO templates (name, body, scope, owner, "
 	    "position, active, version, created_at, updated_at) VALUES "
@@ -159,34 +162,35 @@ col(sqlite3_stmt *s, int i)
 	return strdup(t != NULL ? (const char *)t : "");
 }
 
+/* Splits "a,b,c" into t->targets. */
 static int
-targets_load(sqlite3 *db, struct tpl *t)
+targets_split(struct tpl *t, const char *list)
 {
-	sqlite3_stmt	*s;
-	char		**v;
-	int		 rc;
+	const char	*p, *c;
+	size_t		 n = 1;
 
-	if ((s = st(db, T_TARGETS)) == NULL)
+	for (p = list; *p != '\0'; p++)
+		n += *p == ',';
+	if ((t->targets = calloc(n, sizeof(char *))) == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, t->id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((v = reallocarray(t->targets, t->ntargets + 1,
-		    sizeof(*v))) == NULL)
-			break;
-		t->targets = v;
-		if ((v[t->ntargets] = col(s, 0)) == NULL)
-			break;
+	for (p = list; ; p = c + 1) {
+		c = strchr(p, ',');
+		if ((t->targets[t->ntargets] = strndup(p, c != NULL ?
+		    (size_t)(c - p) : strlen(p))) == NULL)
+			return -1;
 		t->ntargets++;
+		if (c == NULL)
+			break;
 	}
-	done(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return 0;
 }
 
-/* Reads a COLS row into t and loads its targets. */
+/* Reads a ROW row into t. */
 static int
 row(sqlite3_stmt *s, struct tpl *t)
 {
 	const char	*scope = (const char *)sqlite3_column_text(s, 3);
+	const char	*targets = (const char *)sqlite3_column_text(s, 11);
 
 	memset(t, 0, sizeof(*t));
 	t->id = sqlite3_column_int64(s, 0);
@@ -200,15 +204,18 @@ row(sqlite3_stmt *s, struct tpl *t)
 	t->created_at = sqlite3_column_int64(s, 8);
 	t->updated_at = sqlite3_column_int64(s, 9);
 	t->used30 = sqlite3_column_int64(s, 10);
+	if (targets != NULL && *targets != '\0' &&
+	    targets_split(t, targets) == -1)
+		return -1;
 	return 0;
 }
 
-/* Steps s to the end, collecting rows; targets loaded afterwards. */
+/* Steps s to the end, collecting rows. */
 static enum err
-collect(sqlite3 *db, sqlite3_stmt *s, struct tpl **out, size_t *n)
+collect(sqlite3_stmt *s, struct tpl **out, size_t *n)
 {
 	struct tpl	*ts = NULL, *v;
-	size_t		 cnt = 0, i;
+	size_t		 cnt = 0;
 	int		 rc;
 	enum err	 e = ERR_INTERNAL;
 
@@ -224,13 +231,6 @@ collect(sqlite3 *db, sqlite3_stmt *s, struct tpl **out, size_t *n)
 	}
 	if (rc != SQLITE_DONE)
 		goto out;
-	done(s);
-	s = NULL;
-	for (i = 0; i < cnt; i++)
-		if (ts[i].scope == SCOPE_PROJECTS ||
-		    ts[i].scope == SCOPE_GROUPS)
-			if (targets_load(db, &ts[i]) == -1)
-				goto out;
 	*out = ts;
 	*n = cnt;
 	ts = NULL;
@@ -276,7 +276,7 @@ tpl_list(sqlite3 *db, const struct tpl_viewer *v, const char *q, int active,
 	}
 	sqlite3_bind_int64(s, 9, today);
 	sqlite3_bind_int64(s, 12, (long long)limit);
-	return collect(db, s, out, n);
+	return collect(s, out, n);
 }
 
 enum err
@@ -292,7 +292,7 @@ tpl_get(sqlite3 *db, long long id, long long today, struct tpl *t)
 		return ERR_INTERNAL;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 9, today);
-	if ((e = collect(db, s, &ts, &n)) != ERR_OK)
+	if ((e = collect(s, &ts, &n)) != ERR_OK)
 		return e;
 	if (n == 0) {
 		free(ts);
@@ -313,7 +313,7 @@ tpl_all(sqlite3 *db, const char *personal_owner, long long today,
 		return ERR_INTERNAL;
 	bind_text(s, 1, personal_owner);
 	sqlite3_bind_int64(s, 9, today);
-	return collect(db, s, out, n);
+	return collect(s, out, n);
 }
 
 int

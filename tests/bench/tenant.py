@@ -6,7 +6,14 @@ for it (valid 10 minutes).  Used by the benchmark and to try the dev stack
 by hand; running it again reinstalls the same tenant with a new secret.
 
     tests/bench/tenant.py STACK_DIR BASE_URL [CLIENT_KEY]
+        [--jira JIRA_URL] [--templates N --projects M]
+
+--jira installs the tenant with that Jira base URL (default: an address
+that does not resolve, so anything needing Jira fails closed);
+--templates imports N templates scoped to M projects (ids 10000...),
+which needs a Jira that calls the caller an admin (tests/bench/jira.py).
 """
+import argparse
 import hashlib
 import json
 import sys
@@ -19,10 +26,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
-        sys.exit("usage: tenant.py STACK_DIR BASE_URL [CLIENT_KEY]")
-    stack_dir, base = sys.argv[1], sys.argv[2].rstrip("/")
-    client = sys.argv[3] if len(sys.argv) == 4 else "bench-client"
+    ap = argparse.ArgumentParser()
+    ap.add_argument("stack_dir")
+    ap.add_argument("base")
+    ap.add_argument("client", nargs="?", default="bench-client")
+    ap.add_argument("--jira", default="https://bench.example.net")
+    ap.add_argument("--templates", type=int, default=0)
+    ap.add_argument("--projects", type=int, default=1)
+    args = ap.parse_args()
+    stack_dir, base = args.stack_dir, args.base.rstrip("/")
+    client = args.client
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM,
@@ -32,7 +45,7 @@ def main():
     now = int(time.time())
     secret = "bench-secret-" + "x" * 40
     body = {"key": "cellar-dev", "clientKey": client,
-            "sharedSecret": secret, "baseUrl": "https://bench.example.net",
+            "sharedSecret": secret, "baseUrl": args.jira,
             "productType": "jira", "eventType": "installed"}
     qsh = hashlib.sha256(b"POST&/installed&").hexdigest()
     tok = jwt.encode({"iss": client, "aud": base, "qsh": qsh,
@@ -50,6 +63,21 @@ def main():
                      headers={"Authorization": "JWT " + ctx}, timeout=10)
     if r.status_code != 200:
         sys.exit(f"bench: /api/tenant failed: {r.status_code}")
+    if args.templates:
+        tpls = [{"name": f"Template {i:04d}",
+                 "body": f"Hello {{{{reporter.displayName | there}}}}, "
+                         f"about {{{{issue.key}}}}: canned reply {i}.",
+                 "scope": "projects",
+                 "projects": [str(10000 + i % args.projects)],
+                 "position": i % 7}
+                for i in range(args.templates)]
+        r = requests.post(base + "/api/templates/import",
+                          data=json.dumps({"templates": tpls}),
+                          headers={"Authorization": "JWT " + ctx,
+                                   "Content-Type": "application/json"},
+                          timeout=60)
+        if r.status_code != 201:
+            sys.exit(f"bench: import failed: {r.status_code} {r.text}")
     print(ctx)
 
 

@@ -259,8 +259,11 @@ def env(workspace, fake):
     """The module's stack: two workers, install keys from the fake."""
     from conftest import StackFactory
     factory = StackFactory(workspace, "auth")
+    # No fetch throttle here: these tests fetch many kids in a row;
+    # test_key_fetches_are_throttled has a stack of its own.
     drop_in = (f"[auth]\ninstall_keys_url = {fake.keys_url}\n"
-               f"leeway = {LEEWAY}\nfetch_timeout_ms = {FETCH_TIMEOUT_MS}\n")
+               f"leeway = {LEEWAY}\nfetch_timeout_ms = {FETCH_TIMEOUT_MS}\n"
+               f"fetch_interval = 0\nunknown_kid_seconds = 0\n")
     problems = []
     try:
         st = factory({"50-auth.conf": drop_in}, workers=2, tag="stack")
@@ -1455,3 +1458,45 @@ def test_jira_client_fails_fast_when_jira_is_down(env):
     assert p.returncode == 1
     assert "did not answer" in p.stderr
     assert time.monotonic() - started < 10
+
+
+def test_key_fetches_are_throttled_and_unknown_kids_remembered(workspace,
+                                                               fake):
+    """A made-up kid costs one fetch, not one per request: the worker
+    remembers kids the key service did not know and fetches at most once
+    per fetch_interval (defaults here)."""
+    from conftest import StackFactory
+    factory = StackFactory(workspace, "throttle")
+    problems = []
+    try:
+        st = factory({"50-auth.conf": f"[auth]\ninstall_keys_url = "
+                      f"{fake.keys_url}\n"}, workers=1, tag="throttle")
+        env = Env(st, fake)
+        t = env.new_tenant()
+        body = atl.install_payload(t.client_key, t.secret, t.base_url)
+
+        def attempt(kid):
+            r = env.lifecycle("/installed", body,
+                              env.install_token(t, kid=kid))
+            assert r.status_code == 401
+            return [x for x, _ in env.reasons(r)]
+
+        ghost = "ghost-" + secrets.token_hex(6)
+        assert attempt(ghost) == ["install_key_not_found"]
+        assert fake.key_hits(ghost) == 1
+        assert attempt(ghost) == ["install_key_unknown_recently"]
+        assert fake.key_hits(ghost) == 1
+        other = "ghost-" + secrets.token_hex(6)
+        assert attempt(other) == ["install_key_fetch_throttled"]
+        assert fake.key_hits(other) == 0
+        # A key an admin dropped in needs no fetch and still works.
+        key = atl.new_rsa_key()
+        kid = "dropped-" + secrets.token_hex(6)
+        (env.key_dir / f"{kid}.pem").write_bytes(atl.public_pem(key))
+        r = env.lifecycle("/installed", body,
+                          env.install_token(t, key=key, kid=kid))
+        assert r.status_code == 204, env.reasons(r)
+    finally:
+        problems = factory.teardown()
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
