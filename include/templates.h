@@ -112,6 +112,12 @@ enum err	 tpl_count_use(sqlite3 *, long long id, long long day,
 enum err	 tpl_create_all(sqlite3 *, struct tpl *ts, size_t n,
 		    long long now) __attribute__((warn_unused_result));
 
+/*
+ * 1 if any template is scoped to projects (SCOPE_PROJECTS) or groups
+ * (SCOPE_GROUPS), or on error: lists ask Jira only when it matters.
+ */
+int		 tpl_has_scope(sqlite3 *, enum tpl_scope);
+
 /* 1 if a template named name (case-insensitively) exists in scope. */
 int		 tpl_name_taken(sqlite3 *, enum tpl_scope, const char *owner,
 		    const char *name);

@@ -36,6 +36,12 @@ char	*util_path_join(const char *dir, const char *name);
 /* Monotonic clock in microseconds. */
 long long util_now_usec(void);
 
+/*
+ * t (seconds since the epoch, UTC) as "YYYY-MM-DDTHH:MM:SSZ" into out,
+ * without the locale and time-zone machinery of strftime.
+ */
+void	util_iso8601(char out[21], long long t);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void	util_hex(char *out, const unsigned char *in, size_t len);
 

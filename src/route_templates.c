@@ -99,16 +99,17 @@ path_id(const struct req *r, long long *id)
 static cJSON *
 iso(long long t)
 {
-	char		 buf[32];
-	struct tm	 tm;
-	time_t		 tt = (time_t)t;
+	char	 buf[21];
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	util_iso8601(buf, t);
 	return cJSON_CreateString(buf);
 }
 
-/* t as the API shows it. */
+/*
+ * t as the API shows it.  The strings are referenced, not copied: the
+ * tree must be printed before t is freed.  (The picker's list builds a
+ * hundred of these per request.)
+ */
 static cJSON *
 tpl_json(const struct tpl *t)
 {
@@ -118,21 +119,22 @@ tpl_json(const struct tpl *t)
 	if ((o = cJSON_CreateObject()) == NULL)
 		return NULL;
 	json_add_int(o, "id", t->id);
-	cJSON_AddStringToObject(o, "name", t->name);
-	cJSON_AddStringToObject(o, "body", t->body);
-	cJSON_AddStringToObject(o, "scope", tpl_scope_name(t->scope));
+	cJSON_AddItemToObjectCS(o, "name", cJSON_CreateStringReference(t->name));
+	cJSON_AddItemToObjectCS(o, "body", cJSON_CreateStringReference(t->body));
+	cJSON_AddItemToObjectCS(o, "scope",
+	    cJSON_CreateStringReference(tpl_scope_name(t->scope)));
 	if (t->scope == SCOPE_PROJECTS || t->scope == SCOPE_GROUPS) {
 		a = cJSON_AddArrayToObject(o, t->scope == SCOPE_PROJECTS ?
 		    "projects" : "groups");
 		for (i = 0; a != NULL && i < t->ntargets; i++)
 			cJSON_AddItemToArray(a,
-			    cJSON_CreateString(t->targets[i]));
+			    cJSON_CreateStringReference(t->targets[i]));
 	}
 	json_add_int(o, "position", t->position);
-	cJSON_AddBoolToObject(o, "active", t->active);
+	cJSON_AddItemToObjectCS(o, "active", cJSON_CreateBool(t->active));
 	json_add_int(o, "version", t->version);
-	cJSON_AddItemToObject(o, "createdAt", iso(t->created_at));
-	cJSON_AddItemToObject(o, "updatedAt", iso(t->updated_at));
+	cJSON_AddItemToObjectCS(o, "createdAt", iso(t->created_at));
+	cJSON_AddItemToObjectCS(o, "updatedAt", iso(t->updated_at));
 	if ((u = cJSON_AddObjectToObject(o, "usage")) != NULL)
 		json_add_int(u, "last30Days", t->used30);
 	return o;
@@ -454,10 +456,10 @@ route_templates_list(struct req *r, struct reply *rep)
 	sqlite3		*db;
 	cJSON		*o = NULL, *a;
 	char		*q = NULL, *lim = NULL, *cur = NULL, *act = NULL;
-	char		*groups = NULL, *next = NULL, pbuf[24];
+	char		*groups = NULL, *next = NULL, *pid = NULL, pbuf[24];
 	long long	 limit = 50;
 	size_t		 n = 0, i;
-	int		 active = 1, degraded = 0;
+	int		 active = 1, degraded = 0, rc;
 	enum err	 e;
 
 	if ((v.account = account(r)) == NULL)
@@ -469,6 +471,10 @@ route_templates_list(struct req *r, struct reply *rep)
 	    http_query_param(r->query, "active", 8, &act) == -1)
 		goto out;
 	if (lim != NULL && util_strtonum(lim, 1, TPL_PAGE_MAX, &limit) == -1)
+		goto out;
+	/* A malformed projectId is refused even where no one checks it. */
+	if ((rc = http_query_param(r->query, "projectId", 24, &pid)) == -1 ||
+	    (rc == 0 && !project_id_ok(pid)))
 		goto out;
 	if (cur != NULL && cursor_parse(cur, &c) == -1)
 		goto out;
@@ -486,20 +492,27 @@ route_templates_list(struct req *r, struct reply *rep)
 		free(q);
 		q = NULL;
 	}
-	/* What Jira must answer degrades the list when Jira is down. */
-	e = caller_project(r, pbuf, sizeof(pbuf), &v.project);
-	if (e == ERR_UNAVAILABLE)
-		degraded = 1;
-	else if (e != ERR_OK)
-		goto out;
-	e = perm_groups(r, &groups);
-	if (e == ERR_UNAVAILABLE)
-		degraded = 1;
-	else if (e != ERR_OK)
-		goto out;
-	v.groups = groups;
 	if ((e = tenant_db(r, &db)) != ERR_OK)
 		goto out;
+	/*
+	 * Jira is asked only where templates of that scope exist; what it
+	 * cannot answer degrades the list instead of failing it.
+	 */
+	if (tpl_has_scope(db, SCOPE_PROJECTS)) {
+		e = caller_project(r, pbuf, sizeof(pbuf), &v.project);
+		if (e == ERR_UNAVAILABLE)
+			degraded = 1;
+		else if (e != ERR_OK)
+			goto out;
+	}
+	if (tpl_has_scope(db, SCOPE_GROUPS)) {
+		e = perm_groups(r, &groups);
+		if (e == ERR_UNAVAILABLE)
+			degraded = 1;
+		else if (e != ERR_OK)
+			goto out;
+	}
+	v.groups = groups;
 	/* One more than asked tells whether a next page exists. */
 	if ((e = tpl_list(db, &v, q, active, &c, (size_t)limit + 1, today(),
 	    &ts, &n)) != ERR_OK)
@@ -531,6 +544,7 @@ out:
 	free(act);
 	free(groups);
 	free(next);
+	free(pid);
 	return e;
 }
 

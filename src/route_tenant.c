@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
+#include "util.h"
 
 /*
  * Kinds of record in a tenant file, counted when their table exists (the
@@ -33,14 +34,11 @@ static const struct {
 static cJSON *
 iso_time(long long t)
 {
-	char		 buf[32];
-	struct tm	 tm;
-	time_t		 tt = (time_t)t;
+	char	 buf[21];
 
 	if (t <= 0)
 		return cJSON_CreateNull();
-	gmtime_r(&tt, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	util_iso8601(buf, t);
 	return cJSON_CreateString(buf);
 }
 

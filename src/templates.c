@@ -25,6 +25,7 @@ enum tstmt {
 	T_USE_INSERTED,
 	T_USE_POSTED,
 	T_NAME_TAKEN,
+	T_HAS_TARGETS,
 	T__MAX
 };
 
@@ -89,6 +90,8 @@ static const char *const tsql[T__MAX] = {
 	    "WHERE template_id = ?1 AND day = ?2",
 	[T_USE_POSTED] = "UPDATE template_usage SET posted = posted + 1 "
 	    "WHERE template_id = ?1 AND day = ?2",
+	[T_HAS_TARGETS] = "SELECT 1 FROM template_targets WHERE kind = ?1 "
+	    "LIMIT 1",
 	[T_NAME_TAKEN] = "SELECT 1 FROM templates WHERE scope = ?1 AND "
 	    "(scope <> 'personal' OR owner = ?2) AND name = ?3 COLLATE NOCASE",
 };
@@ -535,4 +538,18 @@ out:
 	if (e != ERR_OK)
 		db_rollback(db);
 	return e;
+}
+
+int
+tpl_has_scope(sqlite3 *db, enum tpl_scope scope)
+{
+	sqlite3_stmt	*s;
+	int		 yes;
+
+	if ((s = st(db, T_HAS_TARGETS)) == NULL)
+		return 1;
+	bind_text(s, 1, scope == SCOPE_GROUPS ? "group" : "project");
+	yes = sqlite3_step(s) == SQLITE_ROW;
+	done(s);
+	return yes;
 }

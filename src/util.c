@@ -204,3 +204,51 @@ util_url_check(char *v)
 	return NULL;
 }
 
+
+/* v (0 <= v < 10^width) as width decimal digits. */
+static void
+put_digits(char *out, long long v, int width)
+{
+	while (width-- > 0) {
+		out[width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+void
+util_iso8601(char out[21], long long t)
+{
+	long long	 days = t / 86400, secs = t % 86400, z, era, doe, yoe;
+	long long	 y, doy, mp, d, m;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	/* Howard Hinnant's civil_from_days. */
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	if (y < 0 || y > 9999)
+		y = 0;
+	put_digits(out, y, 4);
+	out[4] = '-';
+	put_digits(out + 5, m, 2);
+	out[7] = '-';
+	put_digits(out + 8, d, 2);
+	out[10] = 'T';
+	put_digits(out + 11, secs / 3600, 2);
+	out[13] = ':';
+	put_digits(out + 14, secs / 60 % 60, 2);
+	out[16] = ':';
+	put_digits(out + 17, secs % 60, 2);
+	out[19] = 'Z';
+	out[20] = '\0';
+}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -352,6 +353,29 @@ test_now_usec(void **state)
 	assert_true(b >= a);
 }
 
+/* The fast ISO 8601 formatter agrees with gmtime/strftime everywhere. */
+static void
+test_iso8601(void **state)
+{
+	char		 a[21], b[32];
+	struct tm	 tm;
+	time_t		 tt;
+	long long	 t;
+
+	(void)state;
+	util_iso8601(a, 0);
+	assert_string_equal(a, "1970-01-01T00:00:00Z");
+	util_iso8601(a, 951782400);		/* a leap day */
+	assert_string_equal(a, "2000-02-29T00:00:00Z");
+	for (t = 0; t < 4102444800LL; t += 86400LL * 29 + 3671) {
+		util_iso8601(a, t);
+		tt = (time_t)t;
+		gmtime_r(&tt, &tm);
+		strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		assert_string_equal(a, b);
+	}
+}
+
 int
 main(void)
 {
@@ -372,6 +396,7 @@ main(void)
 		cmocka_unit_test(test_url_check),
 		cmocka_unit_test(test_url_check_ipv6_loopback),
 		cmocka_unit_test(test_now_usec),
+		cmocka_unit_test(test_iso8601),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
