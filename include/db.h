@@ -55,6 +55,14 @@ int		 db_begin(sqlite3 *) __attribute__((warn_unused_result));
 int		 db_commit(sqlite3 *) __attribute__((warn_unused_result));
 void		 db_rollback(sqlite3 *);
 
+/*
+ * Case-folds UTF-8 text (lowercase by the C.UTF-8 locale's tables, for
+ * every script, not only ASCII as SQLite's lower()) into a malloc'd
+ * string; the same function is cellar_fold() in SQL on our connections.
+ * NULL on no memory.
+ */
+char		*db_fold(const char *s);
+
 /* 1 if the first 16 bytes of the file are SQLite's plaintext header. */
 int		 db_file_is_plaintext(const char *path);
 

@@ -24,7 +24,7 @@ enum err {
 	ERR_LIMIT_BODY,		/* 422 template body length */
 	ERR_LIMIT_PROJECTS,	/* 422 project list length */
 	ERR_LIMIT_GROUPS,	/* 422 group list length */
-	ERR_LIMIT_VALUES,	/* 413 render values too large */
+	ERR_LIMIT_VALUES,	/* 413 rendered text too large */
 	ERR_LIMIT_IMPORT,	/* 413 import holds too many templates */
 	ERR_INTERNAL,		/* 500 our fault */
 	ERR_UNAVAILABLE,	/* 503 a dependency is down */

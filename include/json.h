@@ -56,6 +56,31 @@ enum json_status json_get_bool(const cJSON *obj, const char *key, int *out);
 cJSON		*json_add_int(cJSON *obj, const char *key, long long v);
 
 /*
+ * A JSON writer for hot replies: it appends straight into one growing
+ * buffer, escaping strings as cJSON does, without building a tree
+ * (building and freeing cJSON trees cost the picker's list more than its
+ * query).  Callers produce well-formed nesting; commas are automatic.
+ * Any allocation failure sticks: jw_finish then returns NULL.
+ */
+struct jw {
+	char	*buf;
+	size_t	 len, cap;
+	int	 failed;
+	int	 need_comma;
+};
+
+void	 jw_begin_object(struct jw *, const char *key);	/* key NULL: value */
+void	 jw_end_object(struct jw *);
+void	 jw_begin_array(struct jw *, const char *key);
+void	 jw_end_array(struct jw *);
+void	 jw_string(struct jw *, const char *key, const char *v);
+void	 jw_int(struct jw *, const char *key, long long v);
+void	 jw_bool(struct jw *, const char *key, int v);
+void	 jw_null(struct jw *, const char *key);
+/* The text (malloc'd, NUL-terminated) and its length; NULL on failure. */
+char	*jw_finish(struct jw *, size_t *len);
+
+/*
  * Serialises v compactly into a malloc'd string (length in *len).
  * Returns NULL on allocation failure.
  */

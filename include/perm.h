@@ -14,6 +14,8 @@
 
 /* Longest id accepted for an account, project or group. */
 #define PERM_ID_MAX	128
+/* Most projects asked about at once (a template names at most 50). */
+#define PERM_PROJECTS_MAX	50
 
 enum perm_project {
 	PERM_BROWSE = 0,	/* BROWSE_PROJECTS: works on its issues */

@@ -38,7 +38,7 @@ struct tpl {
 	long long	 version;
 	long long	 created_at;
 	long long	 updated_at;
-	char		**targets;	/* project or group ids */
+	char		**targets;	/* project or group ids, sorted */
 	size_t		 ntargets;
 	long long	 used30;	/* inserted + posted, last 30 days */
 };
@@ -67,8 +67,10 @@ void		 tpl_list_free(struct tpl *, size_t);
 /*
  * Templates v may use, ordered by position, then 30-day use (most first),
  * then name (case-insensitively), then id; after cursor c when set; q
- * (may be NULL) searched in name and body case-insensitively; active:
- * 1 active only, 0 inactive only, -1 both.  At most limit.
+ * (may be NULL; folded with db_fold) found in name or body
+ * case-insensitively; active: 1 active only, 0 inactive only, -1 both.
+ * At most limit.  A use counted while someone pages can move that one
+ * template across their pages; inserts never make a page repeat or skip.
  */
 enum err	 tpl_list(sqlite3 *, const struct tpl_viewer *, const char *q,
 		    int active, const struct tpl_cursor *, size_t limit,

@@ -4,6 +4,10 @@
  * shows up only at the first read; writers need BEGIN IMMEDIATE.
  */
 #include <fcntl.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <wchar.h>
+#include <wctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +49,85 @@ db_key(sqlite3 *db, const unsigned char *key)
 	rc = sqlite3_key(db, hex, 67);
 	sodium_free(hex);
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* The C.UTF-8 character tables, loaded once, for towlower(3). */
+static locale_t
+fold_locale(void)
+{
+	static locale_t	 loc;
+	static int	 tried;
+
+	if (!tried) {
+		tried = 1;
+		loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	return loc;
+}
+
+char *
+db_fold(const char *s)
+{
+	locale_t	 loc = fold_locale();
+	mbstate_t	 in, out;
+	size_t		 len = strlen(s), n, k, o = 0;
+	wchar_t		 wc;
+	locale_t	 old;
+	char		*r, mb[8];
+
+	/* Lowercase forms take at most 4 bytes a character, as do inputs. */
+	if ((r = malloc(len * 2 + 1)) == NULL)
+		return NULL;
+	if (loc == (locale_t)0) {
+		for (n = 0; n < len; n++)
+			r[n] = (s[n] >= 'A' && s[n] <= 'Z') ?
+			    (char)(s[n] - 'A' + 'a') : s[n];
+		r[len] = '\0';
+		return r;
+	}
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
+	old = uselocale(loc);
+	for (n = 0; n < len; n += k) {
+		k = mbrtowc(&wc, s + n, len - n, &in);
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+			/* Not ours to judge: copy the byte as it is. */
+			r[o++] = s[n];
+			k = 1;
+			memset(&in, 0, sizeof(in));
+			continue;
+		}
+		wc = (wchar_t)towlower((wint_t)wc);
+		if (wcrtomb(mb, wc, &out) != k ||
+		    o + k > len * 2) {
+			memcpy(r + o, s + n, k);
+			o += k;
+			continue;
+		}
+		memcpy(r + o, mb, k);
+		o += k;
+	}
+	uselocale(old);
+	r[o] = '\0';
+	return r;
+}
+
+static void
+fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *s;
+	char		*r;
+
+	(void)argc;
+	if ((s = sqlite3_value_text(argv[0])) == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	if ((r = db_fold((const char *)s)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	sqlite3_result_text(ctx, r, -1, free);
 }
 
 static int
@@ -159,6 +242,11 @@ db_open(const char *path, const unsigned char *key, int create,
 		goto out;
 	if ((st = db_migrate(db, m, nmig)) != DB_OK)
 		goto out;
+	if (sqlite3_create_function(db, "cellar_fold", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, fold_fn, NULL, NULL) != SQLITE_OK) {
+		st = DB_ERROR;
+		goto out;
+	}
 	*out = db;
 	db = NULL;
 	st = DB_OK;

@@ -41,7 +41,7 @@ static const struct {
 	[ERR_LIMIT_GROUPS] = { "limit_groups",
 	    "a groups template names 1 to 20 group ids", 422 },
 	[ERR_LIMIT_VALUES] = { "limit_values",
-	    "render values hold at most 64 KiB of text", 413 },
+	    "a rendered text holds at most 256 KiB", 413 },
 	[ERR_LIMIT_IMPORT] = { "limit_import",
 	    "an import holds at most 2000 templates", 413 },
 	[ERR_INTERNAL] = { "internal", "internal error", 500 },

@@ -250,3 +250,170 @@ json_print(const cJSON *v, size_t *len)
 	*len = strlen(s);
 	return s;
 }
+
+static void
+jw_put(struct jw *w, const char *s, size_t n)
+{
+	char	*p;
+	size_t	 cap;
+
+	if (w->failed)
+		return;
+	if (w->len + n + 1 > w->cap) {
+		cap = w->cap ? w->cap : 1024;
+		while (cap < w->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(w->buf, cap)) == NULL) {
+			w->failed = 1;
+			return;
+		}
+		w->buf = p;
+		w->cap = cap;
+	}
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+	w->buf[w->len] = '\0';
+}
+
+/* A JSON string literal: quotes, escapes, UTF-8 passed through. */
+static void
+jw_quoted(struct jw *w, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char	*run = s;
+	char		 esc[6];
+
+	jw_put(w, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jw_put(w, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"':  jw_put(w, "\\\"", 2); break;
+		case '\\': jw_put(w, "\\\\", 2); break;
+		case '\n': jw_put(w, "\\n", 2); break;
+		case '\r': jw_put(w, "\\r", 2); break;
+		case '\t': jw_put(w, "\\t", 2); break;
+		case '\b': jw_put(w, "\\b", 2); break;
+		case '\f': jw_put(w, "\\f", 2); break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0x0f];
+			jw_put(w, esc, 6);
+		}
+	}
+	jw_put(w, run, (size_t)(s - run));
+	jw_put(w, "\"", 1);
+}
+
+/*
+ * The comma before a value and its key, if any.  Keys are our own
+ * constants (plain ASCII names): written as they are, not escaped.
+ */
+static void
+jw_key(struct jw *w, const char *key)
+{
+	char	 buf[64];
+	size_t	 n = 0, k;
+
+	if (w->need_comma)
+		buf[n++] = ',';
+	if (key != NULL && (k = strlen(key)) < sizeof(buf) - 4) {
+		buf[n++] = '"';
+		memcpy(buf + n, key, k);
+		n += k;
+		buf[n++] = '"';
+		buf[n++] = ':';
+	}
+	jw_put(w, buf, n);
+	w->need_comma = 1;
+}
+
+void
+jw_begin_object(struct jw *w, const char *key)
+{
+	jw_key(w, key);
+	jw_put(w, "{", 1);
+	w->need_comma = 0;
+}
+
+void
+jw_end_object(struct jw *w)
+{
+	jw_put(w, "}", 1);
+	w->need_comma = 1;
+}
+
+void
+jw_begin_array(struct jw *w, const char *key)
+{
+	jw_key(w, key);
+	jw_put(w, "[", 1);
+	w->need_comma = 0;
+}
+
+void
+jw_end_array(struct jw *w)
+{
+	jw_put(w, "]", 1);
+	w->need_comma = 1;
+}
+
+void
+jw_string(struct jw *w, const char *key, const char *v)
+{
+	jw_key(w, key);
+	jw_quoted(w, v);
+}
+
+void
+jw_int(struct jw *w, const char *key, long long v)
+{
+	char			 buf[24];
+	char			*p = buf + sizeof(buf);
+	unsigned long long	 u = v < 0 ? 0 - (unsigned long long)v :
+				    (unsigned long long)v;
+
+	jw_key(w, key);
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	jw_put(w, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+void
+jw_bool(struct jw *w, const char *key, int v)
+{
+	jw_key(w, key);
+	jw_put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void
+jw_null(struct jw *w, const char *key)
+{
+	jw_key(w, key);
+	jw_put(w, "null", 4);
+}
+
+char *
+jw_finish(struct jw *w, size_t *len)
+{
+	char	*out;
+
+	if (w->failed || w->buf == NULL) {
+		free(w->buf);
+		memset(w, 0, sizeof(*w));
+		return NULL;
+	}
+	out = w->buf;
+	*len = w->len;
+	memset(w, 0, sizeof(*w));
+	return out;
+}

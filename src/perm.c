@@ -144,11 +144,13 @@ caller(const struct req *r)
 
 /*
  * POST /rest/api/3/permissions/check for the caller: the global
- * ADMINISTER permission, or perm in each project.  *yes set on ERR_OK.
+ * ADMINISTER permission (projects NULL), or perm in each of projects,
+ * one question for all of them.  On ERR_OK *yes says whether all were
+ * granted and each[i] (when given) whether projects[i] was.
  */
 static enum err
 check(struct req *r, const char *perm, const char *const *projects,
-    size_t n, int *yes)
+    size_t n, int *yes, int *each)
 {
 	struct jira_reply jr;
 	cJSON		*q = NULL, *a, *pp, *ans = NULL, *it, *ids;
@@ -217,12 +219,19 @@ check(struct req *r, const char *perm, const char *const *projects,
 			cJSON_ArrayForEach(p, ids)
 				if (cJSON_IsNumber(p) && p->valuedouble ==
 				    strtod(projects[i], NULL)) {
+					if (each != NULL && !each[i])
+						each[i] = 1;
 					found++;
 					break;
 				}
 		}
 	}
-	*yes = found == n;
+	*yes = found >= n;
+	if (each != NULL) {
+		*yes = 1;
+		for (i = 0; i < n; i++)
+			*yes &= each[i];
+	}
 	e = ERR_OK;
 out:
 	cJSON_Delete(q);
@@ -246,7 +255,7 @@ perm_jira_admin(struct req *r, int *yes)
 		*yes = v[0] == '1';
 		return ERR_OK;
 	}
-	if ((e = check(r, NULL, NULL, 0, yes)) != ERR_OK)
+	if ((e = check(r, NULL, NULL, 0, yes, NULL)) != ERR_OK)
 		return e;
 	cache_put(r, key, *yes ? "1" : "0");
 	return ERR_OK;
@@ -257,28 +266,36 @@ perm_projects(struct req *r, enum perm_project perm,
     const char *const *projects, size_t n, int *yes)
 {
 	char		 key[PERM_KEY_MAX];
-	const char	*v;
-	size_t		 i;
+	const char	*v, *ask[PERM_PROJECTS_MAX];
+	int		 each[PERM_PROJECTS_MAX], all;
+	size_t		 i, nask = 0;
 	enum err	 e;
-	int		 one;
 
 	*yes = 0;
 	if (caller(r) == NULL)
 		return ERR_FORBIDDEN;
-	/* Projects are numeric ids (checked by the caller). */
+	if (n > PERM_PROJECTS_MAX)
+		return ERR_FORBIDDEN;
+	/* Cached answers first; one question to Jira for all the rest. */
 	for (i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "%s|%s|%s|%s", r->tenant.id,
 		    caller(r), project_perm[perm], projects[i]);
-		if ((v = cache_get(key)) != NULL) {
-			if (v[0] != '1')
-				return ERR_OK;
-			continue;
-		}
-		if ((e = check(r, project_perm[perm], &projects[i], 1,
-		    &one)) != ERR_OK)
+		if ((v = cache_get(key)) == NULL)
+			ask[nask++] = projects[i];
+		else if (v[0] != '1')
+			return ERR_OK;
+	}
+	if (nask > 0) {
+		memset(each, 0, sizeof(each));
+		if ((e = check(r, project_perm[perm], ask, nask, &all,
+		    each)) != ERR_OK)
 			return e;
-		cache_put(r, key, one ? "1" : "0");
-		if (!one)
+		for (i = 0; i < nask; i++) {
+			snprintf(key, sizeof(key), "%s|%s|%s|%s", r->tenant.id,
+			    caller(r), project_perm[perm], ask[i]);
+			cache_put(r, key, each[i] ? "1" : "0");
+		}
+		if (!all)
 			return ERR_OK;
 	}
 	*yes = 1;

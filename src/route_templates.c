@@ -25,6 +25,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "db.h"
 #include "json.h"
 #include "log.h"
 #include "perm.h"
@@ -32,7 +33,8 @@
 #include "templates.h"
 #include "util.h"
 
-#define CURSOR_MAX	512
+/* A cursor carries a name of up to 120 characters (480 bytes). */
+#define CURSOR_MAX	2048
 #define QUERY_MAX	200
 #define IMPORT_MAX	TPL_MAX_PER_TENANT
 
@@ -50,13 +52,16 @@ account(const struct req *r)
 	    r->claims.sub : NULL;
 }
 
-/* Project ids are decimal numbers of at most 18 digits. */
+/*
+ * Project ids are positive decimal numbers of at most 18 digits, in
+ * canonical form: "0100" would never match project 100.
+ */
 static int
 project_id_ok(const char *s)
 {
 	size_t	 n = strspn(s, "0123456789");
 
-	return n > 0 && n <= 18 && s[n] == '\0';
+	return n > 0 && n <= 18 && s[n] == '\0' && s[0] != '0';
 }
 
 /* The token's context project ("context.jira.project.id"), or NULL. */
@@ -96,48 +101,63 @@ path_id(const struct req *r, long long *id)
 	    util_strtonum(r->params[0], 1, 999999999999LL, id) == 0 ? 0 : -1;
 }
 
-static cJSON *
-iso(long long t)
-{
-	char	 buf[21];
-
-	util_iso8601(buf, t);
-	return cJSON_CreateString(buf);
-}
-
 /*
- * t as the API shows it.  The strings are referenced, not copied: the
- * tree must be printed before t is freed.  (The picker's list builds a
- * hundred of these per request.)
+ * Writes t as the API shows it; export leaves out what import does not
+ * take (version, times, counters).
  */
-static cJSON *
-tpl_json(const struct tpl *t)
+static void
+tpl_write(struct jw *w, const struct tpl *t, int export)
 {
-	cJSON	*o, *a, *u;
+	char	 when[21];
 	size_t	 i;
 
-	if ((o = cJSON_CreateObject()) == NULL)
-		return NULL;
-	json_add_int(o, "id", t->id);
-	cJSON_AddItemToObjectCS(o, "name", cJSON_CreateStringReference(t->name));
-	cJSON_AddItemToObjectCS(o, "body", cJSON_CreateStringReference(t->body));
-	cJSON_AddItemToObjectCS(o, "scope",
-	    cJSON_CreateStringReference(tpl_scope_name(t->scope)));
+	jw_begin_object(w, NULL);
+	jw_int(w, "id", t->id);
+	jw_string(w, "name", t->name);
+	jw_string(w, "body", t->body);
+	jw_string(w, "scope", tpl_scope_name(t->scope));
 	if (t->scope == SCOPE_PROJECTS || t->scope == SCOPE_GROUPS) {
-		a = cJSON_AddArrayToObject(o, t->scope == SCOPE_PROJECTS ?
-		    "projects" : "groups");
-		for (i = 0; a != NULL && i < t->ntargets; i++)
-			cJSON_AddItemToArray(a,
-			    cJSON_CreateStringReference(t->targets[i]));
+		jw_begin_array(w, t->scope == SCOPE_PROJECTS ? "projects" :
+		    "groups");
+		for (i = 0; i < t->ntargets; i++)
+			jw_string(w, NULL, t->targets[i]);
+		jw_end_array(w);
 	}
-	json_add_int(o, "position", t->position);
-	cJSON_AddItemToObjectCS(o, "active", cJSON_CreateBool(t->active));
-	json_add_int(o, "version", t->version);
-	cJSON_AddItemToObjectCS(o, "createdAt", iso(t->created_at));
-	cJSON_AddItemToObjectCS(o, "updatedAt", iso(t->updated_at));
-	if ((u = cJSON_AddObjectToObject(o, "usage")) != NULL)
-		json_add_int(u, "last30Days", t->used30);
-	return o;
+	jw_int(w, "position", t->position);
+	jw_bool(w, "active", t->active);
+	if (!export) {
+		jw_int(w, "version", t->version);
+		util_iso8601(when, t->created_at);
+		jw_string(w, "createdAt", when);
+		util_iso8601(when, t->updated_at);
+		jw_string(w, "updatedAt", when);
+		jw_begin_object(w, "usage");
+		jw_int(w, "last30Days", t->used30);
+		jw_end_object(w);
+	}
+	jw_end_object(w);
+}
+
+/* Hands the writer's text to the reply. */
+static enum err
+reply_jw(struct reply *rep, int status, struct jw *w)
+{
+	size_t	 len;
+	char	*s;
+
+	if ((s = jw_finish(w, &len)) == NULL)
+		return ERR_INTERNAL;
+	free(rep->body);
+	rep->body = s;
+	rep->len = len;
+	rep->status = status;
+	return ERR_OK;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /*
@@ -240,6 +260,9 @@ tpl_parse(const struct req *r, const cJSON *o, struct tpl *t,
 			t->ntargets++;
 		}
 	}
+	/* Stored (and shown) in their primary key's order. */
+	if (t->ntargets > 1)
+		qsort(t->targets, t->ntargets, sizeof(char *), str_cmp);
 	*field = NULL;
 	(void)r;
 	return ERR_OK;
@@ -371,14 +394,10 @@ load_visible(struct req *r, sqlite3 **db, struct tpl *t)
 static enum err
 reply_tpl(struct reply *rep, int status, const struct tpl *t)
 {
-	cJSON	*o = tpl_json(t);
-	int	 rc;
+	struct jw	 w = { NULL, 0, 0, 0, 0 };
 
-	if (o == NULL)
-		return ERR_INTERNAL;
-	rc = reply_json(rep, status, o);
-	cJSON_Delete(o);
-	return rc == 0 ? ERR_OK : ERR_INTERNAL;
+	tpl_write(&w, t, 0);
+	return reply_jw(rep, status, &w);
 }
 
 /* Cursors: base64url of [position, used30, id, name]. */
@@ -453,18 +472,20 @@ route_templates_list(struct req *r, struct reply *rep)
 	struct tpl_viewer v = { NULL, NULL, NULL };
 	struct tpl_cursor c = { 0, 0, NULL, 0, 0 };
 	struct tpl	*ts = NULL;
+	struct jw	 w = { NULL, 0, 0, 0, 0 };
 	sqlite3		*db;
-	cJSON		*o = NULL, *a;
 	char		*q = NULL, *lim = NULL, *cur = NULL, *act = NULL;
 	char		*groups = NULL, *next = NULL, *pid = NULL, pbuf[24];
 	long long	 limit = 50;
 	size_t		 n = 0, i;
 	int		 active = 1, degraded = 0, rc;
+	const char	*log_reason = "";
 	enum err	 e;
 
 	if ((v.account = account(r)) == NULL)
 		return ERR_FORBIDDEN;
 	e = ERR_BAD_REQUEST;
+	log_reason = "list_query_invalid";
 	if (http_query_param(r->query, "q", QUERY_MAX, &q) == -1 ||
 	    http_query_param(r->query, "limit", 8, &lim) == -1 ||
 	    http_query_param(r->query, "cursor", CURSOR_MAX, &cur) == -1 ||
@@ -488,9 +509,20 @@ route_templates_list(struct req *r, struct reply *rep)
 		else
 			goto out;
 	}
-	if (q != NULL && (q[0] == '\0' || !util_printable(q))) {
+	if (q != NULL && !util_printable(q))
+		goto out;
+	if (q != NULL && q[0] == '\0') {
 		free(q);
 		q = NULL;
+	}
+	if (q != NULL) {
+		char	*f = db_fold(q);
+
+		free(q);
+		if ((q = f) == NULL) {
+			e = ERR_INTERNAL;
+			goto out;
+		}
 	}
 	if ((e = tenant_db(r, &db)) != ERR_OK)
 		goto out;
@@ -518,24 +550,27 @@ route_templates_list(struct req *r, struct reply *rep)
 	    &ts, &n)) != ERR_OK)
 		goto out;
 	e = ERR_INTERNAL;
-	if ((o = cJSON_CreateObject()) == NULL ||
-	    (a = cJSON_AddArrayToObject(o, "templates")) == NULL)
-		goto out;
-	for (i = 0; i < n && i < (size_t)limit; i++)
-		cJSON_AddItemToArray(a, tpl_json(&ts[i]));
 	if (n > (size_t)limit &&
 	    (next = cursor_make(&ts[(size_t)limit - 1])) == NULL)
 		goto out;
+	jw_begin_object(&w, NULL);
+	jw_begin_array(&w, "templates");
+	for (i = 0; i < n && i < (size_t)limit; i++)
+		tpl_write(&w, &ts[i], 0);
+	jw_end_array(&w);
 	if (next != NULL)
-		cJSON_AddStringToObject(o, "nextCursor", next);
+		jw_string(&w, "nextCursor", next);
 	else
-		cJSON_AddNullToObject(o, "nextCursor");
-	cJSON_AddBoolToObject(o, "degraded", degraded);
+		jw_null(&w, "nextCursor");
+	jw_bool(&w, "degraded", degraded);
+	jw_end_object(&w);
 	if (degraded)
 		log_msg(LOG_WARN, r->rid, "reason=list_degraded_jira_down");
-	e = reply_json(rep, 200, o) == 0 ? ERR_OK : ERR_INTERNAL;
+	e = reply_jw(rep, 200, &w);
 out:
-	cJSON_Delete(o);
+	if (e == ERR_BAD_REQUEST)
+		log_msg(LOG_WARN, r->rid, "reason=%s", log_reason);
+	free(jw_finish(&w, &i));
 	tpl_list_free(ts, n);
 	free(c.name);
 	free(q);
@@ -748,8 +783,8 @@ enum err
 route_templates_export(struct req *r, struct reply *rep)
 {
 	struct tpl	*ts = NULL;
+	struct jw	 w = { NULL, 0, 0, 0, 0 };
 	sqlite3		*db;
-	cJSON		*o = NULL, *a, *x;
 	size_t		 n = 0, i;
 	enum err	 e;
 
@@ -760,32 +795,23 @@ route_templates_export(struct req *r, struct reply *rep)
 	/* Others' personal templates are never even read. */
 	if ((e = tpl_all(db, account(r), today(), &ts, &n)) != ERR_OK)
 		return e;
-	e = ERR_INTERNAL;
-	if ((o = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(o, "format", "cellar-templates") ==
-	    NULL || json_add_int(o, "version", 1) == NULL ||
-	    (a = cJSON_AddArrayToObject(o, "templates")) == NULL)
-		goto out;
+	jw_begin_object(&w, NULL);
+	jw_string(&w, "format", "cellar-templates");
+	jw_int(&w, "version", 1);
+	jw_begin_array(&w, "templates");
 	for (i = 0; i < n; i++) {
 		e = may_manage(r, &ts[i]);
 		if (e == ERR_FORBIDDEN || e == ERR_NOT_FOUND)
 			continue;
 		if (e != ERR_OK)
 			goto out;
-		if ((x = tpl_json(&ts[i])) == NULL) {
-			e = ERR_INTERNAL;
-			goto out;
-		}
-		/* Export what import takes: no counters, times, versions. */
-		cJSON_DeleteItemFromObjectCaseSensitive(x, "usage");
-		cJSON_DeleteItemFromObjectCaseSensitive(x, "version");
-		cJSON_DeleteItemFromObjectCaseSensitive(x, "createdAt");
-		cJSON_DeleteItemFromObjectCaseSensitive(x, "updatedAt");
-		cJSON_AddItemToArray(a, x);
+		tpl_write(&w, &ts[i], 1);
 	}
-	e = reply_json(rep, 200, o) == 0 ? ERR_OK : ERR_INTERNAL;
+	jw_end_array(&w);
+	jw_end_object(&w);
+	e = reply_jw(rep, 200, &w);
 out:
-	cJSON_Delete(o);
+	free(jw_finish(&w, &i));
 	tpl_list_free(ts, n);
 	return e;
 }
@@ -854,7 +880,7 @@ free_name(sqlite3 *db, const struct tpl *t, cJSON *taken)
 enum err
 route_templates_import(struct req *r, struct reply *rep)
 {
-	const cJSON	*list, *it, *idv;
+	const cJSON	*list, *it;
 	struct tpl	*ts = NULL;
 	sqlite3		*db;
 	cJSON		*o = NULL, *renamed, *ids, *taken = NULL, *x;
@@ -886,9 +912,10 @@ route_templates_import(struct req *r, struct reply *rep)
 			e = field_error(r, e, field);
 			goto out;
 		}
-		idv = cJSON_GetObjectItemCaseSensitive(it, "id");
-		old_ids[n] = cJSON_IsNumber(idv) ? (long long)idv->valuedouble :
-		    0;
+		/* An exported id, reported back as "from"; else none. */
+		if (json_get_int(it, "id", 1, 9007199254740991LL,
+		    &old_ids[n]) != JSON_OK)
+			old_ids[n] = 0;
 		n++;
 		if ((ts[n - 1].owner = strdup(account(r))) == NULL) {
 			e = ERR_INTERNAL;

@@ -30,38 +30,39 @@ enum tstmt {
 };
 
 /*
- * A template row: its columns, its 30-day use (inserted + posted) read
- * through the usage table's primary key, and its targets joined with
- * ',' (project and group ids hold no commas).  ?9 is today.
+ * A template row: its columns, its use (inserted + posted) in the 30
+ * days up to today (?9), read through the usage table's primary key, and its targets joined with
+ * ',' (project and group ids hold no commas), in the order of the
+ * targets' primary key (template, kind, target): sorted.
  */
 #define ROW "SELECT t.id, t.name, t.body, t.scope, t.owner, t.position, " \
 	"t.active, t.version, t.created_at, t.updated_at, " \
 	"(SELECT COALESCE(SUM(inserted + posted), 0) FROM template_usage " \
 	"WHERE template_id = t.id AND day > ?9 - 30) AS used, " \
-	"(SELECT group_concat(target, ',') FROM (SELECT target FROM " \
-	"template_targets WHERE template_id = t.id ORDER BY target)) " \
-	"AS targets FROM templates t "
+	"(SELECT group_concat(target, ',') FROM template_targets WHERE " \
+	"template_id = t.id) AS targets FROM templates t "
 
 static const char *const tsql[T__MAX] = {
 	/*
-	 * ?1 account, ?2 project or NULL, ?3 ",group,ids," or NULL, ?4 q or
-	 * NULL, ?5 active (-1 any), ?6..?8 and ?10 cursor (position, -used,
-	 * name, id) or ?11 = 0 for none, ?9 today, ?12 limit.  The visible
+	 * ?1 account, ?2 project or NULL, ?3 ",group,ids," or NULL, ?4 q
+	 * folded (cellar_fold) or NULL, ?5 active (-1 any), ?6..?8 and ?10
+	 * cursor (position, -used, name, id) or ?11 = 0 for none, ?9 today,
+	 * ?12 limit.  The visible
 	 * ids come from indexes (scope and owner, target), not from a scan
 	 * of every template with a test per row.
 	 */
 	[T_LIST] = "WITH vis(id) AS ("
 	    "SELECT id FROM templates WHERE scope = 'global' "
-	    "UNION SELECT id FROM templates WHERE scope = 'personal' AND "
+	    "UNION ALL SELECT id FROM templates WHERE scope = 'personal' AND "
 	    "owner = ?1 "
-	    "UNION SELECT template_id FROM template_targets WHERE kind = "
+	    "UNION ALL SELECT template_id FROM template_targets WHERE kind = "
 	    "'project' AND target = ?2 "
-	    "UNION SELECT template_id FROM template_targets WHERE kind = "
+	    "UNION ALL SELECT template_id FROM template_targets WHERE kind = "
 	    "'group' AND ?3 IS NOT NULL AND instr(?3, ',' || target || ',') > 0"
 	    "), v AS (" ROW "WHERE t.id IN vis) "
 	    "SELECT * FROM v WHERE (?5 < 0 OR active = ?5) "
-	    "AND (?4 IS NULL OR instr(lower(name), lower(?4)) > 0 OR "
-	    "instr(lower(body), lower(?4)) > 0) "
+	    "AND (?4 IS NULL OR instr(cellar_fold(name), ?4) > 0 OR "
+	    "instr(cellar_fold(body), ?4) > 0) "
 	    "AND (?11 = 0 OR position > ?6 OR (position = ?6 AND "
 	    "(-used > ?7 OR (-used = ?7 AND "
 	    "(name > ?8 COLLATE NOCASE OR (name = ?8 COLLATE NOCASE AND "

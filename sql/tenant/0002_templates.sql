@@ -1,7 +1,7 @@
 -- Canned responses: comment templates with a scope.  Only ids (account,
 -- project, group) and our own text are stored; never rendered output.
 CREATE TABLE templates (
-	id		INTEGER PRIMARY KEY,
+	id		INTEGER PRIMARY KEY AUTOINCREMENT,	-- never reused
 	name		TEXT NOT NULL,
 	body		TEXT NOT NULL,
 	scope		TEXT NOT NULL

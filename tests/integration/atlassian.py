@@ -23,6 +23,7 @@ import hmac
 import json
 import secrets
 import time
+import uuid
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import jwt
@@ -281,3 +282,23 @@ def install_payload(client_key, shared_secret, base_url, event="installed",
     }
     body.update(fields)
     return {k: v for k, v in body.items() if v is not None}
+
+
+# Users.
+
+def new_account_id():
+    """A fresh Atlassian account id in the usual "557058:<uuid>" shape
+    (only [A-Za-z0-9:_-])."""
+    return f"557058:{uuid.uuid4()}"
+
+
+def user_context(project_id=None, issue_key=None):
+    """The context claim of a context token: {"jira": {"project": {"id"},
+    "issue": {"key"}}} with what is given; {"jira": {}} without either
+    (a page outside any project)."""
+    jira = {}
+    if project_id is not None:
+        jira["project"] = {"id": project_id}
+    if issue_key is not None:
+        jira["issue"] = {"key": issue_key}
+    return {"jira": jira}

@@ -33,6 +33,33 @@ port), in a thread of the test process.  It plays two parts:
        assert rec.verified, rec.jwt_error
        rec.claims, rec.query, rec.headers, rec.body
 
+3. What Jira says about users, per site, for the app's permission
+   questions (canned replies set with site.reply() for the same path
+   win over these):
+
+   POST /rest/api/3/permissions/check answers like Jira from the site's
+   configuration: {"globalPermissions": [granted ones asked for],
+   "projectPermissions": [{"permission": P, "projects": [ids as numbers],
+   "issues": []}]} (a permission with no granted project is left out).
+   The request must be shaped as Jira expects (400 otherwise): accountId
+   a string, globalPermissions a list of strings, projectPermissions a
+   list of {"permissions": [str], "projects": [int]}.
+
+   GET /rest/api/3/user/groups?accountId=ID answers [{"name", "groupId",
+   "self"}], [] for an account with no groups, 404 for an account marked
+   unknown.
+
+       site.set_admin(acct)                     # global ADMINISTER
+       site.grant(acct, "BROWSE_PROJECTS", "10000", 10001)
+       site.grant(acct, "ADMINISTER_PROJECTS", "10000")
+       site.set_groups(acct, ["gid-1", ("Team", "gid-2")])
+       site.set_down("503")      # every call: 503 ("close": the
+                                 # connection closes without a reply;
+                                 # "hang": no reply until set_down(None)
+                                 # or HANG_MAX seconds)
+       site.set_down(None)       # back up
+       site.count("POST", "/rest/api/3/permissions/check")  # calls so far
+
 Nothing here talks to the network beyond 127.0.0.1.
 """
 import json as jsonlib
@@ -41,13 +68,16 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
 from atlassian import APP_KEY, qsh
 
 MAX_BODY = 1 << 20
+HANG_MAX = 30           # seconds a "hang" site holds a request at most
+PERMISSIONS_CHECK = "/rest/api/3/permissions/check"
+USER_GROUPS = "/rest/api/3/user/groups"
 
 
 class KeyReply:
@@ -100,6 +130,18 @@ class Site:
         self.max_ttl = max_ttl
         self.replies = {}
         self.requests = []
+        # What Jira knows about users (see the module comment, part 3).
+        self.admins = set()         # account ids holding ADMINISTER
+        self.project_perms = {}     # (account, permission) -> {project id}
+        self.groups = {}            # account -> [(name, groupId)]
+        self.unknown_accounts = set()
+        self.down = None            # None, "503", "close" or "hang"
+        self.up = threading.Event()   # set while not hanging
+        self.up.set()
+        self.handlers = {
+            ("POST", PERMISSIONS_CHECK): self._permissions_check,
+            ("GET", USER_GROUPS): self._user_groups,
+        }
 
     @property
     def base_url(self):
@@ -130,6 +172,114 @@ class Site:
                 raise AssertionError(f"no {method} {path} reached the fake "
                                      f"site {self.base_path} in {timeout}s")
             time.sleep(0.02)
+
+    def count(self, method=None, path=None):
+        """Requests received so far (verified or not), optionally only
+        those of METHOD and/or path."""
+        with self.fake.lock:
+            return sum(1 for r in self.requests
+                       if (method is None or r.method == method.upper()) and
+                       (path is None or r.path == path))
+
+    # What Jira says about users.
+
+    def set_admin(self, account, yes=True):
+        """account holds (or loses) the global ADMINISTER permission."""
+        with self.fake.lock:
+            (self.admins.add if yes else self.admins.discard)(account)
+
+    def grant(self, account, permission, *projects):
+        """account holds permission (e.g. BROWSE_PROJECTS,
+        ADMINISTER_PROJECTS) in these projects (ids, str or int)."""
+        with self.fake.lock:
+            self.project_perms.setdefault((account, permission), set()) \
+                .update(str(int(p)) for p in projects)
+
+    def revoke(self, account, permission, *projects):
+        """Takes permission in these projects (all when none given)."""
+        with self.fake.lock:
+            have = self.project_perms.setdefault((account, permission),
+                                                 set())
+            if projects:
+                have.difference_update(str(int(p)) for p in projects)
+            else:
+                have.clear()
+
+    def set_groups(self, account, groups):
+        """account's groups: group ids, or (name, groupId) pairs."""
+        out = []
+        for g in groups:
+            name, gid = g if isinstance(g, tuple) else (f"group {g}", g)
+            out.append((name, gid))
+        with self.fake.lock:
+            self.groups[account] = out
+
+    def set_down(self, mode="503"):
+        """None: up.  "503": every call answered 503.  "close": every
+        connection closed without a reply (a dead proxy).  "hang": no
+        reply until the site is set up again (then a 503), HANG_MAX
+        seconds at most."""
+        assert mode in (None, "503", "close", "hang"), mode
+        with self.fake.lock:
+            self.down = mode
+            if mode == "hang":
+                self.up.clear()
+            else:
+                self.up.set()
+
+    def _permissions_check(self, rec):
+        try:
+            q = jsonlib.loads(rec.body)
+            if not isinstance(q, dict):
+                raise ValueError("not an object")
+            acct = q.get("accountId")
+            if acct is not None and not isinstance(acct, str):
+                raise ValueError("accountId")
+            glob = q.get("globalPermissions", [])
+            if not isinstance(glob, list) or not all(
+                    isinstance(x, str) for x in glob):
+                raise ValueError("globalPermissions")
+            pps = q.get("projectPermissions", [])
+            if not isinstance(pps, list):
+                raise ValueError("projectPermissions")
+            for pp in pps:
+                if not isinstance(pp, dict) or not isinstance(
+                        pp.get("permissions"), list) or not all(
+                        isinstance(x, str) for x in pp["permissions"]):
+                    raise ValueError("permissions")
+                projects = pp.get("projects", [])
+                if not isinstance(projects, list) or not all(
+                        type(x) is int for x in projects):
+                    raise ValueError("projects")
+        except ValueError as e:
+            return 400, {"errorMessages": [f"bad request: {e}"]}
+        with self.fake.lock:
+            out = {"globalPermissions": [p for p in glob if p ==
+                                         "ADMINISTER" and acct in
+                                         self.admins],
+                   "projectPermissions": []}
+            for pp in pps:
+                for perm in pp["permissions"]:
+                    have = self.project_perms.get((acct, perm), set())
+                    ok = [p for p in pp.get("projects", [])
+                          if str(p) in have]
+                    if ok:
+                        out["projectPermissions"].append(
+                            {"permission": perm, "issues": [],
+                             "projects": ok})
+        return 200, out
+
+    def _user_groups(self, rec):
+        acct = parse_qs(rec.query).get("accountId", [None])
+        if len(acct) != 1 or not acct[0]:
+            return 400, {"errorMessages": ["accountId is required"]}
+        with self.fake.lock:
+            if acct[0] in self.unknown_accounts:
+                return 404, {"errorMessages": ["no such user"]}
+            groups = list(self.groups.get(acct[0], []))
+        return 200, [{"name": n, "groupId": g,
+                      "self": f"{self.base_url}/rest/api/3/group?groupId={g}"}
+                     for n, g in groups]
 
     def verify(self, rec):
         """Checks rec's JWT as Jira would; sets rec.claims or
@@ -208,9 +358,27 @@ class _Handler(BaseHTTPRequestHandler):
                        {k.lower(): v for k, v in self.headers.items()}, body)
         with fake.lock:
             site.requests.append(rec)
+            down = site.down
+        if down == "hang":
+            site.up.wait(HANG_MAX)
+            down = "503"
+        if down == "close":
+            rec.status = "closed"
+            self.close_connection = True
+            return None
+        if down == "503":
+            rec.status = 503
+            return self._send(503, b'{"message":"down"}',
+                              {"Content-Type": "application/json"})
         if not site.verify(rec):
             rec.status = 401
             return self._send(401, b'{"message":"unauthorized"}',
+                              {"Content-Type": "application/json"})
+        handler = site.handlers.get((self.command, rel))
+        if (self.command, rel) not in site.replies and handler is not None:
+            status, obj = handler(rec)
+            rec.status = status
+            return self._send(status, jsonlib.dumps(obj).encode(),
                               {"Content-Type": "application/json"})
         status, rbody, rheaders = site.replies.get(
             (self.command, rel), (404, b'{"message":"not found"}',
@@ -266,6 +434,9 @@ class FakeJira:
 
     def stop(self):
         self.stopping.set()
+        with self.lock:
+            for site in self.sites.values():
+                site.up.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
