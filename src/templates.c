@@ -59,7 +59,7 @@ static const char *const tsql[T__MAX] = {
 	    "'project' AND target = ?2 "
 	    "UNION ALL SELECT template_id FROM template_targets WHERE kind = "
 	    "'group' AND ?3 IS NOT NULL AND instr(?3, ',' || target || ',') > 0"
-	    "), v AS (" ROW "WHERE t.id IN vis) "
+	    "), v AS (" ROW "WHERE t.id IN vis LIMIT -1) "
 	    "SELECT * FROM v WHERE (?5 < 0 OR active = ?5) "
 	    "AND (?4 IS NULL OR instr(cellar_fold(name), ?4) > 0 OR "
 	    "instr(cellar_fold(body), ?4) > 0) "
