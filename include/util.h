@@ -42,6 +42,13 @@ long long util_now_usec(void);
  */
 void	util_iso8601(char out[21], long long t);
 
+/*
+ * Form-decodes s[0..n) ('+' is a space, %XX a byte) into a malloc'd
+ * string of *outlen bytes.  NULL on a bad escape, an escaped NUL or no
+ * memory.
+ */
+char	*util_form_decode(const char *s, size_t n, size_t *outlen);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void	util_hex(char *out, const unsigned char *in, size_t len);
 

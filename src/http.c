@@ -244,25 +244,12 @@ body_read(const struct http_io *io, long long content_length, size_t limit,
 	return ERR_OK;
 }
 
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 http_query_param(const char *query, const char *name, size_t max, char **out)
 {
 	const char	*p, *end, *v = NULL, *vend = NULL;
-	size_t		 nl = strlen(name), i, n;
+	size_t		 nl = strlen(name), n;
 	char		*o;
-	int		 hi, lo;
 
 	*out = NULL;
 	for (p = query; p != NULL && *p != '\0'; p = *end ? end + 1 : end) {
@@ -281,31 +268,15 @@ http_query_param(const char *query, const char *name, size_t max, char **out)
 	}
 	if (v == NULL)
 		return 1;
-	if ((size_t)(vend - v) > 3 * max || (o = malloc((size_t)(vend - v) +
-	    1)) == NULL)
+	if ((size_t)(vend - v) > 3 * max ||
+	    (o = util_form_decode(v, (size_t)(vend - v), &n)) == NULL)
 		return -1;
-	for (i = 0, n = 0; v + i < vend; i++) {
-		if (v[i] == '+')
-			o[n++] = ' ';
-		else if (v[i] == '%') {
-			if (v + i + 2 >= vend)
-				goto bad;
-			if ((hi = hexdigit(v[i + 1])) < 0 ||
-			    (lo = hexdigit(v[i + 2])) < 0 || (hi | lo) == 0)
-				goto bad;
-			o[n++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else
-			o[n++] = v[i];
+	if (n > max || memchr(o, '\0', n) != NULL || !util_utf8_valid(o, n)) {
+		free(o);
+		return -1;
 	}
-	o[n] = '\0';
-	if (n > max || !util_utf8_valid(o, n))
-		goto bad;
 	*out = o;
 	return 0;
-bad:
-	free(o);
-	return -1;
 }
 
 int

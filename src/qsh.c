@@ -80,52 +80,6 @@ sb_encode(struct sbuf *b, const char *s)
 }
 
 static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Form-decodes s[0..n) into a malloc'd string.  NULL on a bad escape, an
- * escaped NUL or no memory.
- */
-static char *
-form_decode(const char *s, size_t n)
-{
-	char	*out, *o;
-	size_t	 i;
-	int	 hi, lo;
-
-	if ((out = malloc(n + 1)) == NULL)
-		return NULL;
-	for (i = 0, o = out; i < n; i++) {
-		if (s[i] == '+')
-			*o++ = ' ';
-		else if (s[i] == '%') {
-			if (i + 2 >= n)
-				goto fail;
-			if ((hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0 || (hi | lo) == 0)
-				goto fail;
-			*o++ = (char)(hi << 4 | lo);
-			i += 2;
-		} else
-			*o++ = s[i];
-	}
-	*o = '\0';
-	return out;
-fail:
-	free(out);
-	return NULL;
-}
-
-static int
 qparam_cmp(const void *a, const void *b)
 {
 	const struct qparam *x = a, *y = b;
@@ -193,8 +147,10 @@ qsh_canonical(const char *method, const char *path, const char *query)
 			goto out;
 		eq = memchr(p, '=', (size_t)(end - p));
 		ps[n].val_enc = NULL;
-		ps[n].key = form_decode(p, (size_t)((eq ? eq : end) - p));
-		ps[n].val = eq ? form_decode(eq + 1, (size_t)(end - eq - 1)) :
+		ps[n].key = util_form_decode(p, (size_t)((eq ? eq : end) - p),
+		    NULL);
+		ps[n].val = eq ? util_form_decode(eq + 1, (size_t)(end - eq - 1),
+		    NULL) :
 		    strdup("");
 		if (ps[n].key == NULL || ps[n].val == NULL) {
 			free(ps[n].key);

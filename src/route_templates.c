@@ -370,9 +370,9 @@ may_use(struct req *r, const struct tpl *t)
 	}
 }
 
-/* Loads template {id} if the caller may use it. */
+/* Loads template {id} of the path, for a caller with an account id. */
 static enum err
-load_visible(struct req *r, sqlite3 **db, struct tpl *t)
+load(struct req *r, sqlite3 **db, struct tpl *t)
 {
 	long long	 id;
 	enum err	 e;
@@ -384,9 +384,16 @@ load_visible(struct req *r, sqlite3 **db, struct tpl *t)
 		return ERR_NOT_FOUND;
 	if ((e = tenant_db(r, db)) != ERR_OK)
 		return e;
-	if ((e = tpl_get(*db, id, today(), t)) != ERR_OK)
-		return e;
-	if ((e = may_use(r, t)) != ERR_OK)
+	return tpl_get(*db, id, today(), t);
+}
+
+/* Loads template {id} if the caller may use it. */
+static enum err
+load_visible(struct req *r, sqlite3 **db, struct tpl *t)
+{
+	enum err	 e;
+
+	if ((e = load(r, db, t)) == ERR_OK && (e = may_use(r, t)) != ERR_OK)
 		tpl_free(t);
 	return e;
 }
@@ -638,17 +645,9 @@ route_templates_get(struct req *r, struct reply *rep)
 static enum err
 load_managed(struct req *r, sqlite3 **db, struct tpl *t)
 {
-	long long	 id;
 	enum err	 e;
 
-	memset(t, 0, sizeof(*t));
-	if (account(r) == NULL)
-		return ERR_FORBIDDEN;
-	if (path_id(r, &id) == -1)
-		return ERR_NOT_FOUND;
-	if ((e = tenant_db(r, db)) != ERR_OK)
-		return e;
-	if ((e = tpl_get(*db, id, today(), t)) != ERR_OK)
+	if ((e = load(r, db, t)) != ERR_OK)
 		return e;
 	if ((e = may_manage(r, t)) == ERR_FORBIDDEN &&
 	    may_use(r, t) != ERR_OK)
