@@ -28,14 +28,15 @@ struct jira_reply {
 
 /*
  * Calls method path_query (e.g. "/rest/api/3/myself?x=1", relative to
- * the tenant's base URL) with an optional JSON body (not for GET).
+ * the tenant's base URL) with an optional JSON body (not for GET).  rid
+ * (may be NULL) ties the log lines to the request that asked.
  * ERR_OK with the reply filled, whatever its HTTP status;
  * ERR_UNAVAILABLE if Jira could not be reached in time or redirected;
  * ERR_INTERNAL on our side.
  */
 enum err	 jira_call(const struct conf *, struct registry *,
 		    const struct tenant *, enum http_method,
-		    const char *path_query, const char *body,
+		    const char *path_query, const char *body, const char *rid,
 		    struct jira_reply *) __attribute__((warn_unused_result));
 void		 jira_reply_free(struct jira_reply *);
 

@@ -172,7 +172,7 @@ cmd_tenant_ping(const char *dir, const char *id)
 		goto out;
 	}
 	if (jira_call(cfg, reg, &t, METHOD_GET, "/rest/api/3/serverInfo",
-	    NULL, &jr) != ERR_OK) {
+	    NULL, NULL, &jr) != ERR_OK) {
 		fprintf(stderr, "cellarctl: %s: Jira did not answer\n", id);
 		goto out;
 	}

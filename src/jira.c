@@ -86,7 +86,7 @@ out:
 enum err
 jira_call(const struct conf *cfg, struct registry *reg,
     const struct tenant *t, enum http_method m, const char *path_query,
-    const char *body, struct jira_reply *rep)
+    const char *body, const char *rid, struct jira_reply *rep)
 {
 	struct rbuf	 b = { NULL, 0, 0 };
 	struct curl_slist *hdr = NULL, *h;
@@ -154,14 +154,14 @@ jira_call(const struct conf *cfg, struct registry *reg,
 		goto out;
 	}
 	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
-		log_msg(LOG_WARN, NULL, "reason=jira_unreachable curl=%d",
+		log_msg(LOG_WARN, rid, "reason=jira_unreachable curl=%d",
 		    (int)rc);
 		e = ERR_UNAVAILABLE;
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rep->status);
 	if (rep->status >= 300 && rep->status < 400) {
-		log_msg(LOG_WARN, NULL, "reason=jira_redirect_refused");
+		log_msg(LOG_WARN, rid, "reason=jira_redirect_refused");
 		e = ERR_UNAVAILABLE;
 		goto out;
 	}

@@ -64,7 +64,7 @@ ask(struct req *r, enum http_method m, const char *path, const char *body,
 		return ERR_UNAVAILABLE;
 	}
 	e = jira_call(r->app->cfg, r->app->reg, &r->tenant, m, path, body,
-	    jr);
+	    r->rid, jr);
 	if (e == ERR_UNAVAILABLE || (e == ERR_OK && jr->status >= 500))
 		mark_down(r);
 	return e;
