@@ -100,7 +100,8 @@ enum err	 tpl_create(sqlite3 *, struct tpl *, long long now)
 enum err	 tpl_update(sqlite3 *, struct tpl *, long long version,
 		    long long now) __attribute__((warn_unused_result));
 
-enum err	 tpl_delete(sqlite3 *, long long id)
+/* Deletes template id if its version is still version; as tpl_update. */
+enum err	 tpl_delete(sqlite3 *, long long id, long long version)
 		    __attribute__((warn_unused_result));
 
 /* Counts one use: posted 0 = inserted, 1 = posted. */
@@ -120,8 +121,13 @@ enum err	 tpl_create_all(sqlite3 *, struct tpl *ts, size_t n,
  */
 int		 tpl_has_scope(sqlite3 *, enum tpl_scope);
 
-/* 1 if a template named name (case-insensitively) exists in scope. */
-int		 tpl_name_taken(sqlite3 *, enum tpl_scope, const char *owner,
+/*
+ * 1 if name (case-insensitively) is taken where t would go: by t's owner
+ * among personal templates, by a template scoped to one of t's projects,
+ * or among group or global templates.  Names of project templates in
+ * other projects never count: they are not the importer's to know.
+ */
+int		 tpl_name_taken(sqlite3 *, const struct tpl *t,
 		    const char *name);
 
 #endif

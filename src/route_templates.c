@@ -370,6 +370,35 @@ may_use(struct req *r, const struct tpl *t)
 	}
 }
 
+/* A malformed projectId: refused whatever template it comes with. */
+static int
+project_param_bad(const struct req *r)
+{
+	char	*pid = NULL;
+	int	 rc, bad;
+
+	rc = http_query_param(r->query, "projectId", 24, &pid);
+	bad = rc == -1 || (rc == 0 && !project_id_ok(pid));
+	free(pid);
+	return bad;
+}
+
+/*
+ * The answer for a template the caller may not see (or that does not
+ * exist): 404, unless the tenant's Jira is down.  Then it is 503 like
+ * every template only Jira could clear, so that while Jira is down a
+ * hidden shared template, another's personal one and a missing id all
+ * look the same.
+ */
+static enum err
+hidden(struct req *r)
+{
+	int	 admin;
+
+	return perm_jira_admin(r, &admin) == ERR_UNAVAILABLE ?
+	    ERR_UNAVAILABLE : ERR_NOT_FOUND;
+}
+
 /* Loads template {id} of the path, for a caller with an account id. */
 static enum err
 load(struct req *r, sqlite3 **db, struct tpl *t)
@@ -380,11 +409,17 @@ load(struct req *r, sqlite3 **db, struct tpl *t)
 	memset(t, 0, sizeof(*t));
 	if (account(r) == NULL)
 		return ERR_FORBIDDEN;
+	if (project_param_bad(r)) {
+		log_msg(LOG_WARN, r->rid, "reason=project_id_invalid");
+		return ERR_BAD_REQUEST;
+	}
 	if (path_id(r, &id) == -1)
 		return ERR_NOT_FOUND;
 	if ((e = tenant_db(r, db)) != ERR_OK)
 		return e;
-	return tpl_get(*db, id, today(), t);
+	if ((e = tpl_get(*db, id, today(), t)) == ERR_NOT_FOUND)
+		e = hidden(r);
+	return e;
 }
 
 /* Loads template {id} if the caller may use it. */
@@ -393,8 +428,11 @@ load_visible(struct req *r, sqlite3 **db, struct tpl *t)
 {
 	enum err	 e;
 
-	if ((e = load(r, db, t)) == ERR_OK && (e = may_use(r, t)) != ERR_OK)
+	if ((e = load(r, db, t)) == ERR_OK && (e = may_use(r, t)) != ERR_OK) {
+		if (e == ERR_NOT_FOUND)
+			e = hidden(r);
 		tpl_free(t);
+	}
 	return e;
 }
 
@@ -649,9 +687,11 @@ load_managed(struct req *r, sqlite3 **db, struct tpl *t)
 
 	if ((e = load(r, db, t)) != ERR_OK)
 		return e;
-	if ((e = may_manage(r, t)) == ERR_FORBIDDEN &&
-	    may_use(r, t) != ERR_OK)
+	e = may_manage(r, t);
+	if (e == ERR_FORBIDDEN && may_use(r, t) != ERR_OK)
 		e = ERR_NOT_FOUND;
+	if (e == ERR_NOT_FOUND)
+		e = hidden(r);
 	if (e != ERR_OK)
 		tpl_free(t);
 	return e;
@@ -672,6 +712,15 @@ route_templates_put(struct req *r, struct reply *rep)
 	if (json_get_int(r->json, "version", 1, 1LL << 53, &version) !=
 	    JSON_OK) {
 		e = field_error(r, ERR_UNPROCESSABLE, "version");
+		goto out;
+	}
+	/*
+	 * The rights were checked against the version loaded; only that
+	 * version is replaced (the update matches it), so a change landing
+	 * in between is a conflict, never a write the checks did not see.
+	 */
+	if (version != old.version) {
+		e = ERR_CONFLICT;
 		goto out;
 	}
 	if ((e = tpl_parse(r, r->json, &t, &field)) != ERR_OK) {
@@ -710,7 +759,8 @@ route_templates_delete(struct req *r, struct reply *rep)
 
 	if ((e = load_managed(r, &db, &t)) != ERR_OK)
 		return e;
-	if ((e = tpl_delete(db, t.id)) == ERR_OK)
+	/* Only the version the rights were checked against. */
+	if ((e = tpl_delete(db, t.id, t.version)) == ERR_OK)
 		rep->status = 204;
 	tpl_free(&t);
 	return e;
@@ -816,61 +866,85 @@ out:
 }
 
 /*
- * A free name in the scope: name, else "name (2)", "name (3)"...,
+ * The keys under which this import claims a name: "scope|name" folded to
+ * ASCII lower case (as COLLATE NOCASE), and for a projects template one
+ * per project ("projects|id|name"), since that is where names clash.
+ * Returns the number of keys made, or -1.
+ */
+static int
+name_keys(const struct tpl *t, const char *name, char **keys, size_t max)
+{
+	const char	*scope = tpl_scope_name(t->scope);
+	size_t		 i, n = t->scope == SCOPE_PROJECTS ? t->ntargets : 1;
+	char		*c;
+
+	if (n > max)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (asprintf(&keys[i], "%s|%s|%s", scope, t->scope ==
+		    SCOPE_PROJECTS ? t->targets[i] : "", name) == -1) {
+			while (i-- > 0)
+				free(keys[i]);
+			return -1;
+		}
+		for (c = keys[i]; *c != '\0'; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+	}
+	return (int)n;
+}
+
+/*
+ * A free name where t goes: its name, else "name (2)", "name (3)"...,
  * shortened so the result stays within TPL_NAME_MAX characters.  taken
- * also holds the names this import claimed so far.
+ * holds the names this import claimed so far.
  */
 static char *
 free_name(sqlite3 *db, const struct tpl *t, cJSON *taken)
 {
-	char		 key[64], suffix[16], *out;
+	char		 suffix[16], *out, *keys[TPL_PROJECTS_MAX];
 	const char	*p;
-	size_t		 keep, chars;
-	int		 k;
+	size_t		 keep, chars, slen;
+	int		 k, i, nkeys, dup;
 
 	for (k = 1; k <= 9999; k++) {
 		if (k == 1)
 			suffix[0] = '\0';
 		else
 			snprintf(suffix, sizeof(suffix), " (%d)", k);
+		slen = strlen(suffix);
 		/* Keep whole characters so that name + suffix fits. */
 		chars = 0;
 		for (p = t->name; *p != '\0'; p++) {
 			if (((unsigned char)*p & 0xc0) != 0x80) {
-				if (chars == TPL_NAME_MAX - strlen(suffix))
+				if (chars == TPL_NAME_MAX - slen)
 					break;
 				chars++;
 			}
 		}
 		keep = (size_t)(p - t->name);
-		if ((out = malloc(keep + strlen(suffix) + 1)) == NULL)
+		if ((out = malloc(keep + slen + 1)) == NULL)
 			return NULL;
 		memcpy(out, t->name, keep);
-		strcpy(out + keep, suffix);
-		snprintf(key, sizeof(key), "%s|", tpl_scope_name(t->scope));
-		{
-			char	*lk = malloc(strlen(key) + strlen(out) + 1);
-			char	*c;
-			int	 dup;
-
-			if (lk == NULL) {
-				free(out);
-				return NULL;
-			}
-			strcpy(lk, key);
-			strcat(lk, out);
-			for (c = lk; *c != '\0'; c++)
-				if (*c >= 'A' && *c <= 'Z')
-					*c = (char)(*c - 'A' + 'a');
-			dup = cJSON_GetObjectItemCaseSensitive(taken, lk) !=
-			    NULL || tpl_name_taken(db, t->scope, t->owner, out);
-			if (!dup) {
-				cJSON_AddTrueToObject(taken, lk);
-				free(lk);
-				return out;
-			}
-			free(lk);
+		memcpy(out + keep, suffix, slen + 1);
+		if ((nkeys = name_keys(t, out, keys, TPL_PROJECTS_MAX)) == -1) {
+			free(out);
+			return NULL;
 		}
+		dup = 0;
+		for (i = 0; i < nkeys; i++)
+			if (cJSON_GetObjectItemCaseSensitive(taken, keys[i]) !=
+			    NULL)
+				dup = 1;
+		if (!dup)
+			dup = tpl_name_taken(db, t, out);
+		for (i = 0; i < nkeys; i++) {
+			if (!dup)
+				cJSON_AddTrueToObject(taken, keys[i]);
+			free(keys[i]);
+		}
+		if (!dup)
+			return out;
 		free(out);
 	}
 	return NULL;

@@ -30,7 +30,7 @@ const struct route routes[] = {
 	{ METHOD_GET, "/api/templates/export", "templates_export",
 	    AUTH_CONTEXT, 0, NULL, route_templates_export },
 	{ METHOD_POST, "/api/templates/import", "templates_import",
-	    AUTH_CONTEXT, 1048576, "application/json",
+	    AUTH_CONTEXT, 16777216, "application/json",
 	    route_templates_import },
 	{ METHOD_GET, "/api/templates/{}", "templates_get", AUTH_CONTEXT, 0,
 	    NULL, route_templates_get },

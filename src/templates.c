@@ -83,7 +83,7 @@ static const char *const tsql[T__MAX] = {
 	    "?7 WHERE id = ?1 AND version = ?8",
 	[T_DELETE_TARGETS] = "DELETE FROM template_targets WHERE template_id "
 	    "= ?1",
-	[T_DELETE] = "DELETE FROM templates WHERE id = ?1",
+	[T_DELETE] = "DELETE FROM templates WHERE id = ?1 AND version = ?2",
 	[T_USE_ROW] = "INSERT OR IGNORE INTO template_usage (template_id, "
 	    "day) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM templates WHERE "
 	    "id = ?1)",
@@ -93,8 +93,12 @@ static const char *const tsql[T__MAX] = {
 	    "WHERE template_id = ?1 AND day = ?2",
 	[T_HAS_TARGETS] = "SELECT 1 FROM template_targets WHERE kind = ?1 "
 	    "LIMIT 1",
-	[T_NAME_TAKEN] = "SELECT 1 FROM templates WHERE scope = ?1 AND "
-	    "(scope <> 'personal' OR owner = ?2) AND name = ?3 COLLATE NOCASE",
+	/* ?4: ",project,ids," of a projects template. */
+	[T_NAME_TAKEN] = "SELECT 1 FROM templates t WHERE scope = ?1 AND "
+	    "(scope <> 'personal' OR owner = ?2) AND name = ?3 COLLATE NOCASE "
+	    "AND (scope <> 'projects' OR EXISTS (SELECT 1 FROM "
+	    "template_targets x WHERE x.template_id = t.id AND x.kind = "
+	    "'project' AND instr(?4, ',' || x.target || ',') > 0))",
 };
 
 static const char *const scope_names[SCOPE__MAX] = {
@@ -321,19 +325,35 @@ tpl_all(sqlite3 *db, const char *personal_owner, long long today,
 }
 
 int
-tpl_name_taken(sqlite3 *db, enum tpl_scope scope, const char *owner,
-    const char *name)
+tpl_name_taken(sqlite3 *db, const struct tpl *t, const char *name)
 {
 	sqlite3_stmt	*s;
+	char		*list = NULL;
+	size_t		 i, len = 2;
 	int		 taken;
 
-	if ((s = st(db, T_NAME_TAKEN)) == NULL)
+	if (t->scope == SCOPE_PROJECTS) {
+		for (i = 0; i < t->ntargets; i++)
+			len += strlen(t->targets[i]) + 1;
+		if ((list = malloc(len)) == NULL)
+			return 1;
+		strcpy(list, ",");
+		for (i = 0; i < t->ntargets; i++) {
+			strcat(list, t->targets[i]);
+			strcat(list, ",");
+		}
+	}
+	if ((s = st(db, T_NAME_TAKEN)) == NULL) {
+		free(list);
 		return 1;
-	bind_text(s, 1, tpl_scope_name(scope));
-	bind_text(s, 2, owner);
+	}
+	bind_text(s, 1, tpl_scope_name(t->scope));
+	bind_text(s, 2, t->owner);
 	bind_text(s, 3, name);
+	bind_text(s, 4, list);
 	taken = sqlite3_step(s) == SQLITE_ROW;
 	done(s);
+	free(list);
 	return taken;
 }
 
@@ -483,9 +503,10 @@ out:
 }
 
 enum err
-tpl_delete(sqlite3 *db, long long id)
+tpl_delete(sqlite3 *db, long long id, long long version)
 {
 	sqlite3_stmt	*s;
+	struct tpl	 cur;
 	enum err	 e = ERR_INTERNAL;
 
 	if (db_begin(db) == -1)
@@ -493,10 +514,14 @@ tpl_delete(sqlite3 *db, long long id)
 	if ((s = st(db, T_DELETE)) == NULL)
 		goto out;
 	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, version);
 	if (exec_done(s) == -1)
 		goto out;
 	if (sqlite3_changes(db) != 1) {
-		e = ERR_NOT_FOUND;
+		/* Gone, or changed since it was read. */
+		e = tpl_get(db, id, 0, &cur) == ERR_OK ? ERR_CONFLICT :
+		    ERR_NOT_FOUND;
+		tpl_free(&cur);
 		goto out;
 	}
 	if (db_commit(db) == -1)

@@ -735,6 +735,66 @@ def test_personal_templates_stay_out_of_counts_export_and_import(t):
     assert t.count(a) == 6 and t.count(b) == 5 and t.count(jadmin) == 3
 
 
+def test_import_renames_only_where_the_importer_can_see(t):
+    """A name taken by a project template of a project the importer does
+    not administer is no collision: renaming would tell that it exists."""
+    jadmin = t.user(admin=True)
+    padmin2 = t.user(padmin=[P2])
+    t.create(jadmin, "Escalation", scope="projects", projects=[P1])
+    r = t.import_(padmin2, [{"name": "escalation", "body": "b",
+                             "scope": "projects", "projects": [P2]}])
+    assert r.status_code == 201, r.text
+    assert r.json()["renamed"] == []
+    # In a project it shares, the clash is real and renamed.
+    r = t.import_(jadmin, [{"name": "ESCALATION", "body": "b",
+                            "scope": "projects", "projects": [P3, P2]}])
+    assert r.status_code == 201, r.text
+    assert r.json()["renamed"] == [{"index": 0, "from": "ESCALATION",
+                                    "to": "ESCALATION (2)"}]
+    # And within one import, per project.
+    r = t.import_(jadmin, [
+        {"name": "Triage", "body": "b", "scope": "projects",
+         "projects": [P1]},
+        {"name": "triage", "body": "b", "scope": "projects",
+         "projects": [P2]},
+        {"name": "TRIAGE", "body": "b", "scope": "projects",
+         "projects": [P2, P3]}])
+    assert r.status_code == 201, r.text
+    assert r.json()["renamed"] == [{"index": 2, "from": "TRIAGE",
+                                    "to": "TRIAGE (2)"}]
+
+
+def test_export_over_a_mebibyte_imports_again(t):
+    """The largest exports are megabytes: the import route takes what
+    export gives (16 MiB), through nginx and the app."""
+    a = t.user()
+    made = [{"name": f"long {i}", "body": f"{i} " + "é" * 9000,
+             "scope": "personal"} for i in range(150)]
+    r = t.import_(a, made)
+    assert r.status_code == 201, r.text
+    x = t.export(a)
+    assert len(json.dumps(x).encode()) > 2 * 1024 * 1024
+    r = t.import_(a, x["templates"])
+    assert r.status_code == 201, r.text
+    assert r.json()["created"] == 150
+    assert len(r.json()["renamed"]) == 150
+    bodies = sorted(e["body"] for e in t.export(a)["templates"])
+    assert bodies == sorted([m["body"] for m in made] * 2)
+
+
+def test_malformed_project_id_is_400_whatever_the_template(t):
+    """A bad ?projectId= is a bad request for any id: a 404 for hidden
+    templates only would tell them apart."""
+    jadmin = t.user(admin=True)
+    member = t.user(browse=[P1])
+    hidden = t.create(jadmin, "Hidden", scope="projects", projects=[P2])
+    seen = t.create(jadmin, "Seen", scope="global")
+    for tid in (hidden["id"], seen["id"], 999999999):
+        for bad in ("0100", "abc", "-1", "1" * 19):
+            check_error(t.get(member, tid, params={"projectId": bad}), 400,
+                        "bad_request", echo=(bad,))
+
+
 # Optimistic concurrency.
 
 def test_stale_version_is_409_and_changes_nothing(t):
@@ -1063,9 +1123,9 @@ def test_site_limit_of_2000_templates(t):
     check_error(t.import_(b, batch(1, 5000)), 422, "limit_templates")
     # An import over 2000 is refused as such (413), whatever the room.
     check_error(t.import_(b, batch(2001, 6000)), 413, "limit_import")
-    # An import body over 1 MiB: 413 too.
+    # An import body over 16 MiB: 413 too (nginx's limit for the route).
     r = t.import_(b, [{"name": "n", "body": "b" * 9000,
-                       "scope": "personal"}] * 120)
+                       "scope": "personal"}] * 1900)
     check_error(r, 413, "too_large")
     assert t.count(a) == 1999 and t.count(b) == 1
     # Room again after a delete.
@@ -1106,6 +1166,18 @@ def _assert_down_behaviour(t, admin, member, seen_shared):
     check_error(t.render(member, groups["id"]), 503, "unavailable")
     check_error(t.get(member, projects["id"], params={"projectId": P1}),
                 503, "unavailable")
+    # While Jira is down, what the caller may not see looks the same
+    # whatever it is: a shared template of another project, another's
+    # personal one, an id that never existed.
+    for tid, project in ((projects["id"], P2), (t.other_personal, None),
+                         (999999999, None)):
+        for r in (t.get(member, tid, project), t.render(member, tid),
+                  t.use(member, tid),
+                  t.put(member, {"id": tid, "name": "n", "body": "b",
+                                 "scope": "personal", "position": 0,
+                                 "active": True, "version": 1}),
+                  t.delete(member, tid, project)):
+            check_error(r, 503, "unavailable")
     # Personal templates are still made and changed.
     mine = t.create(member, "made while down")
     assert t.put(member, mine, body="x").status_code == 200
@@ -1144,6 +1216,7 @@ def test_jira_down_fails_closed(t, mode):
               t.create(admin, "Projects", scope="projects", projects=[P1]),
               t.create(member, "Personal", position=-1))
     assert len(t.list_all(member, projectId=P1)) == 4
+    t.other_personal = t.create(t.user(), "Another's")["id"]
     t.site.set_down(mode)
     started = time.monotonic()
     before = t.site.count()
@@ -1164,6 +1237,7 @@ def test_jira_unreachable_tenant(env):
               t.create(admin, "Groups", scope="groups", groups=["g-1"]),
               t.create(admin, "Projects", scope="projects", projects=[P1]),
               t.create(member, "Personal", position=-1))
+    t.other_personal = t.create(t.user(), "Another's")["id"]
     env.install(closed_port_url(), t.secret, t.client_key)
     site_calls = t.site.count()
     _assert_down_behaviour(t, admin, member, shared)
