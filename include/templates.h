@@ -116,10 +116,18 @@ enum err	 tpl_create_all(sqlite3 *, struct tpl *ts, size_t n,
 		    long long now) __attribute__((warn_unused_result));
 
 /*
- * 1 if any template is scoped to projects (SCOPE_PROJECTS) or groups
- * (SCOPE_GROUPS), or on error: lists ask Jira only when it matters.
+ * Whether any template is scoped to projects, and any to groups (both 1
+ * on error): lists ask Jira only when it matters.
  */
-int		 tpl_has_scope(sqlite3 *, enum tpl_scope);
+void		 tpl_scopes(sqlite3 *, int *projects, int *groups);
+
+/*
+ * One read snapshot over several reads (BEGIN ... COMMIT, from cached
+ * statements): one WAL read lock instead of one per statement.  In WAL
+ * mode a reader never blocks a writer.
+ */
+int		 tpl_read_begin(sqlite3 *) __attribute__((warn_unused_result));
+void		 tpl_read_end(sqlite3 *);
 
 /*
  * 1 if name (case-insensitively) is taken where t would go: by t's owner

@@ -511,6 +511,39 @@ out:
 	return rc;
 }
 
+/*
+ * The list's reads: Jira is asked only where templates of that scope
+ * exist; what it cannot answer degrades the list instead of failing it.
+ */
+static enum err
+list_read(struct req *r, sqlite3 *db, struct tpl_viewer *v, char *pbuf,
+    size_t pbufsz, char **groups, const char *q, int active,
+    const struct tpl_cursor *c, size_t limit, int *degraded,
+    struct tpl **ts, size_t *n)
+{
+	enum err	 e;
+	int		 projects, grouped;
+
+	tpl_scopes(db, &projects, &grouped);
+	if (projects) {
+		e = caller_project(r, pbuf, pbufsz, &v->project);
+		if (e == ERR_UNAVAILABLE)
+			*degraded = 1;
+		else if (e != ERR_OK)
+			return e;
+	}
+	if (grouped) {
+		e = perm_groups(r, groups);
+		if (e == ERR_UNAVAILABLE)
+			*degraded = 1;
+		else if (e != ERR_OK)
+			return e;
+	}
+	v->groups = *groups;
+	/* One more than asked tells whether a next page exists. */
+	return tpl_list(db, v, q, active, c, limit, today(), ts, n);
+}
+
 enum err
 route_templates_list(struct req *r, struct reply *rep)
 {
@@ -572,27 +605,19 @@ route_templates_list(struct req *r, struct reply *rep)
 	if ((e = tenant_db(r, &db)) != ERR_OK)
 		goto out;
 	/*
-	 * Jira is asked only where templates of that scope exist; what it
-	 * cannot answer degrades the list instead of failing it.
+	 * The scopes and the list are read in one snapshot (and one read
+	 * lock).  A Jira question asked in between (on a cache miss) holds
+	 * the snapshot for at most the client's timeout; in WAL mode that
+	 * blocks no writer.
 	 */
-	if (tpl_has_scope(db, SCOPE_PROJECTS)) {
-		e = caller_project(r, pbuf, sizeof(pbuf), &v.project);
-		if (e == ERR_UNAVAILABLE)
-			degraded = 1;
-		else if (e != ERR_OK)
-			goto out;
+	if (tpl_read_begin(db) == -1) {
+		e = ERR_UNAVAILABLE;
+		goto out;
 	}
-	if (tpl_has_scope(db, SCOPE_GROUPS)) {
-		e = perm_groups(r, &groups);
-		if (e == ERR_UNAVAILABLE)
-			degraded = 1;
-		else if (e != ERR_OK)
-			goto out;
-	}
-	v.groups = groups;
-	/* One more than asked tells whether a next page exists. */
-	if ((e = tpl_list(db, &v, q, active, &c, (size_t)limit + 1, today(),
-	    &ts, &n)) != ERR_OK)
+	e = list_read(r, db, &v, pbuf, sizeof(pbuf), &groups, q, active, &c,
+	    (size_t)limit + 1, &degraded, &ts, &n);
+	tpl_read_end(db);
+	if (e != ERR_OK)
 		goto out;
 	e = ERR_INTERNAL;
 	if (n > (size_t)limit &&

@@ -25,7 +25,9 @@ enum tstmt {
 	T_USE_INSERTED,
 	T_USE_POSTED,
 	T_NAME_TAKEN,
-	T_HAS_TARGETS,
+	T_SCOPES,
+	T_READ_BEGIN,
+	T_READ_END,
 	T__MAX
 };
 
@@ -91,8 +93,12 @@ static const char *const tsql[T__MAX] = {
 	    "WHERE template_id = ?1 AND day = ?2",
 	[T_USE_POSTED] = "UPDATE template_usage SET posted = posted + 1 "
 	    "WHERE template_id = ?1 AND day = ?2",
-	[T_HAS_TARGETS] = "SELECT 1 FROM template_targets WHERE kind = ?1 "
-	    "LIMIT 1",
+	/* Two probes of the (kind, target) index. */
+	[T_SCOPES] = "SELECT EXISTS (SELECT 1 FROM template_targets WHERE "
+	    "kind = 'project'), EXISTS (SELECT 1 FROM template_targets WHERE "
+	    "kind = 'group')",
+	[T_READ_BEGIN] = "BEGIN",
+	[T_READ_END] = "COMMIT",
 	/* ?4: ",project,ids," of a projects template. */
 	[T_NAME_TAKEN] = "SELECT 1 FROM templates t WHERE scope = ?1 AND "
 	    "(scope <> 'personal' OR owner = ?2) AND name = ?3 COLLATE NOCASE "
@@ -566,16 +572,43 @@ out:
 	return e;
 }
 
-int
-tpl_has_scope(sqlite3 *db, enum tpl_scope scope)
+void
+tpl_scopes(sqlite3 *db, int *projects, int *groups)
 {
 	sqlite3_stmt	*s;
-	int		 yes;
 
-	if ((s = st(db, T_HAS_TARGETS)) == NULL)
-		return 1;
-	bind_text(s, 1, scope == SCOPE_GROUPS ? "group" : "project");
-	yes = sqlite3_step(s) == SQLITE_ROW;
+	*projects = *groups = 1;
+	if ((s = st(db, T_SCOPES)) == NULL)
+		return;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*projects = sqlite3_column_int(s, 0) != 0;
+		*groups = sqlite3_column_int(s, 1) != 0;
+	}
 	done(s);
-	return yes;
+}
+
+static int
+step_once(sqlite3 *db, enum tstmt which)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = st(db, which)) == NULL)
+		return -1;
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+	done(s);
+	return rc;
+}
+
+int
+tpl_read_begin(sqlite3 *db)
+{
+	return step_once(db, T_READ_BEGIN);
+}
+
+void
+tpl_read_end(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db) && step_once(db, T_READ_END) == -1)
+		db_rollback(db);
 }
