@@ -53,7 +53,7 @@ APP_SRCS = src/app.c src/routes.c src/route_meta.c src/route_lifecycle.c \
 LIB_OBJS = $(LIB_SRCS:src/%.c=build/obj/%.o) build/obj/migrations.o
 APP_OBJS = $(APP_SRCS:src/%.c=build/obj/%.o)
 
-UNIT_TESTS = conf router json http util qsh jwt render
+UNIT_TESTS = conf router json http util qsh jwt render templates
 UNIT_BINS  = $(UNIT_TESTS:%=build/tests/test_%)
 
 all: cgi-bin/cellar.fcgi build/cellarctl

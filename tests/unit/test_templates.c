@@ -1,0 +1,229 @@
+/*
+ * templates: the storage rules the routes rely on, against a real
+ * SQLCipher tenant file made through the registry.  Changes apply only to
+ * the version they were checked against, import name clashes are looked
+ * for only where the importer can see, and the list's scope probe.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "keys.h"
+#include "registry.h"
+#include "templates.h"
+
+#define NOW	1795000000LL
+/* Ends make()'s target list (a NULL of pointer type, as varargs need). */
+#define END	((const char *)NULL)
+
+struct fx {
+	char		 dir[64];
+	struct keyring	*kr;
+	struct registry	*reg;
+	struct tenant	 t;
+	sqlite3		*db;
+};
+
+static int
+setup(void **state)
+{
+	struct fx	*f = calloc(1, sizeof(*f));
+	struct install	 in = { "client-key-ut", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t",
+	    "https://unit.example.net", NULL, "jira", NULL, NULL, NULL, NULL };
+	char		 keys[128], err[256];
+	int		 created;
+
+	assert_non_null(f);
+	assert_int_not_equal(sodium_init(), -1);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cellar-ut.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(keys, sizeof(keys), "%s/keys", f->dir);
+	assert_int_equal(keys_init_dir(keys, err, sizeof(err)), 0);
+	assert_non_null(f->kr = keys_load(keys, err, sizeof(err)));
+	assert_non_null(f->reg = registry_open(f->dir, f->kr, 1, err,
+	    sizeof(err)));
+	assert_int_equal(registry_install(f->reg, &in, NOW, &f->t, &created),
+	    ERR_OK);
+	assert_int_equal(created, 1);
+	assert_int_equal(registry_tenant_db(f->reg, &f->t, &f->db), ERR_OK);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*f = *state;
+	char		 cmd[128];
+
+	registry_cache_clear();
+	tenant_free(&f->t);
+	registry_close(f->reg);
+	keys_free(f->kr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* A template of scope with targets (NULL-terminated), owned by owner. */
+static void
+make(sqlite3 *db, struct tpl *t, const char *name, enum tpl_scope scope,
+    const char *owner, ...)
+{
+	const char	*s;
+	va_list		 ap;
+
+	memset(t, 0, sizeof(*t));
+	t->name = strdup(name);
+	t->body = strdup("body");
+	t->scope = scope;
+	t->owner = strdup(owner);
+	t->active = 1;
+	t->targets = calloc(8, sizeof(char *));
+	va_start(ap, owner);
+	while ((s = va_arg(ap, const char *)) != NULL)
+		t->targets[t->ntargets++] = strdup(s);
+	va_end(ap);
+	if (db != NULL)
+		assert_int_equal(tpl_create(db, t, NOW), ERR_OK);
+}
+
+static void
+test_delete_only_the_checked_version(void **state)
+{
+	struct fx	*f = *state;
+	struct tpl	 t, got;
+
+	make(f->db, &t, "Greeting", SCOPE_PERSONAL, "acct-a", END);
+	assert_int_equal(t.version, 1);
+	assert_int_equal(tpl_update(f->db, &t, 1, NOW + 1), ERR_OK);
+	assert_int_equal(t.version, 2);
+	/* Checked at version 1, changed since: a conflict, nothing gone. */
+	assert_int_equal(tpl_delete(f->db, t.id, 1), ERR_CONFLICT);
+	assert_int_equal(tpl_get(f->db, t.id, 0, &got), ERR_OK);
+	assert_int_equal(got.version, 2);
+	tpl_free(&got);
+	assert_int_equal(tpl_delete(f->db, t.id, 2), ERR_OK);
+	assert_int_equal(tpl_get(f->db, t.id, 0, &got), ERR_NOT_FOUND);
+	assert_int_equal(tpl_delete(f->db, t.id, 2), ERR_NOT_FOUND);
+	tpl_free(&t);
+}
+
+static void
+test_update_only_the_checked_version(void **state)
+{
+	struct fx	*f = *state;
+	struct tpl	 t, got;
+
+	make(f->db, &t, "Scoped", SCOPE_PROJECTS, "acct-a", "100", END);
+	free(t.body);
+	t.body = strdup("changed");
+	assert_int_equal(tpl_update(f->db, &t, 7, NOW + 1), ERR_CONFLICT);
+	assert_int_equal(tpl_get(f->db, t.id, 0, &got), ERR_OK);
+	assert_string_equal(got.body, "body");
+	assert_int_equal(got.version, 1);
+	tpl_free(&got);
+	assert_int_equal(tpl_update(f->db, &t, 1, NOW + 1), ERR_OK);
+	assert_int_equal(tpl_get(f->db, t.id, 0, &got), ERR_OK);
+	assert_string_equal(got.body, "changed");
+	tpl_free(&got);
+	tpl_free(&t);
+}
+
+static void
+test_name_taken_only_where_visible(void **state)
+{
+	struct fx	*f = *state;
+	struct tpl	 a, b, c, d, probe;
+
+	make(f->db, &a, "Escalation", SCOPE_PROJECTS, "admin", "100", "200",
+	    END);
+	make(f->db, &b, "Mine", SCOPE_PERSONAL, "acct-a", END);
+	make(f->db, &c, "Everyone", SCOPE_GLOBAL, "admin", END);
+	make(f->db, &d, "Team", SCOPE_GROUPS, "admin", "g-1", END);
+	/* Projects: only a template sharing a project clashes. */
+	make(NULL, &probe, "x", SCOPE_PROJECTS, "acct-b", "300", END);
+	assert_false(tpl_name_taken(f->db, &probe, "escalation"));
+	tpl_free(&probe);
+	make(NULL, &probe, "x", SCOPE_PROJECTS, "acct-b", "300", "200", END);
+	assert_true(tpl_name_taken(f->db, &probe, "ESCALATION"));
+	assert_false(tpl_name_taken(f->db, &probe, "Escalation 2"));
+	tpl_free(&probe);
+	/* "10" is not "100": ids match whole. */
+	make(NULL, &probe, "x", SCOPE_PROJECTS, "acct-b", "10", "00", END);
+	assert_false(tpl_name_taken(f->db, &probe, "Escalation"));
+	tpl_free(&probe);
+	/* Personal: the owner's own only. */
+	make(NULL, &probe, "x", SCOPE_PERSONAL, "acct-b", END);
+	assert_false(tpl_name_taken(f->db, &probe, "mine"));
+	tpl_free(&probe);
+	make(NULL, &probe, "x", SCOPE_PERSONAL, "acct-a", END);
+	assert_true(tpl_name_taken(f->db, &probe, "MINE"));
+	/* Another scope's name is no clash. */
+	assert_false(tpl_name_taken(f->db, &probe, "Everyone"));
+	tpl_free(&probe);
+	make(NULL, &probe, "x", SCOPE_GLOBAL, "acct-b", END);
+	assert_true(tpl_name_taken(f->db, &probe, "everyone"));
+	tpl_free(&probe);
+	make(NULL, &probe, "x", SCOPE_GROUPS, "acct-b", "g-9", END);
+	assert_true(tpl_name_taken(f->db, &probe, "team"));
+	tpl_free(&probe);
+	tpl_free(&a);
+	tpl_free(&b);
+	tpl_free(&c);
+	tpl_free(&d);
+}
+
+static void
+test_scopes_probe(void **state)
+{
+	struct fx	*f = *state;
+	struct tpl	 a, b;
+	int		 projects, groups;
+
+	tpl_scopes(f->db, &projects, &groups);
+	assert_false(projects);
+	assert_false(groups);
+	make(f->db, &a, "G", SCOPE_GROUPS, "admin", "g-1", END);
+	tpl_scopes(f->db, &projects, &groups);
+	assert_false(projects);
+	assert_true(groups);
+	make(f->db, &b, "P", SCOPE_PROJECTS, "admin", "100", END);
+	assert_int_equal(tpl_read_begin(f->db), 0);
+	tpl_scopes(f->db, &projects, &groups);
+	tpl_read_end(f->db);
+	assert_true(projects);
+	assert_true(groups);
+	/* The snapshot ended: a writer's transaction starts. */
+	assert_int_equal(tpl_delete(f->db, b.id, b.version), ERR_OK);
+	tpl_scopes(f->db, &projects, &groups);
+	assert_false(projects);
+	tpl_free(&a);
+	tpl_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_delete_only_the_checked_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_update_only_the_checked_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_name_taken_only_where_visible, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scopes_probe, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
