@@ -26,6 +26,12 @@ enum perm_project {
 /* 1 if s is a plausible Atlassian account id, project id or group id. */
 int		 perm_id_ok(const char *s);
 
+/*
+ * 1 while a call to the tenant's Jira failed in the last few seconds
+ * (calls then fail fast with ERR_UNAVAILABLE).
+ */
+int		 perm_jira_known_down(const struct req *);
+
 /* Is the caller (r->claims.sub) a Jira admin?  *yes set on ERR_OK. */
 enum err	 perm_jira_admin(struct req *r, int *yes)
 		    __attribute__((warn_unused_result));

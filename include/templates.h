@@ -122,14 +122,6 @@ enum err	 tpl_create_all(sqlite3 *, struct tpl *ts, size_t n,
 void		 tpl_scopes(sqlite3 *, int *projects, int *groups);
 
 /*
- * One read snapshot over several reads (BEGIN ... COMMIT, from cached
- * statements): one WAL read lock instead of one per statement.  In WAL
- * mode a reader never blocks a writer.
- */
-int		 tpl_read_begin(sqlite3 *) __attribute__((warn_unused_result));
-void		 tpl_read_end(sqlite3 *);
-
-/*
  * 1 if name (case-insensitively) is taken where t would go: by t's owner
  * among personal templates, by a template scoped to one of t's projects,
  * or among group or global templates.  Names of project templates in

@@ -119,21 +119,59 @@ json_prescan(const char *buf, size_t len)
 	return JSON_OK;
 }
 
-/* Rejects objects with a repeated key, recursively. */
 static int
-json_has_duplicates(const cJSON *v)
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * 1 if object v repeats a key, -1 out of memory.  Small objects compare
+ * pairwise; larger ones sort their keys, so that a body of many keys
+ * costs n log n and not n^2 (a 16 MiB import body is parsed before
+ * anyone knows who sent it).
+ */
+static int
+object_repeats(const cJSON *v)
 {
 	const cJSON	*a, *b;
+	const char	**keys;
+	size_t		 n = 0, i;
+	int		 dup = 0;
 
-	for (a = v->child; a != NULL; a = a->next) {
-		if (cJSON_IsObject(v))
+	for (a = v->child; a != NULL; a = a->next)
+		n++;
+	if (n <= 16) {
+		for (a = v->child; a != NULL; a = a->next)
 			for (b = a->next; b != NULL; b = b->next)
 				if (strcmp(a->string, b->string) == 0)
 					return 1;
-		if ((cJSON_IsObject(a) || cJSON_IsArray(a)) &&
-		    json_has_duplicates(a))
-			return 1;
+		return 0;
 	}
+	if ((keys = malloc(n * sizeof(*keys))) == NULL)
+		return -1;
+	for (i = 0, a = v->child; a != NULL; a = a->next)
+		keys[i++] = a->string;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n && !dup; i++)
+		dup = strcmp(keys[i - 1], keys[i]) == 0;
+	free(keys);
+	return dup;
+}
+
+/* Rejects objects with a repeated key, recursively (-1: no memory). */
+static int
+json_has_duplicates(const cJSON *v)
+{
+	const cJSON	*a;
+	int		 rc;
+
+	if (cJSON_IsObject(v) && (rc = object_repeats(v)) != 0)
+		return rc;
+	for (a = v->child; a != NULL; a = a->next)
+		if ((cJSON_IsObject(a) || cJSON_IsArray(a)) &&
+		    (rc = json_has_duplicates(a)) != 0)
+			return rc;
 	return 0;
 }
 
@@ -161,9 +199,15 @@ json_parse(const char *buf, size_t len, cJSON **out)
 		cJSON_Delete(v);
 		return JSON_SYNTAX;
 	}
-	if (json_has_duplicates(v)) {
+	switch (json_has_duplicates(v)) {
+	case 0:
+		break;
+	case 1:
 		cJSON_Delete(v);
 		return JSON_DUPLICATE;
+	default:
+		cJSON_Delete(v);
+		return JSON_NOMEM;
 	}
 	*out = v;
 	return JSON_OK;

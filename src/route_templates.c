@@ -16,6 +16,7 @@
  * read; whatever needs Jira's answer fails closed (503).  A template the
  * caller may not see is answered 404, never 403, so ids reveal nothing.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,8 +396,14 @@ hidden(struct req *r)
 {
 	int	 admin;
 
-	return perm_jira_admin(r, &admin) == ERR_UNAVAILABLE ?
-	    ERR_UNAVAILABLE : ERR_NOT_FOUND;
+	/*
+	 * Known down: 503 whatever the caches hold.  Else one question
+	 * (answered from the cache when it can be) finds out.
+	 */
+	if (perm_jira_known_down(r) ||
+	    perm_jira_admin(r, &admin) == ERR_UNAVAILABLE)
+		return ERR_UNAVAILABLE;
+	return ERR_NOT_FOUND;
 }
 
 /* Loads template {id} of the path, for a caller with an account id. */
@@ -604,19 +611,9 @@ route_templates_list(struct req *r, struct reply *rep)
 	}
 	if ((e = tenant_db(r, &db)) != ERR_OK)
 		goto out;
-	/*
-	 * The scopes and the list are read in one snapshot (and one read
-	 * lock).  A Jira question asked in between (on a cache miss) holds
-	 * the snapshot for at most the client's timeout; in WAL mode that
-	 * blocks no writer.
-	 */
-	if (tpl_read_begin(db) == -1) {
-		e = ERR_UNAVAILABLE;
-		goto out;
-	}
+	/* No transaction is held across the Jira questions. */
 	e = list_read(r, db, &v, pbuf, sizeof(pbuf), &groups, q, active, &c,
 	    (size_t)limit + 1, &degraded, &ts, &n);
-	tpl_read_end(db);
 	if (e != ERR_OK)
 		goto out;
 	e = ERR_INTERNAL;
@@ -891,13 +888,99 @@ out:
 }
 
 /*
- * The keys under which this import claims a name: "scope|name" folded to
- * ASCII lower case (as COLLATE NOCASE), and for a projects template one
- * per project ("projects|id|name"), since that is where names clash.
- * Returns the number of keys made, or -1.
+ * The names an import claimed so far, and per base name the next suffix
+ * to try: a hash map from key to int, so that 2,000 templates of one name
+ * cost linear time and not quadratic.
+ */
+struct nameset {
+	char		**keys;
+	int		 *vals;
+	size_t		  cap, n;
+};
+
+static size_t
+ns_slot(const struct nameset *ns, const char *key)
+{
+	uint64_t	 h = 1469598103934665603ULL;
+	const char	*p;
+	size_t		 i;
+
+	for (p = key; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (i = (size_t)h & (ns->cap - 1); ns->keys[i] != NULL &&
+	    strcmp(ns->keys[i], key) != 0; i = (i + 1) & (ns->cap - 1))
+		continue;
+	return i;
+}
+
+/* The value under key, or def. */
+static int
+ns_get(const struct nameset *ns, const char *key, int def)
+{
+	size_t	 i;
+
+	if (ns->cap == 0)
+		return def;
+	i = ns_slot(ns, key);
+	return ns->keys[i] != NULL ? ns->vals[i] : def;
+}
+
+static int
+ns_put(struct nameset *ns, const char *key, int val)
+{
+	struct nameset	 big;
+	size_t		 i;
+
+	if (ns->n + 1 > ns->cap / 2) {
+		big.cap = ns->cap ? ns->cap * 2 : 256;
+		big.n = ns->n;
+		if ((big.keys = calloc(big.cap, sizeof(char *))) == NULL ||
+		    (big.vals = calloc(big.cap, sizeof(int))) == NULL) {
+			free(big.keys);
+			return -1;
+		}
+		for (i = 0; i < ns->cap; i++)
+			if (ns->keys[i] != NULL) {
+				size_t	 j = ns_slot(&big, ns->keys[i]);
+
+				big.keys[j] = ns->keys[i];
+				big.vals[j] = ns->vals[i];
+			}
+		free(ns->keys);
+		free(ns->vals);
+		*ns = big;
+	}
+	i = ns_slot(ns, key);
+	if (ns->keys[i] == NULL) {
+		if ((ns->keys[i] = strdup(key)) == NULL)
+			return -1;
+		ns->n++;
+	}
+	ns->vals[i] = val;
+	return 0;
+}
+
+static void
+ns_free(struct nameset *ns)
+{
+	size_t	 i;
+
+	for (i = 0; i < ns->cap; i++)
+		free(ns->keys[i]);
+	free(ns->keys);
+	free(ns->vals);
+}
+
+/*
+ * The keys under which this import claims a name: "scope||name" folded
+ * to ASCII lower case (as COLLATE NOCASE), and for a projects template
+ * one per project ("projects|id|name"), since that is where names clash.
+ * mark prefixes each (the counters of base names use "#").  Returns the
+ * number of keys made, or -1.
  */
 static int
-name_keys(const struct tpl *t, const char *name, char **keys, size_t max)
+name_keys(const struct tpl *t, const char *mark, const char *name,
+    char **keys, size_t max)
 {
 	const char	*scope = tpl_scope_name(t->scope);
 	size_t		 i, n = t->scope == SCOPE_PROJECTS ? t->ntargets : 1;
@@ -906,7 +989,7 @@ name_keys(const struct tpl *t, const char *name, char **keys, size_t max)
 	if (n > max)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (asprintf(&keys[i], "%s|%s|%s", scope, t->scope ==
+		if (asprintf(&keys[i], "%s%s|%s|%s", mark, scope, t->scope ==
 		    SCOPE_PROJECTS ? t->targets[i] : "", name) == -1) {
 			while (i-- > 0)
 				free(keys[i]);
@@ -919,20 +1002,33 @@ name_keys(const struct tpl *t, const char *name, char **keys, size_t max)
 	return (int)n;
 }
 
+static void
+strs_free(char **keys, int n)
+{
+	while (n-- > 0)
+		free(keys[n]);
+}
+
 /*
  * A free name where t goes: its name, else "name (2)", "name (3)"...,
- * shortened so the result stays within TPL_NAME_MAX characters.  taken
- * holds the names this import claimed so far.
+ * shortened so the result stays within TPL_NAME_MAX characters.  Starts
+ * from the next suffix this import has not tried for the same base name.
  */
 static char *
-free_name(sqlite3 *db, const struct tpl *t, cJSON *taken)
+free_name(sqlite3 *db, const struct tpl *t, struct nameset *ns)
 {
 	char		 suffix[16], *out, *keys[TPL_PROJECTS_MAX];
+	char		*base[TPL_PROJECTS_MAX];
 	const char	*p;
 	size_t		 keep, chars, slen;
-	int		 k, i, nkeys, dup;
+	int		 k, i, nkeys, nbase, dup, start = 1;
 
-	for (k = 1; k <= 9999; k++) {
+	if ((nbase = name_keys(t, "#", t->name, base, TPL_PROJECTS_MAX)) == -1)
+		return NULL;
+	for (i = 0; i < nbase; i++)
+		if (ns_get(ns, base[i], 1) > start)
+			start = ns_get(ns, base[i], 1);
+	for (k = start; k <= 9999; k++) {
 		if (k == 1)
 			suffix[0] = '\0';
 		else
@@ -949,29 +1045,35 @@ free_name(sqlite3 *db, const struct tpl *t, cJSON *taken)
 		}
 		keep = (size_t)(p - t->name);
 		if ((out = malloc(keep + slen + 1)) == NULL)
-			return NULL;
+			break;
 		memcpy(out, t->name, keep);
 		memcpy(out + keep, suffix, slen + 1);
-		if ((nkeys = name_keys(t, out, keys, TPL_PROJECTS_MAX)) == -1) {
+		if ((nkeys = name_keys(t, "", out, keys, TPL_PROJECTS_MAX)) ==
+		    -1) {
 			free(out);
-			return NULL;
+			break;
 		}
 		dup = 0;
-		for (i = 0; i < nkeys; i++)
-			if (cJSON_GetObjectItemCaseSensitive(taken, keys[i]) !=
-			    NULL)
-				dup = 1;
+		for (i = 0; i < nkeys && !dup; i++)
+			dup = ns_get(ns, keys[i], -1) != -1;
 		if (!dup)
 			dup = tpl_name_taken(db, t, out);
-		for (i = 0; i < nkeys; i++) {
-			if (!dup)
-				cJSON_AddTrueToObject(taken, keys[i]);
-			free(keys[i]);
-		}
-		if (!dup)
+		for (i = 0; i < nkeys && !dup; i++)
+			if (ns_put(ns, keys[i], 0) == -1)
+				dup = -1;
+		for (i = 0; i < nbase && !dup; i++)
+			if (ns_put(ns, base[i], k + 1) == -1)
+				dup = -1;
+		strs_free(keys, nkeys);
+		if (dup == 0) {
+			strs_free(base, nbase);
 			return out;
+		}
 		free(out);
+		if (dup == -1)
+			break;
 	}
+	strs_free(base, nbase);
 	return NULL;
 }
 
@@ -981,7 +1083,8 @@ route_templates_import(struct req *r, struct reply *rep)
 	const cJSON	*list, *it;
 	struct tpl	*ts = NULL;
 	sqlite3		*db;
-	cJSON		*o = NULL, *renamed, *ids, *taken = NULL, *x;
+	cJSON		*o = NULL, *renamed, *ids, *x;
+	struct nameset	 taken = { NULL, NULL, 0, 0 };
 	const char	*field;
 	char		*name;
 	long long	*old_ids = NULL;
@@ -1030,11 +1133,10 @@ route_templates_import(struct req *r, struct reply *rep)
 	e = ERR_INTERNAL;
 	if ((o = cJSON_CreateObject()) == NULL ||
 	    (renamed = cJSON_AddArrayToObject(o, "renamed")) == NULL ||
-	    (ids = cJSON_AddArrayToObject(o, "ids")) == NULL ||
-	    (taken = cJSON_CreateObject()) == NULL)
+	    (ids = cJSON_AddArrayToObject(o, "ids")) == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if ((name = free_name(db, &ts[i], taken)) == NULL)
+		if ((name = free_name(db, &ts[i], &taken)) == NULL)
 			goto out;
 		if (strcmp(name, ts[i].name) != 0) {
 			if ((x = cJSON_CreateObject()) == NULL) {
@@ -1066,7 +1168,7 @@ route_templates_import(struct req *r, struct reply *rep)
 	e = reply_json(rep, 201, o) == 0 ? ERR_OK : ERR_INTERNAL;
 out:
 	cJSON_Delete(o);
-	cJSON_Delete(taken);
+	ns_free(&taken);
 	if (ts != NULL)
 		tpl_list_free(ts, cnt ? cnt : 1);
 	free(old_ids);

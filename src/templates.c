@@ -26,8 +26,6 @@ enum tstmt {
 	T_USE_POSTED,
 	T_NAME_TAKEN,
 	T_SCOPES,
-	T_READ_BEGIN,
-	T_READ_END,
 	T__MAX
 };
 
@@ -97,8 +95,6 @@ static const char *const tsql[T__MAX] = {
 	[T_SCOPES] = "SELECT EXISTS (SELECT 1 FROM template_targets WHERE "
 	    "kind = 'project'), EXISTS (SELECT 1 FROM template_targets WHERE "
 	    "kind = 'group')",
-	[T_READ_BEGIN] = "BEGIN",
-	[T_READ_END] = "COMMIT",
 	/* ?4: ",project,ids," of a projects template. */
 	[T_NAME_TAKEN] = "SELECT 1 FROM templates t WHERE scope = ?1 AND "
 	    "(scope <> 'personal' OR owner = ?2) AND name = ?3 COLLATE NOCASE "
@@ -585,30 +581,4 @@ tpl_scopes(sqlite3 *db, int *projects, int *groups)
 		*groups = sqlite3_column_int(s, 1) != 0;
 	}
 	done(s);
-}
-
-static int
-step_once(sqlite3 *db, enum tstmt which)
-{
-	sqlite3_stmt	*s;
-	int		 rc;
-
-	if ((s = st(db, which)) == NULL)
-		return -1;
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
-	done(s);
-	return rc;
-}
-
-int
-tpl_read_begin(sqlite3 *db)
-{
-	return step_once(db, T_READ_BEGIN);
-}
-
-void
-tpl_read_end(sqlite3 *db)
-{
-	if (!sqlite3_get_autocommit(db) && step_once(db, T_READ_END) == -1)
-		db_rollback(db);
 }

@@ -764,6 +764,43 @@ def test_import_renames_only_where_the_importer_can_see(t):
                                     "to": "TRIAGE (2)"}]
 
 
+def test_import_of_many_equal_names(t):
+    """Every template of one name gets the next free suffix, in order,
+    skipping names already taken ("Same (3)" exists)."""
+    a = t.user()
+    t.create(a, "same (3)")
+    r = t.import_(a, [{"name": "Same", "body": f"b{i}", "scope": "personal"}
+                      for i in range(600)])
+    assert r.status_code == 201, r.text
+    want = ["Same"] + [f"Same ({k})" for k in range(2, 602) if k != 3]
+    assert [x["to"] for x in r.json()["renamed"]] == want[1:]
+    assert sorted(t.names(a)) == sorted(want + ["same (3)"])
+
+
+def test_concurrent_imports_per_address_are_capped(t):
+    """A body nginx must buffer whole is 16 MiB here: one address may
+    have two imports in flight, a third is 429 at once."""
+    host, port = t.env.st.base_url.split("//")[1].split(":")
+    port = int(port.rstrip("/"))
+    slow = []
+    try:
+        for _ in range(2):
+            c = socket.create_connection((host, port), timeout=5)
+            c.sendall(b"POST /api/templates/import HTTP/1.1\r\n"
+                      b"Host: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 1000\r\n\r\n{")
+            slow.append(c)
+        time.sleep(0.3)
+        r = t.import_(t.user(), [])
+        check_error(r, 429)
+    finally:
+        for c in slow:
+            c.close()
+    # Once they are gone, imports go through again.
+    wait_until(lambda: t.import_(t.user(), []).status_code == 201,
+               timeout=5)
+
+
 def test_export_over_a_mebibyte_imports_again(t):
     """The largest exports are megabytes: the import route takes what
     export gives (16 MiB), through nginx and the app."""

@@ -220,6 +220,51 @@ test_parse_number_grammar(void **state)
 	EXPECT("[1.e5]", JSON_SYNTAX);
 }
 
+/* An object of n keys "k0".."k{n-1}", then dup (a key, or NULL). */
+static char *
+many_keys(size_t n, const char *dup)
+{
+	char	*buf = malloc(n * 24 + 64), *p = buf;
+	size_t	 i;
+
+	assert_non_null(buf);
+	*p++ = '{';
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s\"k%zu\":%zu", i ? "," : "", i, i);
+	if (dup != NULL)
+		p += sprintf(p, ",\"%s\":0", dup);
+	strcpy(p, "}");
+	return buf;
+}
+
+/*
+ * Large objects: the check sorts, so 200,000 keys parse in well under a
+ * second (pairwise it was minutes), and a repeat anywhere is found.
+ */
+static void
+test_parse_duplicates_many_keys(void **state)
+{
+	const char	*dups[] = { NULL, "k0", "k199999", "k100000", "k17" };
+	char		*s;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+		s = many_keys(200000, dups[i]);
+		expect_n(s, strlen(s), dups[i] == NULL ? JSON_OK :
+		    JSON_DUPLICATE);
+		free(s);
+	}
+	/* Small and large objects nested: the inner repeat counts. */
+	s = many_keys(40, NULL);
+	expect_n(s, strlen(s), JSON_OK);
+	free(s);
+	EXPECT("{\"a\":{\"k0\":1,\"k1\":1,\"k2\":1,\"k3\":1,\"k4\":1,"
+	    "\"k5\":1,\"k6\":1,\"k7\":1,\"k8\":1,\"k9\":1,\"k10\":1,"
+	    "\"k11\":1,\"k12\":1,\"k13\":1,\"k14\":1,\"k15\":1,"
+	    "\"k16\":1,\"k3\":2}}", JSON_DUPLICATE);
+}
+
 static void
 test_parse_duplicates(void **state)
 {
@@ -541,6 +586,7 @@ main(void)
 		cmocka_unit_test(test_parse_control_chars),
 		cmocka_unit_test(test_parse_number_grammar),
 		cmocka_unit_test(test_parse_duplicates),
+		cmocka_unit_test(test_parse_duplicates_many_keys),
 		cmocka_unit_test(test_parse_depth),
 		cmocka_unit_test(test_get_str),
 		cmocka_unit_test(test_get_int),

@@ -198,12 +198,9 @@ test_scopes_probe(void **state)
 	assert_false(projects);
 	assert_true(groups);
 	make(f->db, &b, "P", SCOPE_PROJECTS, "admin", "100", END);
-	assert_int_equal(tpl_read_begin(f->db), 0);
 	tpl_scopes(f->db, &projects, &groups);
-	tpl_read_end(f->db);
 	assert_true(projects);
 	assert_true(groups);
-	/* The snapshot ended: a writer's transaction starts. */
 	assert_int_equal(tpl_delete(f->db, b.id, b.version), ERR_OK);
 	tpl_scopes(f->db, &projects, &groups);
 	assert_false(projects);
