@@ -518,39 +518,6 @@ out:
 	return rc;
 }
 
-/*
- * The list's reads: Jira is asked only where templates of that scope
- * exist; what it cannot answer degrades the list instead of failing it.
- */
-static enum err
-list_read(struct req *r, sqlite3 *db, struct tpl_viewer *v, char *pbuf,
-    size_t pbufsz, char **groups, const char *q, int active,
-    const struct tpl_cursor *c, size_t limit, int *degraded,
-    struct tpl **ts, size_t *n)
-{
-	enum err	 e;
-	int		 projects, grouped;
-
-	tpl_scopes(db, &projects, &grouped);
-	if (projects) {
-		e = caller_project(r, pbuf, pbufsz, &v->project);
-		if (e == ERR_UNAVAILABLE)
-			*degraded = 1;
-		else if (e != ERR_OK)
-			return e;
-	}
-	if (grouped) {
-		e = perm_groups(r, groups);
-		if (e == ERR_UNAVAILABLE)
-			*degraded = 1;
-		else if (e != ERR_OK)
-			return e;
-	}
-	v->groups = *groups;
-	/* One more than asked tells whether a next page exists. */
-	return tpl_list(db, v, q, active, c, limit, today(), ts, n);
-}
-
 enum err
 route_templates_list(struct req *r, struct reply *rep)
 {
@@ -560,10 +527,10 @@ route_templates_list(struct req *r, struct reply *rep)
 	struct jw	 w = { NULL, 0, 0, 0, 0 };
 	sqlite3		*db;
 	char		*q = NULL, *lim = NULL, *cur = NULL, *act = NULL;
-	char		*groups = NULL, *next = NULL, *pid = NULL, pbuf[24];
+	char		*groups = NULL, *next = NULL, pbuf[24];
 	long long	 limit = 50;
 	size_t		 n = 0, i;
-	int		 active = 1, degraded = 0, rc;
+	int		 active = 1, degraded = 0, projects, grouped;
 	const char	*log_reason = "";
 	enum err	 e;
 
@@ -579,8 +546,7 @@ route_templates_list(struct req *r, struct reply *rep)
 	if (lim != NULL && util_strtonum(lim, 1, TPL_PAGE_MAX, &limit) == -1)
 		goto out;
 	/* A malformed projectId is refused even where no one checks it. */
-	if ((rc = http_query_param(r->query, "projectId", 24, &pid)) == -1 ||
-	    (rc == 0 && !project_id_ok(pid)))
+	if (project_param_bad(r))
 		goto out;
 	if (cur != NULL && cursor_parse(cur, &c) == -1)
 		goto out;
@@ -611,10 +577,29 @@ route_templates_list(struct req *r, struct reply *rep)
 	}
 	if ((e = tenant_db(r, &db)) != ERR_OK)
 		goto out;
-	/* No transaction is held across the Jira questions. */
-	e = list_read(r, db, &v, pbuf, sizeof(pbuf), &groups, q, active, &c,
-	    (size_t)limit + 1, &degraded, &ts, &n);
-	if (e != ERR_OK)
+	/*
+	 * Jira is asked only where templates of that scope exist; what it
+	 * cannot answer degrades the list instead of failing it.
+	 */
+	tpl_scopes(db, &projects, &grouped);
+	if (projects) {
+		e = caller_project(r, pbuf, sizeof(pbuf), &v.project);
+		if (e == ERR_UNAVAILABLE)
+			degraded = 1;
+		else if (e != ERR_OK)
+			goto out;
+	}
+	if (grouped) {
+		e = perm_groups(r, &groups);
+		if (e == ERR_UNAVAILABLE)
+			degraded = 1;
+		else if (e != ERR_OK)
+			goto out;
+	}
+	v.groups = groups;
+	/* One more than asked tells whether a next page exists. */
+	if ((e = tpl_list(db, &v, q, active, &c, (size_t)limit + 1, today(),
+	    &ts, &n)) != ERR_OK)
 		goto out;
 	e = ERR_INTERNAL;
 	if (n > (size_t)limit &&
@@ -646,7 +631,6 @@ out:
 	free(act);
 	free(groups);
 	free(next);
-	free(pid);
 	return e;
 }
 
@@ -1026,8 +1010,8 @@ free_name(sqlite3 *db, const struct tpl *t, struct nameset *ns)
 	if ((nbase = name_keys(t, "#", t->name, base, TPL_PROJECTS_MAX)) == -1)
 		return NULL;
 	for (i = 0; i < nbase; i++)
-		if (ns_get(ns, base[i], 1) > start)
-			start = ns_get(ns, base[i], 1);
+		if ((k = ns_get(ns, base[i], 1)) > start)
+			start = k;
 	for (k = start; k <= 9999; k++) {
 		if (k == 1)
 			suffix[0] = '\0';

@@ -465,11 +465,25 @@ tpl_create(sqlite3 *db, struct tpl *t, long long now)
 	return tpl_create_all(db, t, 1, now);
 }
 
+/*
+ * Why a change guarded by id and version touched no row: the template is
+ * gone (ERR_NOT_FOUND), or another version is there now (ERR_CONFLICT).
+ */
+static enum err
+gone_or_changed(sqlite3 *db, long long id)
+{
+	struct tpl	 cur;
+	enum err	 e;
+
+	e = tpl_get(db, id, 0, &cur) == ERR_OK ? ERR_CONFLICT : ERR_NOT_FOUND;
+	tpl_free(&cur);
+	return e;
+}
+
 enum err
 tpl_update(sqlite3 *db, struct tpl *t, long long version, long long now)
 {
 	sqlite3_stmt	*s;
-	struct tpl	 cur;
 	enum err	 e = ERR_INTERNAL;
 
 	if (db_begin(db) == -1)
@@ -487,10 +501,7 @@ tpl_update(sqlite3 *db, struct tpl *t, long long version, long long now)
 	if (exec_done(s) == -1)
 		goto out;
 	if (sqlite3_changes(db) != 1) {
-		/* Gone, or changed since it was read. */
-		e = tpl_get(db, t->id, 0, &cur) == ERR_OK ? ERR_CONFLICT :
-		    ERR_NOT_FOUND;
-		tpl_free(&cur);
+		e = gone_or_changed(db, t->id);
 		goto out;
 	}
 	if (targets_store(db, t) == -1 || db_commit(db) == -1)
@@ -508,7 +519,6 @@ enum err
 tpl_delete(sqlite3 *db, long long id, long long version)
 {
 	sqlite3_stmt	*s;
-	struct tpl	 cur;
 	enum err	 e = ERR_INTERNAL;
 
 	if (db_begin(db) == -1)
@@ -520,10 +530,7 @@ tpl_delete(sqlite3 *db, long long id, long long version)
 	if (exec_done(s) == -1)
 		goto out;
 	if (sqlite3_changes(db) != 1) {
-		/* Gone, or changed since it was read. */
-		e = tpl_get(db, id, 0, &cur) == ERR_OK ? ERR_CONFLICT :
-		    ERR_NOT_FOUND;
-		tpl_free(&cur);
+		e = gone_or_changed(db, id);
 		goto out;
 	}
 	if (db_commit(db) == -1)
