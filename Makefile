@@ -1,9 +1,10 @@
 # cellar: build, test, run and benchmark.
 #
 #   make                  cgi-bin/cellar.fcgi and build/cellarctl
-#   make test             everything under ASan/UBSan with -Werror: unit
-#                         tests (cmocka), then integration tests against the
-#                         real stack (nginx + spawn-fcgi + multiwatch)
+#   make test             everything under ASan/UBSan with -Werror: the
+#                         layout check, lint, unit tests (cmocka),
+#                         integration tests against the real stack (nginx +
+#                         spawn-fcgi + multiwatch) and a short fuzz run
 #   make run              the stack in the foreground on 127.0.0.1:$(PORT)
 #   make bench            throughput and latency against a hello-world
 #                         FastCGI program behind the same nginx
@@ -11,26 +12,46 @@
 #   make fuzz             libFuzzer targets for the parsers (FUZZ_SECONDS)
 #
 # Variables: SANITIZE=address,undefined  WERROR=1  PORT=8080  CC=...
+#
+# One library, one folder per program (README, "Code map"):
+#
+#   src/lib/   -> build/libcellar.a    headers in include/cellar/; built
+#                                      with -Iinclude only, so it cannot
+#                                      see a program's private header
+#   src/fcgi/  -> cgi-bin/cellar.fcgi  the FastCGI worker
+#   src/ctl/   -> build/cellarctl      the operator's command line
+#
+# Each program links its own objects and the library archive, from which
+# the linker takes only the objects it uses; tests/check-layout fails the
+# build when a program holds another program's code.
 
 CC	?= cc
-PKGS	 = fcgi sqlcipher libsodium libcjson libjwt libcurl
+AR	?= ar
 PORT	?= 8080
 STATE	?= $(CURDIR)/.state
 SANITIZE ?=
 WERROR	?=
 TEST_SANITIZE ?= address,undefined
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# What the library needs, and what each program adds.
+LIB_PKGS  = sqlcipher libsodium libcjson libjwt libcurl
+FCGI_PKGS = fcgi $(LIB_PKGS)
+CTL_PKGS  = $(LIB_PKGS)
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(FCGI_PKGS) 2>/dev/null)
+LIB_LIBS   := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -lm
+FCGI_LIBS  := $(shell pkg-config --libs $(FCGI_PKGS) 2>/dev/null) -lm
+CTL_LIBS   := $(LIB_LIBS)
+TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
-	   -Wmissing-prototypes -Wpointer-arith -Wwrite-strings -Wvla \
-	   -Wcast-qual -Wundef -Wnull-dereference -Wimplicit-fallthrough
+	   -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith \
+	   -Wwrite-strings -Wvla -Wcast-qual -Wundef -Wnull-dereference \
+	   -Wimplicit-fallthrough
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE -DSQLITE_HAS_CODEC -Iinclude \
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -DSQLITE_HAS_CODEC \
 	   -fstack-protector-strong -fPIE $(WARN) $(PKG_CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now
-LDLIBS	+= $(PKG_LIBS) -lm
 
 ifneq ($(WERROR),)
 CFLAGS	+= -Werror
@@ -43,59 +64,114 @@ else
 CFLAGS	+= -D_FORTIFY_SOURCE=2
 endif
 
-# Modules shared by every binary; each binary adds its main.
-LIB_SRCS = src/conf.c src/conf_schema.c src/err.c src/http.c src/json.c \
-	   src/log.c src/qsh.c src/router.c src/util.c \
-	   src/keys.c src/db.c src/registry.c src/jwt_check.c src/auth.c src/jira.c
-APP_SRCS = src/app.c src/routes.c src/route_meta.c src/route_lifecycle.c \
-	   src/route_tenant.c src/route_templates.c src/templates.c \
-	   src/render.c src/perm.c
-LIB_OBJS = $(LIB_SRCS:src/%.c=build/obj/%.o) build/obj/migrations.o
-APP_OBJS = $(APP_SRCS:src/%.c=build/obj/%.o)
+# The library: shared by every program.
+LIB_SRCS = src/lib/buf.c src/lib/clock.c src/lib/conf.c \
+	   src/lib/conf_schema.c src/lib/db.c src/lib/err.c src/lib/http.c \
+	   src/lib/jira.c src/lib/json.c src/lib/keys.c src/lib/log.c \
+	   src/lib/outbound.c src/lib/qsh.c src/lib/registry.c \
+	   src/lib/tenantdb.c src/lib/token.c src/lib/tpl.c \
+	   src/lib/tpl_import.c src/lib/util.c
+# The worker: request/reply, router, authentication, handlers.
+FCGI_SRCS = src/fcgi/api.c src/fcgi/app.c src/fcgi/auth.c \
+	   src/fcgi/installkey.c src/fcgi/perm.c src/fcgi/pool.c \
+	   src/fcgi/render.c src/fcgi/reply.c src/fcgi/req.c \
+	   src/fcgi/route_lifecycle.c src/fcgi/route_meta.c \
+	   src/fcgi/route_templates.c src/fcgi/route_tenant.c \
+	   src/fcgi/router.c src/fcgi/routes.c src/fcgi/tpl_json.c
+FCGI_MAIN = src/fcgi/main.c
+# cellarctl.
+CTL_SRCS = src/ctl/main.c
 
-UNIT_TESTS = conf router json http util qsh jwt render templates
-UNIT_BINS  = $(UNIT_TESTS:%=build/tests/test_%)
+LIB_OBJS  = $(LIB_SRCS:src/%.c=build/obj/%.o) build/obj/gen/migrations.o
+FCGI_OBJS = $(FCGI_SRCS:src/%.c=build/obj/%.o)
+CTL_OBJS  = $(CTL_SRCS:src/%.c=build/obj/%.o)
 
-all: cgi-bin/cellar.fcgi build/cellarctl
+# Unit tests, by what they link: the library alone, or the worker's
+# objects too.  Each is tests/unit/test_NAME.c plus the shared fixture.
+LIB_TESTS  = buf clock conf db headers json keys qsh registry tenantdb \
+	     token tpl tpl_import util
+FCGI_TESTS = auth render req router
+UNIT_BINS  = $(LIB_TESTS:%=build/tests/test_%) $(FCGI_TESTS:%=build/tests/test_%)
+
+PROGRAMS = cgi-bin/cellar.fcgi build/cellarctl
+
+all: $(PROGRAMS)
 
 # Rebuild everything when the flags change (plain build vs. sanitizers).
 build/.flags: FORCE
 	@mkdir -p build
-	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || \
-	    echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' > $@
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 
-build/obj/%.o: src/%.c build/.flags
-	@mkdir -p build/obj
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+# Each folder compiles with the include paths it may use, no more.
+build/obj/lib/%.o: src/lib/%.c build/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -MMD -MP -c -o $@ $<
 
-# The schema migrations, embedded so a worker needs no files but its own.
+build/obj/fcgi/%.o: src/fcgi/%.c build/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -MMD -MP -c -o $@ $<
+
+build/obj/ctl/%.o: src/ctl/%.c build/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -Isrc/ctl -MMD -MP -c -o $@ $<
+
+# The schema migrations, embedded so a program needs no files but its own.
 build/gen/migrations.c: sql/embed.sh $(wildcard sql/*/[0-9]*.sql)
 	@mkdir -p build/gen
 	sh sql/embed.sh > $@.tmp && mv $@.tmp $@
 
-build/obj/migrations.o: build/gen/migrations.c build/.flags
-	$(CC) $(CFLAGS) -c -o $@ $<
+build/obj/gen/migrations.o: build/gen/migrations.c build/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -c -o $@ $<
 
-cgi-bin/cellar.fcgi: build/obj/worker.o $(APP_OBJS) $(LIB_OBJS)
+build/libcellar.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The worker's objects but its main, for the worker and its unit tests.
+build/worker.a: $(FCGI_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+cgi-bin/cellar.fcgi: build/obj/fcgi/main.o build/worker.a build/libcellar.a
 	@mkdir -p cgi-bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS)
 
-build/cellarctl: build/obj/cellarctl.o $(APP_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+build/cellarctl: $(CTL_OBJS) build/libcellar.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
-build/tests/test_%: tests/unit/test_%.c $(APP_OBJS) $(LIB_OBJS) build/.flags
-	@mkdir -p build/tests
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(APP_OBJS) $(LIB_OBJS) \
-	    $(LDLIBS) $(shell pkg-config --libs cmocka)
+build/tests/fixture.o: tests/unit/fixture.c tests/unit/fixture.h build/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -c -o $@ $<
+
+build/tests/fakeio.o: tests/unit/fakeio.c tests/unit/fakeio.h build/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -c -o $@ $<
+
+$(LIB_TESTS:%=build/tests/test_%): build/tests/test_%: tests/unit/test_%.c \
+    build/tests/fixture.o build/libcellar.a tests/unit/fixture.h build/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -Itests/unit $(LDFLAGS) -o $@ $< \
+	    build/tests/fixture.o build/libcellar.a $(LIB_LIBS) $(TEST_LIBS)
+
+$(FCGI_TESTS:%=build/tests/test_%): build/tests/test_%: tests/unit/test_%.c \
+    build/tests/fixture.o build/tests/fakeio.o build/worker.a \
+    build/libcellar.a tests/unit/fixture.h tests/unit/fakeio.h build/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -Itests/unit $(LDFLAGS) -o $@ $< \
+	    build/tests/fixture.o build/tests/fakeio.o build/worker.a \
+	    build/libcellar.a $(FCGI_LIBS) $(TEST_LIBS)
 
 build/hello.fcgi: tests/bench/hello.c build/.flags
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(FCGI_LIBS)
 
 # The README's test command: sanitizers, -Werror, every runner.
 test:
 	@$(MAKE) --no-print-directory SANITIZE=$(TEST_SANITIZE) WERROR=1 check
 
 check: all $(UNIT_BINS)
+	@tests/check-layout
 	@$(MAKE) --no-print-directory lint
 	@tests/run-unit $(UNIT_BINS)
 	@tests/run-integration
@@ -109,6 +185,9 @@ fuzz:
 unit: all $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
 
+layout: all
+	@tests/check-layout
+
 run: all
 	@tests/stack run $(STATE) $(PORT)
 
@@ -118,11 +197,12 @@ bench:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --std=c11 --inline-suppr -Iinclude src tests/unit tests/fuzz
+	    --std=c11 --inline-suppr -Iinclude -Isrc/fcgi -Itests/unit \
+	    src tests/unit tests/fuzz
 
 clean:
 	rm -rf build cgi-bin/cellar.fcgi
 
--include $(wildcard build/obj/*.d)
+-include $(wildcard build/obj/*/*.d)
 
-.PHONY: all test check unit run bench lint fuzz clean FORCE
+.PHONY: all test check unit layout run bench lint fuzz clean FORCE

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "util.h"
+#include "cellar/json.h"
+#include "cellar/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

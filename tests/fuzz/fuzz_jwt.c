@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jwt_check.h"
+#include "cellar/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -13,7 +13,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned char key[] = "fuzz-secret-fuzz-secret-fuzz-se";
-	struct jwt_claims c;
+	struct token_claims c;
 	const char	*reason;
 	char		*tok;
 
@@ -21,12 +21,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(tok, data, size);
 	tok[size] = '\0';
-	if (jwt_parse(tok, JWT_HS256, &c, &reason) == 0) {
-		(void)jwt_check_time(&c, 1000, 30, 3600, &reason);
-		if (jwt_check_sig(tok, JWT_HS256, key, sizeof(key) - 1,
+	if (token_parse(tok, TOKEN_HS256, &c, &reason) == 0) {
+		(void)token_check_time(&c, 1000, 30, 3600, &reason);
+		if (token_check_sig(tok, TOKEN_HS256, key, sizeof(key) - 1,
 		    &reason) == 0)
 			abort();	/* a fuzzer cannot forge HMAC-SHA256 */
-		jwt_claims_free(&c);
+		token_claims_free(&c);
 	}
 	free(tok);
 	return 0;

@@ -33,7 +33,6 @@
 #include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +41,8 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
+#include "cellar/conf.h"
+#include "fixture.h"
 
 #define GOLDEN_DIR	"tests/unit/conf"
 
@@ -147,19 +147,10 @@ tmp_file(const char *dir, const char *name, const char *text)
 	spit(path, text, strlen(text));
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 tmp_rm(const char *dir)
 {
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	(void)fx_rmtree(dir);
 	if (strcmp(dir, tmp_last) == 0)
 		tmp_last[0] = '\0';
 }

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "json.h"
+#include "cellar/json.h"
 
 /* Parses buf[0..len) from an exact-size copy; returns the status. */
 static enum json_status

@@ -15,46 +15,31 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "qsh.h"
+#include "cellar/qsh.h"
+#include "fixture.h"
+
+static void
+vector_check(const struct fx_vector *v, void *arg)
+{
+	char	 out[65], *c;
+
+	(void)arg;
+	c = qsh_canonical(v->method, v->path, v->query);
+	assert_non_null(c);
+	if (strcmp(c, v->canonical) != 0)
+		fail_msg("%s: canonical %s, want %s", v->name, c, v->canonical);
+	free(c);
+	assert_int_equal(qsh_compute(v->method, v->path, v->query, out), 0);
+	if (strcmp(out, v->qsh) != 0)
+		fail_msg("%s: qsh %s, want %s", v->name, out, v->qsh);
+}
 
 static void
 test_vectors(void **state)
 {
-	FILE	*f;
-	char	*line = NULL, *fld[7], *p, *t, out[65], *c;
-	size_t	 cap = 0;
-	int	 n, cases = 0;
-
 	(void)state;
-	f = fopen("tests/data/qsh-vectors.tsv", "r");
-	assert_non_null(f);
-	while (getline(&line, &cap, f) != -1) {
-		if (line[0] == '#' || strncmp(line, "name\t", 5) == 0)
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		for (n = 0, p = line; n < 7; n++) {
-			fld[n] = p;
-			if ((t = strchr(p, '\t')) == NULL)
-				break;
-			*t = '\0';
-			p = t + 1;
-		}
-		assert_int_equal(n, 6);
-		c = qsh_canonical(fld[1], fld[2], fld[3]);
-		assert_non_null(c);
-		if (strcmp(c, fld[4]) != 0)
-			fail_msg("%s: canonical %s, want %s", fld[0], c,
-			    fld[4]);
-		free(c);
-		assert_int_equal(qsh_compute(fld[1], fld[2], fld[3], out), 0);
-		if (strcmp(out, fld[5]) != 0)
-			fail_msg("%s: qsh %s, want %s", fld[0], out, fld[5]);
-		cases++;
-	}
-	free(line);
-	fclose(f);
 	/* The file holds 39 unique official cases: none may be skipped. */
-	assert_int_equal(cases, 39);
+	assert_int_equal(fx_qsh_vectors(vector_check, NULL), 39);
 }
 
 static void

@@ -16,10 +16,13 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "err.h"
-#include "http.h"
-#include "json.h"
-#include "log.h"
+#include "cellar/err.h"
+#include "cellar/http.h"
+#include "cellar/json.h"
+#include "cellar/log.h"
+#include "fakeio.h"
+#include "fcgi.h"
+#include "fixture.h"
 #include "router.h"
 
 /* What the handlers and the verifier saw. */
@@ -357,54 +360,8 @@ test_check_body_media_type(void **state)
 
 /* ---------------------------------------------------------- dispatch */
 
-struct fake {
-	const char *const	*params;	/* name, value, ..., NULL */
-	const char		*body;
-	size_t			 body_len;
-	size_t			 pos;
-};
-
-static const char *
-fake_param(void *ctx, const char *name)
-{
-	const struct fake	*f = ctx;
-	size_t			 i;
-
-	for (i = 0; f->params[i] != NULL; i += 2)
-		if (strcmp(f->params[i], name) == 0)
-			return f->params[i + 1];
-	return NULL;
-}
-
-/* Hands out at most 3 bytes per call, like a slow socket. */
-static long
-fake_read(void *ctx, char *buf, size_t n)
-{
-	struct fake	*f = ctx;
-	size_t		 k = f->body_len - f->pos;
-
-	if (k > n)
-		k = n;
-	if (k > 3)
-		k = 3;
-	memcpy(buf, f->body + f->pos, k);
-	f->pos += k;
-	return (long)k;
-}
-
-static int
-fake_write(void *ctx, const char *buf, size_t n)
-{
-	(void)ctx;
-	(void)buf;
-	(void)n;
-	return 0;
-}
-
 /* The app log goes to memory so tests can read what it said. */
-static char	*log_buf;
-static size_t	 log_len;
-static FILE	*log_f;
+#define log_buf	fx_log_text()
 
 static int
 setup(void **state)
@@ -415,9 +372,7 @@ setup(void **state)
 	auth_result = ERR_OK;
 	seen_body[0] = seen_params[0] = '\0';
 	seen_json = -1;
-	if ((log_f = open_memstream(&log_buf, &log_len)) == NULL)
-		return -1;
-	log_set_stream(log_f);
+	fx_log_start();
 	return 0;
 }
 
@@ -425,10 +380,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	log_set_stream(NULL);
-	fclose(log_f);
-	free(log_buf);
-	log_buf = NULL;
+	fx_log_stop();
 	return 0;
 }
 
@@ -436,7 +388,7 @@ static int
 group_setup(void **state)
 {
 	(void)state;
-	log_init("test_router", LOG_DEBUG);
+	log_init("test_router", LOGL_DEBUG);
 	return sodium_init() < 0 ? -1 : 0;
 }
 
@@ -458,7 +410,7 @@ dispatch(const char *method, const char *uri, const char *cl,
 {
 	const char	*params[13];
 	struct fake	 f;
-	struct http_io	 io = { &f, fake_param, fake_read, fake_write };
+	struct http_io	 io;
 	struct req	 r;
 	struct reply	 rep;
 	size_t		 n = 0;
@@ -481,6 +433,9 @@ dispatch(const char *method, const char *uri, const char *cl,
 	}
 	params[n] = NULL;
 	memset(&f, 0, sizeof(f));
+	io = fake_io(&f);
+	/* At most 3 bytes per read, like a slow socket. */
+	f.chunk = 3;
 	f.params = params;
 	f.body = body != NULL ? body : "";
 	f.body_len = strlen(f.body);
@@ -500,7 +455,6 @@ dispatch(const char *method, const char *uri, const char *cl,
 	o->body_pos = f.pos;
 	reply_free(&rep);
 	req_free(&r);
-	fflush(log_f);
 }
 
 /* The reply is the fixed error body of e. */
@@ -769,10 +723,51 @@ test_dispatch_never_echoes(void **state)
 #undef MK
 }
 
+/*
+ * The worker's own table: every route is reachable.  A path made from
+ * each pattern ("{}" filled with a value no literal segment has) must
+ * reach that very route, so no row shadows a later one, whatever the
+ * order rows are added in.
+ */
+static void
+test_real_table_has_no_shadowed_route(void **state)
+{
+	char		 path[256], allow[64];
+	const char	*p;
+	struct req	 r;
+	size_t		 i, n;
+
+	(void)state;
+	assert_true(nroutes > 0);
+	for (i = 0; i < nroutes; i++) {
+		for (p = routes[i].pattern, n = 0; *p != '\0' &&
+		    n + 8 < sizeof(path); p++) {
+			if (p[0] == '{' && p[1] == '}') {
+				memcpy(path + n, "7x7", 3);
+				n += 3;
+				p++;
+			} else
+				path[n++] = *p;
+		}
+		path[n] = '\0';
+		memset(&r, 0, sizeof(r));
+		r.method = routes[i].method;
+		assert_non_null(r.path = strdup(path));
+		if (router_match(routes, nroutes, &r, allow, sizeof(allow)) !=
+		    ERR_OK || r.route != &routes[i])
+			fail_msg("%s %s reaches %s, not %s",
+			    http_method_name(routes[i].method), path,
+			    r.route != NULL ? r.route->name : "nothing",
+			    routes[i].name);
+		req_free(&r);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_real_table_has_no_shadowed_route),
 		cmocka_unit_test(test_match_literal),
 		cmocka_unit_test(test_match_params),
 		cmocka_unit_test(test_match_trailing_slash),

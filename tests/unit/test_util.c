@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "util.h"
+#include "cellar/util.h"
 
 /* util_strtonum(s, min, max): 0 and *out, or -1 with *out untouched. */
 static void
@@ -341,18 +341,6 @@ test_url_check_ipv6_loopback(void **state)
 	expect_url("https://[::1]/jira", "https://[::1]/jira");
 }
 
-static void
-test_now_usec(void **state)
-{
-	long long	 a, b;
-
-	(void)state;
-	a = util_now_usec();
-	b = util_now_usec();
-	assert_true(a > 0);
-	assert_true(b >= a);
-}
-
 /* The fast ISO 8601 formatter agrees with gmtime/strftime everywhere. */
 static void
 test_iso8601(void **state)
@@ -395,7 +383,6 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_url_check),
 		cmocka_unit_test(test_url_check_ipv6_loopback),
-		cmocka_unit_test(test_now_usec),
 		cmocka_unit_test(test_iso8601),
 	};
 

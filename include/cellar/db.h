@@ -1,0 +1,127 @@
+/*
+ * SQLCipher databases: opened with a raw 32-byte key (no PBKDF2), the key
+ * checked right after opening, schema migrations applied in order, each
+ * in one transaction; and the helpers every store uses for statements
+ * and write transactions.
+ *
+ * SQLCipher 3.4.1 (SQLite 3.15.2) as Debian 12 ships it, and how it
+ * fails, each checked on this stack:
+ * - Build with -DSQLITE_HAS_CODEC and link -lsqlcipher only.  If plain
+ *   libsqlite3 gets into the process first, databases are created in
+ *   plaintext without an error: db_selftest() (PRAGMA cipher_version
+ *   answers) runs before any program opens a file.
+ * - A raw key must be exactly "x'<64 hex>'" (67 bytes): any other length,
+ *   or binary bytes, silently becomes a passphrase run through PBKDF2
+ *   (64 ms instead of 0.3 ms per open).
+ * - A wrong key shows only at the first read: db_open reads sqlite_master
+ *   at once.  SQLITE_NOTADB means wrong key or damaged page 1, and the
+ *   two cannot be told apart: such a file is reported (DB_WRONG_KEY),
+ *   never recreated, rekeyed or deleted.
+ * - A read-then-write in a deferred transaction fails under concurrency
+ *   even with a busy timeout: every writer goes through db_tx, which
+ *   starts with BEGIN IMMEDIATE and retries SQLITE_BUSY a bounded number
+ *   of times.
+ * - PRAGMA rekey can return OK having done nothing; sqlite3_backup into
+ *   an unkeyed destination, or ATTACH without KEY, writes plaintext;
+ *   sqlcipher_export drops user_version.  (Rules for the reaper's jobs.)
+ * - The -wal, -shm and -journal files are part of a database: back them
+ *   up, and delete them with it.
+ * - SQLite 3.15.2 has no UPSERT, RETURNING, JSON1, window functions or
+ *   VACUUM INTO.  Bind every value; never open a file we did not make.
+ */
+#ifndef CELLAR_DB_H
+#define CELLAR_DB_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#include "cellar/err.h"
+
+/* How long one attempt waits for another connection's lock (ms). */
+#define DB_BUSY_MS	5000
+/* Attempts db_tx makes at a transaction that finds the database busy. */
+#define DB_TX_TRIES	3
+
+enum db_status {
+	DB_OK = 0,
+	DB_MISSING,	/* no such file and create not asked */
+	DB_WRONG_KEY,	/* SQLITE_NOTADB: wrong key or damaged header */
+	DB_NEWER,	/* schema newer than this binary knows */
+	DB_ERROR,	/* anything else (I/O, locks, no memory) */
+	DB__MAX
+};
+
+/* A migration: its file name and SQL, embedded at build time. */
+struct db_migration {
+	const char	*name;
+	const char	*sql;
+};
+
+extern const struct db_migration	db_registry_migrations[];
+extern const size_t			db_registry_nmigrations;
+extern const struct db_migration	db_tenant_migrations[];
+extern const size_t			db_tenant_nmigrations;
+
+const char	*db_status_code(enum db_status);
+
+/*
+ * Opens (creating when create is set) path with key (KEY_BYTES raw
+ * bytes), checks the key, sets WAL, busy timeout, foreign keys and
+ * secure delete, registers cellar_fold(), then applies migrations
+ * m[0..nmig) past PRAGMA user_version (migration i brings the schema to
+ * version i + 1).  New files are created 0600 (the programs' umask).
+ * DB_NEWER: the file's schema is past nmig, made by a newer cellar.
+ */
+enum db_status	 db_open(const char *path, const unsigned char *key,
+		    int create, const struct db_migration *m, size_t nmig,
+		    sqlite3 **out) __attribute__((warn_unused_result));
+void		 db_close(sqlite3 *);
+
+/* PRAGMA user_version of db into *v; 0 or -1. */
+int		 db_user_version(sqlite3 *, long long *v)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Checks that this SQLite is SQLCipher (PRAGMA cipher_version answers)
+ * and that a keyed database round-trips; 0 or -1.
+ */
+int		 db_selftest(void) __attribute__((warn_unused_result));
+
+/*
+ * Runs fn(db, arg) inside BEGIN IMMEDIATE ... COMMIT: ERR_OK from fn
+ * commits, anything else rolls back and is returned.  When the database
+ * is busy (SQLITE_BUSY or SQLITE_LOCKED at BEGIN, inside fn, or at
+ * COMMIT) the whole transaction, fn included, is tried again, at most
+ * DB_TX_TRIES times, after a short random pause (each attempt also waits
+ * up to DB_BUSY_MS in SQLite's busy handler).  Still busy:
+ * ERR_UNAVAILABLE.  fn must therefore be safe to run again: it may only
+ * change the database and its own output.
+ */
+enum err	 db_tx(sqlite3 *, enum err (*fn)(sqlite3 *, void *), void *arg)
+		    __attribute__((warn_unused_result));
+
+/* Binds v (NULL binds SQL NULL) as parameter i, static; 0 or -1. */
+int		 db_bind_text(sqlite3_stmt *, int i, const char *v);
+
+/* Column i as a malloc'd string ("" for NULL); NULL on no memory. */
+char		*db_col_strdup(sqlite3_stmt *, int i);
+
+/*
+ * Gives back a cached statement: resets it and clears its bindings.
+ * NULL is ignored.
+ */
+void		 db_stmt_done(sqlite3_stmt *);
+
+/*
+ * Case-folds UTF-8 text (lowercase by the C.UTF-8 locale's tables, for
+ * every script, not only ASCII as SQLite's lower()) into a malloc'd
+ * string; the same function is cellar_fold() in SQL on our connections.
+ * NULL on no memory.
+ */
+char		*db_fold(const char *s);
+
+/* 1 if the first 16 bytes of the file are SQLite's plaintext header. */
+int		 db_file_is_plaintext(const char *path);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * The registry (registry.db): tenants, their sealed shared secrets and
+ * wrapped data keys, and the audit trail.  Tenant ids are random and
+ * name the tenant files; a clientKey or site URL never becomes a path or
+ * a log line.
+ */
+#ifndef CELLAR_REGISTRY_H
+#define CELLAR_REGISTRY_H
+
+#include <stddef.h>
+
+#include "cellar/err.h"
+#include "cellar/keys.h"
+
+#define TENANT_ID_LEN	32	/* hex characters */
+#define SECRET_MAX	512	/* longest shared secret accepted */
+
+enum tenant_state {
+	TENANT_INSTALLED = 0,
+	TENANT_DEPARTED,
+	TENANT__MAX
+};
+
+/* The open registry: its connection, statements and scratch memory. */
+struct registry;
+
+/*
+ * A tenant as the request path needs it; strings owned by the struct
+ * (free with registry_tenant_free).  Times are seconds since the epoch
+ * (UTC).
+ */
+struct tenant {
+	char			 id[TENANT_ID_LEN + 1];
+	char			*client_key;
+	char			*base_url;
+	enum tenant_state	 state;
+	int			 enabled;
+	long long		 installed_at;
+	long long		 updated_at;
+	long long		 uninstalled_at;	/* 0: never */
+	long long		 delete_after;		/* 0: none */
+	int			 secret_master;		/* seals the secret */
+	int			 dek_version;		/* current data key */
+	long long		 dek_created;
+	unsigned char		*secret_sealed;
+	size_t			 secret_sealed_len;
+};
+
+/* What a verified install tells us; validated by the caller. */
+struct install {
+	const char	*client_key;
+	const char	*shared_secret;
+	const char	*base_url;
+	const char	*display_url;		/* may be NULL */
+	const char	*product_type;
+	const char	*server_version;	/* may be NULL */
+	const char	*plugins_version;	/* may be NULL */
+	const char	*sen;			/* may be NULL */
+	const char	*oauth_client_id;	/* may be NULL */
+};
+
+/*
+ * Opens state_dir/registry.db with the registry key of the newest master
+ * version that opens it (older ones are tried so that a rotation cut
+ * short never locks us out), creating it under the current version when
+ * create is set and no file exists.  Creates state_dir/tenants.
+ */
+struct registry	*registry_open(const char *state_dir,
+		    const struct keyring *, int create, char *err,
+		    size_t errsz);
+void		 registry_close(struct registry *);
+
+/* Path of a tenant's file: malloc'd "state_dir/tenants/ID.db". */
+char		*registry_tenant_path(const struct registry *, const char *id);
+
+/*
+ * Looks a tenant up by clientKey (iss).  ERR_OK, ERR_NOT_FOUND or
+ * ERR_INTERNAL.  Free with registry_tenant_free.
+ */
+enum err	 registry_find(struct registry *, const char *client_key,
+		    struct tenant *) __attribute__((warn_unused_result));
+void		 registry_tenant_free(struct tenant *);
+/* The same by tenant id. */
+enum err	 registry_get(struct registry *, const char *id,
+		    struct tenant *) __attribute__((warn_unused_result));
+/*
+ * Calls fn for every tenant in install order; fn returning -1 stops.
+ * Returns the number visited, or -1 on error.
+ */
+int		 registry_each(struct registry *,
+		    int (*fn)(const struct tenant *, void *), void *arg);
+
+/*
+ * Unseals the tenant's shared secret into the registry's guarded scratch
+ * buffer (sodium_malloc'd once); valid until the next call.  Wipe it
+ * with registry_secret_wipe as soon as it has been used.  NULL if it
+ * does not open: the caller fails closed.
+ */
+const char	*registry_secret(struct registry *, const struct tenant *,
+		    size_t *len);
+void		 registry_secret_wipe(struct registry *);
+
+/*
+ * Unwraps the tenant's current data key into dek (KEY_BYTES, caller's
+ * sodium_malloc memory) with its version, the master version that wraps
+ * it and its creation time (seconds since the epoch).  -1 on any
+ * failure.
+ */
+int		 registry_dek(struct registry *, const char *id,
+		    unsigned char *dek, int *version, int *master,
+		    long long *created_at) __attribute__((warn_unused_result));
+
+/*
+ * A verified install at now (seconds since the epoch): the first
+ * creates the tenant (random id, data key, encrypted file, registry
+ * row); a reinstall replaces the secret, URLs and license fields and
+ * cancels a pending deletion.  *created tells which.  All or nothing: a
+ * failed install leaves no row and no file.  ERR_OK with out filled
+ * (free with registry_tenant_free), ERR_UNAVAILABLE when the registry
+ * stayed busy, ERR_INTERNAL.
+ */
+enum err	 registry_install(struct registry *, const struct install *,
+		    long long now, struct tenant *out, int *created)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Marks tenant id departed at now (seconds since the epoch); its data
+ * is due for deletion grace_days later.  ERR_NOT_FOUND for an unknown id.
+ */
+enum err	 registry_uninstall(struct registry *, const char *id,
+		    long long now, long long grace_days)
+		    __attribute__((warn_unused_result));
+
+/* Sets the enabled flag of tenant id at now; as registry_uninstall. */
+enum err	 registry_set_enabled(struct registry *, const char *id,
+		    int enabled, long long now)
+		    __attribute__((warn_unused_result));
+
+/* Removes a database file with its -wal, -shm and -journal files. */
+void		 registry_remove_files(const char *path);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * A tenant's own database file (state_dir/tenants/ID.db), opened under
+ * the tenant's current data key, as an explicit handle that owns its
+ * prepared statements.  Every tenant store (tpl.h, and those to come)
+ * works on a handle, so the worker, cellarctl, the reaper and the unit
+ * tests use the stores alike; the worker keeps a few handles open
+ * between requests (its pool), others open one for a job.
+ *
+ * Opening is kept cheap, because a worker serving many active tenants
+ * opens often: the data key is unwrapped and the file keyed with the raw
+ * key (no PBKDF2), the owner check is one read, and statements are
+ * prepared when first used, not at open.
+ */
+#ifndef CELLAR_TENANTDB_H
+#define CELLAR_TENANTDB_H
+
+#include <sqlite3.h>
+
+#include "cellar/err.h"
+
+struct registry;
+struct tenant;
+struct tenantdb;
+
+/*
+ * The stores that keep statements in a handle: each numbers its own
+ * statements with an enum of at most TENANTDB_STMTS entries.
+ */
+enum tenantdb_store {
+	TDB_TPL = 0,		/* canned responses (tpl.c) */
+	TDB__MAX
+};
+
+/* Most statements one store may keep in a handle. */
+#define TENANTDB_STMTS	32
+
+/*
+ * Opens tenant t's file under its current data key and checks that the
+ * file names t as its owner (a file copied over another tenant's is
+ * refused).  ERR_OK with *out set (close it with tenantdb_close), else
+ * ERR_INTERNAL with the reason (dek_unwrap_failed, tenant_open_failed,
+ * tenant_file_owner) in the app log; the file is never changed.
+ */
+enum err	 tenantdb_open(struct registry *, const struct tenant *t,
+		    struct tenantdb **out) __attribute__((warn_unused_result));
+
+/* Finalizes every statement and closes the file; NULL is ignored. */
+void		 tenantdb_close(struct tenantdb *);
+
+/* The connection, for transactions (db_tx) and sqlite3_changes. */
+sqlite3		*tenantdb_sqlite(const struct tenantdb *);
+
+/* The tenant id (TENANT_ID_LEN hex) and the data key version it holds. */
+const char	*tenantdb_id(const struct tenantdb *);
+int		 tenantdb_key_version(const struct tenantdb *);
+
+/*
+ * Statement i (< TENANTDB_STMTS) of store s, whose text is sql: prepared
+ * on first use and kept for the handle's life.  A store always passes
+ * the same text for the same (s, i): its own table indexed by its own
+ * enum.  Give it back with db_stmt_done; never finalize it.  NULL on a
+ * prepare error.
+ */
+sqlite3_stmt	*tenantdb_stmt(struct tenantdb *, enum tenantdb_store s,
+		    int i, const char *sql);
+
+#endif

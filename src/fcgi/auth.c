@@ -1,0 +1,354 @@
+/*
+ * Authentication of every protected request; see auth.h for the checks
+ * per route level.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cellar/clock.h"
+#include "cellar/conf.h"
+#include "cellar/json.h"
+#include "cellar/log.h"
+#include "cellar/qsh.h"
+#include "auth.h"
+#include "fcgi.h"
+#include "installkey.h"
+#include "perm.h"
+
+#define CONTEXT_QSH	"context-qsh"
+
+/*
+ * Verified HS256 tokens, per worker.  Jira's front end reuses a context
+ * token for many requests; checking its signature again (libjwt parses it
+ * once more and HMACs it) costs more than the rest of the request.  An
+ * entry holds the parsed claims and is only trusted for the tenant whose
+ * sealed secret verified it: a reinstall or a rotation re-seals the
+ * secret, so the tag no longer matches and the token is verified anew.
+ * Time and qsh checks run on every request regardless, and so does the
+ * registry lookup that refuses departed tenants.
+ */
+#define TOKEN_CACHE	64
+
+static struct token_entry {
+	unsigned char	 hash[crypto_generichash_BYTES];
+	unsigned char	 secret_tag[crypto_generichash_BYTES];
+	char		 tenant_id[TENANT_ID_LEN + 1];
+	struct token_claims claims;
+	unsigned long	 used;
+	int		 live;
+} token_cache[TOKEN_CACHE];
+static unsigned long token_clock;
+
+static void
+token_tag(unsigned char *tag, const struct tenant *t)
+{
+	crypto_generichash(tag, crypto_generichash_BYTES, t->secret_sealed,
+	    t->secret_sealed_len, NULL, 0);
+}
+
+static struct token_entry *
+token_find(const unsigned char *hash)
+{
+	size_t	 i;
+
+	for (i = 0; i < TOKEN_CACHE; i++)
+		if (token_cache[i].live && sodium_memcmp(token_cache[i].hash,
+		    hash, crypto_generichash_BYTES) == 0)
+			return &token_cache[i];
+	return NULL;
+}
+
+/*
+ * Moves the verified claims of r (in r->auth) into the cache; r borrows
+ * them from there on.
+ */
+static void
+token_remember(struct req *r, const unsigned char *hash)
+{
+	struct token_entry *e = &token_cache[0];
+	size_t	 i;
+
+	for (i = 0; i < TOKEN_CACHE; i++) {
+		if (!token_cache[i].live) {
+			e = &token_cache[i];
+			break;
+		}
+		if (token_cache[i].used < e->used)
+			e = &token_cache[i];
+	}
+	if (e->live)
+		token_claims_free(&e->claims);
+	memcpy(e->hash, hash, crypto_generichash_BYTES);
+	token_tag(e->secret_tag, r->tenant);
+	memcpy(e->tenant_id, r->tenant->id, sizeof(e->tenant_id));
+	e->claims = r->auth->claims;
+	memset(&r->auth->claims, 0, sizeof(r->auth->claims));
+	e->used = ++token_clock;
+	e->live = 1;
+	r->claims = &e->claims;
+}
+
+void
+auth_cache_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < TOKEN_CACHE; i++) {
+		if (token_cache[i].live)
+			token_claims_free(&token_cache[i].claims);
+		memset(&token_cache[i], 0, sizeof(token_cache[i]));
+	}
+}
+
+int
+auth_token(const struct req *r, const char **token, char **owned,
+    const char **reason)
+{
+	const char	*p, *q = NULL, *end;
+	size_t		 n;
+
+	*token = NULL;
+	*owned = NULL;
+	/* Find a jwt= parameter in the raw query; a second one is refused. */
+	for (p = r->query; p != NULL && *p != '\0'; p = end) {
+		end = p + strcspn(p, "&");
+		if (strncmp(p, "jwt=", 4) == 0) {
+			if (q != NULL) {
+				*reason = "token_twice";
+				return -1;
+			}
+			q = p + 4;
+			n = (size_t)(end - q);
+			if (n > TOKEN_MAX_LEN) {
+				*reason = "token_too_long";
+				return -1;
+			}
+		}
+		if (*end == '&')
+			end++;
+	}
+	if (r->authorization != NULL) {
+		if (q != NULL) {
+			*reason = "token_twice";
+			return -1;
+		}
+		if (strncmp(r->authorization, "JWT ", 4) != 0) {
+			*reason = "auth_scheme";
+			return -1;
+		}
+		*token = r->authorization + 4;
+		return 0;
+	}
+	if (q == NULL) {
+		*reason = "no_token";
+		return -1;
+	}
+	if ((*owned = strndup(q, strcspn(q, "&"))) == NULL) {
+		*reason = "no_memory";
+		return -1;
+	}
+	*token = *owned;
+	return 0;
+}
+
+/* aud (a string or an array of strings) must name our base URL. */
+static int
+aud_ok(const cJSON *aud, const char *base)
+{
+	const cJSON	*a;
+	size_t		 bl = strlen(base), al;
+
+	if (aud == NULL)
+		return 0;
+	if (cJSON_IsArray(aud)) {
+		cJSON_ArrayForEach(a, aud)
+			if (aud_ok(a, base))
+				return 1;
+		return 0;
+	}
+	if (!cJSON_IsString(aud) || aud->valuestring == NULL)
+		return 0;
+	al = strlen(aud->valuestring);
+	while (al > 0 && aud->valuestring[al - 1] == '/')
+		al--;
+	while (bl > 0 && base[bl - 1] == '/')
+		bl--;
+	return al == bl && strncmp(aud->valuestring, base, al) == 0;
+}
+
+static int
+auth_lifecycle(struct req *r, const char *token, const char **reason)
+{
+	const struct conf *cfg = r->app->cfg;
+	const struct token_claims *c = r->claims;
+	const char	*client_key;
+	char		*pem;
+	size_t		 len = 0;
+	int		 fetched, rc;
+
+	if (!installkey_kid_ok(c->kid)) {
+		*reason = "kid_invalid";
+		return -1;
+	}
+	if (!aud_ok(c->aud, conf_str(cfg, C_APP_BASE_URL))) {
+		*reason = "aud_mismatch";
+		return -1;
+	}
+	if (r->json == NULL || json_get_str(r->json, "clientKey", 1, 255,
+	    &client_key) != JSON_OK || strcmp(client_key, c->iss) != 0) {
+		*reason = "iss_not_client_key";
+		return -1;
+	}
+	if ((pem = installkey_get(cfg, c->kid, &len, &fetched, reason)) ==
+	    NULL)
+		return -1;
+	rc = token_check_sig(token, TOKEN_RS256, (const unsigned char *)pem,
+	    len, reason);
+	/* Only a key that verified a token is worth keeping. */
+	if (rc == 0 && fetched)
+		installkey_keep(cfg, c->kid, pem, len, r->rid);
+	free(pem);
+	return rc;
+}
+
+static int
+auth_tenant(struct req *r, const char *token, const unsigned char *hash,
+    struct token_entry *hit, const char **reason)
+{
+	const char	*secret;
+	unsigned char	 tag[crypto_generichash_BYTES];
+	size_t		 len = 0;
+	enum err	 e;
+	int		 rc;
+
+	e = registry_find(r->app->reg, r->claims->iss, &r->auth->tenant);
+	if (e == ERR_NOT_FOUND) {
+		*reason = "unknown_tenant";
+		return -1;
+	}
+	if (e != ERR_OK) {
+		*reason = "registry_error";
+		return -1;
+	}
+	r->tenant = &r->auth->tenant;
+	if (r->tenant->state != TENANT_INSTALLED) {
+		*reason = "tenant_departed";
+		return -1;
+	}
+	if (hit != NULL && strcmp(hit->tenant_id, r->tenant->id) == 0) {
+		token_tag(tag, r->tenant);
+		if (sodium_memcmp(tag, hit->secret_tag, sizeof(tag)) == 0) {
+			hit->used = ++token_clock;
+			return 0;
+		}
+	}
+	/* A secret that does not unseal is a failure, never "empty". */
+	if ((secret = registry_secret(r->app->reg, r->tenant, &len)) ==
+	    NULL) {
+		*reason = "secret_unseal_failed";
+		return -1;
+	}
+	rc = token_check_sig(token, TOKEN_HS256,
+	    (const unsigned char *)secret, len, reason);
+	registry_secret_wipe(r->app->reg);
+	if (rc == 0 && hit == NULL)
+		token_remember(r, hash);
+	return rc;
+}
+
+enum err
+auth_request(struct req *r)
+{
+	const struct conf *cfg = r->app->cfg;
+	const char	*token = NULL, *reason = "unknown";
+	char		*owned = NULL, qsh[65];
+	unsigned char	 hash[crypto_generichash_BYTES];
+	struct token_entry *hit = NULL;
+	enum auth_level	 level = r->route->auth;
+	int		 ok = 0;
+
+	if (r->auth == NULL) {
+		reason = "no_auth_state";
+		goto out;
+	}
+	if (auth_token(r, &token, &owned, &reason) == -1)
+		goto out;
+	if (strnlen(token, TOKEN_MAX_LEN + 1) > TOKEN_MAX_LEN) {
+		reason = "token_too_long";
+		goto out;
+	}
+	if (level != AUTH_LIFECYCLE) {
+		crypto_generichash(hash, sizeof(hash),
+		    (const unsigned char *)token, strlen(token), NULL, 0);
+		if ((hit = token_find(hash)) != NULL)
+			r->claims = &hit->claims;
+	}
+	if (hit == NULL) {
+		if (token_parse(token, level == AUTH_LIFECYCLE ? TOKEN_RS256 :
+		    TOKEN_HS256, &r->auth->claims, &reason) == -1)
+			goto out;
+		r->claims = &r->auth->claims;
+	}
+	if (token_check_time(r->claims, clock_now(),
+	    conf_int(cfg, C_AUTH_LEEWAY), conf_int(cfg, C_AUTH_MAX_LIFETIME),
+	    &reason) == -1)
+		goto out;
+	/* context-qsh only where the table allows it, and only there. */
+	if (level == AUTH_CONTEXT) {
+		if (strcmp(r->claims->qsh, CONTEXT_QSH) != 0) {
+			reason = "qsh_not_context";
+			goto out;
+		}
+	} else {
+		if (strcmp(r->claims->qsh, CONTEXT_QSH) == 0) {
+			reason = "context_qsh_not_allowed";
+			goto out;
+		}
+		if (qsh_compute(http_method_name(r->method), r->path,
+		    r->query, qsh) == -1) {
+			reason = "query_malformed";
+			goto out;
+		}
+		if (strlen(r->claims->qsh) != 64 ||
+		    sodium_memcmp(qsh, r->claims->qsh, 64) != 0) {
+			reason = "qsh_mismatch";
+			goto out;
+		}
+	}
+	if (level == AUTH_LIFECYCLE) {
+		if (auth_lifecycle(r, token, &reason) == -1)
+			goto out;
+	} else if (auth_tenant(r, token, hash, hit, &reason) == -1)
+		goto out;
+	ok = 1;
+out:
+	if (owned != NULL) {
+		sodium_memzero(owned, strlen(owned));
+		free(owned);
+	}
+	if (!ok) {
+		log_msg(LOGL_WARN, r->rid, "reason=%s route=%s", reason,
+		    r->route->name);
+		auth_release(r);
+		return ERR_UNAUTHORIZED;
+	}
+	/* The caller's account id, checked once for every handler. */
+	r->account = r->claims->sub != NULL && perm_id_ok(r->claims->sub) ?
+	    r->claims->sub : NULL;
+	return ERR_OK;
+}
+
+void
+auth_release(struct req *r)
+{
+	r->claims = NULL;
+	r->tenant = NULL;
+	r->account = NULL;
+	if (r->auth != NULL) {
+		token_claims_free(&r->auth->claims);
+		registry_tenant_free(&r->auth->tenant);
+	}
+}

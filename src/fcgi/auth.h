@@ -1,0 +1,55 @@
+/*
+ * Request authentication, one entry point for the router.  Per route
+ * level (router.h):
+ *
+ *   AUTH_LIFECYCLE  RS256 signed install: kid from a safe alphabet, the
+ *                   public key by kid (installkey.h), aud = our base
+ *                   URL, iss = the body's clientKey, exp/iat, qsh.
+ *   AUTH_PAGE       HS256 with the tenant's shared secret, qsh computed
+ *                   from the raw REQUEST_URI (qsh.h).
+ *   AUTH_CONTEXT    HS256 with the tenant's shared secret, qsh must be
+ *                   the literal "context-qsh".
+ *
+ * The algorithm is pinned by the route, never taken from the token.
+ * Every failure is ERR_UNAUTHORIZED with a generic body and the reason
+ * (e.g. qsh_mismatch, expired, unknown_tenant) in the app log with the
+ * request id, never the token.
+ */
+#ifndef CELLAR_FCGI_AUTH_H
+#define CELLAR_FCGI_AUTH_H
+
+#include "cellar/registry.h"
+#include "cellar/token.h"
+#include "req.h"
+
+/*
+ * What authentication found for one request.  The request borrows from
+ * it (r->claims, r->tenant, r->account); app_serve owns it, on its
+ * stack, and ends it with auth_release.
+ */
+struct auth_state {
+	struct token_claims	 claims;	/* unless cached */
+	struct tenant		 tenant;
+};
+
+/*
+ * The router_auth_fn: authenticates r for r->route->auth, using r->auth
+ * (which must be set) for what it finds.  ERR_OK or ERR_UNAUTHORIZED.
+ */
+enum err	 auth_request(struct req *r);
+
+/* Ends what r borrowed from r->auth and frees it; r->auth may be NULL. */
+void		 auth_release(struct req *r);
+
+/*
+ * The token of a request: "Authorization: JWT <t>" or "?jwt=<t>", not
+ * both.  Points into r (header copy) or a malloc'd copy in *owned.
+ * 0, or -1 with a reason.
+ */
+int		 auth_token(const struct req *r, const char **token,
+		    char **owned, const char **reason);
+
+/* Forgets every cached verified token (at worker exit, and in tests). */
+void		 auth_cache_clear(void);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * The worker (cgi-bin/cellar.fcgi): its long-lived state, the route
+ * table and the route handlers.  Private to src/fcgi; the library
+ * (include/cellar) never sees it.
+ *
+ * A request's path through the worker: main.c accepts it (FastCGI or
+ * CGI) -> app_serve -> req_init (copy and bound the parameters) ->
+ * router_dispatch (match the route, check body headers, read and parse
+ * the body, authenticate for the route's level, call the handler) ->
+ * reply_send -> log_request -> auth_release and req_free.
+ */
+#ifndef CELLAR_FCGI_H
+#define CELLAR_FCGI_H
+
+#include <stddef.h>
+
+#include "cellar/conf.h"
+#include "cellar/keys.h"
+#include "cellar/registry.h"
+#include "reply.h"
+#include "req.h"
+#include "router.h"
+
+struct app {
+	struct conf	*cfg;
+	struct keyring	*kr;		/* master keys, sodium_malloc'd */
+	struct registry	*reg;		/* registry.db, open for the worker */
+	const char	*base_path;	/* path of base_url, "" for none */
+	char		*base_path_buf;
+	char		*descriptor;	/* atlassian-connect.json, built once */
+	size_t		 descriptor_len;
+	long long	 started;	/* wall clock seconds */
+};
+
+/*
+ * Builds the app state from a loaded configuration (taking ownership of
+ * cfg): loads the master keys, runs the cipher self-test and opens the
+ * registry (never creates it).  Returns NULL with a message in err.
+ */
+struct app	*app_new(struct conf *cfg, char *err, size_t errsz);
+void		 app_free(struct app *);
+
+/* Builds the Connect descriptor for cfg into a malloc'd JSON text. */
+char		*app_descriptor(const struct conf *cfg, size_t *len);
+
+/* Serves one request through io: parse, route, reply, log. */
+void		 app_serve(const struct app *, const struct http_io *);
+
+/* The route table (routes.c). */
+extern const struct route	routes[];
+extern const size_t		nroutes;
+
+/*
+ * Handlers, one file per route group.  Each returns ERR_OK with the
+ * reply filled, or an error the router turns into its fixed reply.
+ */
+
+/* route_meta.c: 200 always (the descriptor); 200, or 503 if unhealthy. */
+enum err	 route_healthz(struct req *, struct reply *);
+enum err	 route_descriptor(struct req *, struct reply *);
+
+/*
+ * route_lifecycle.c: 204; 422 for an invalid payload (the field is
+ * logged), 503 when the registry stays busy.
+ */
+enum err	 route_installed(struct req *, struct reply *);
+enum err	 route_uninstalled(struct req *, struct reply *);
+enum err	 route_enabled(struct req *, struct reply *);
+enum err	 route_disabled(struct req *, struct reply *);
+
+/* route_tenant.c: 200 with what cellar stores for the caller's tenant. */
+enum err	 route_tenant(struct req *, struct reply *);
+
+/*
+ * route_templates.c (canned responses).  Common answers: 403 for a
+ * token without an account, 400 for a malformed projectId, 404 for a
+ * template the caller may not see (or none), 403 for one they see but
+ * may not change, 422 naming the first invalid field in the log, 503
+ * when Jira must answer and cannot (see the file's head).
+ *   list 200, create 201, get 200, put 200 (409 stale version), delete
+ *   204 (409 changed since read), render 200 (413 over RENDER_MAX),
+ *   uses 204, export 200, import 201 (413 over IMPORT_MAX).
+ */
+enum err	 route_templates_list(struct req *, struct reply *);
+enum err	 route_templates_create(struct req *, struct reply *);
+enum err	 route_templates_get(struct req *, struct reply *);
+enum err	 route_templates_put(struct req *, struct reply *);
+enum err	 route_templates_delete(struct req *, struct reply *);
+enum err	 route_templates_render(struct req *, struct reply *);
+enum err	 route_templates_uses(struct req *, struct reply *);
+enum err	 route_templates_export(struct req *, struct reply *);
+enum err	 route_templates_import(struct req *, struct reply *);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * Install keys; see installkey.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cellar/buf.h"
+#include "cellar/clock.h"
+#include "cellar/log.h"
+#include "cellar/outbound.h"
+#include "cellar/util.h"
+#include "installkey.h"
+
+#define PEM_MAX		INSTALLKEY_PEM_MAX
+
+int
+installkey_kid_ok(const char *kid)
+{
+	size_t	 n = 0;
+
+	if (kid == NULL || kid[0] == '.')
+		return 0;
+	for (; *kid != '\0'; kid++, n++)
+		if (!((*kid >= 'A' && *kid <= 'Z') ||
+		    (*kid >= 'a' && *kid <= 'z') ||
+		    (*kid >= '0' && *kid <= '9') || *kid == '.' ||
+		    *kid == '_' || *kid == '-'))
+			return 0;
+	return n >= 1 && n <= 128;
+}
+
+/* 1 if buf looks like one PEM public key and nothing else. */
+static int
+pem_ok(const char *buf, size_t len)
+{
+	static const char begin[] = "-----BEGIN PUBLIC KEY-----";
+
+	return len > sizeof(begin) && len < PEM_MAX &&
+	    strncmp(buf, begin, sizeof(begin) - 1) == 0 &&
+	    memchr(buf, '\0', len) == NULL &&
+	    strstr(buf, "-----END PUBLIC KEY-----") != NULL;
+}
+
+/* Reads dir/KID.pem; NULL if absent or unusable. */
+static char *
+pem_read(const char *dir, const char *kid, size_t *len)
+{
+	char		 name[160], *path, *buf = NULL;
+	struct stat	 st;
+	ssize_t		 n = 0;
+	size_t		 got;
+	int		 fd;
+
+	snprintf(name, sizeof(name), "%s.pem", kid);
+	if ((path = util_path_join(dir, name)) == NULL)
+		return NULL;
+	/* O_NONBLOCK: a FIFO put there must not hang the worker. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	free(path);
+	if (fd == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || st.st_size > PEM_MAX ||
+	    (buf = malloc(PEM_MAX + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	for (got = 0; got < (size_t)st.st_size; got += (size_t)n)
+		if ((n = read(fd, buf + got, (size_t)st.st_size - got)) <= 0)
+			break;
+	close(fd);
+	buf[got] = '\0';
+	*len = got;
+	if (got != (size_t)st.st_size || !pem_ok(buf, *len)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Fetches url/KID with a short timeout; only a 200 with a PEM counts. */
+static char *
+pem_fetch(const struct conf *cfg, const char *kid, size_t *len,
+    const char **reason)
+{
+	struct buf	 b = BUF_INIT(PEM_MAX), url = BUF_INIT(0);
+	struct outbound	 o;
+	char		*pem = NULL;
+	long		 code;
+	int		 curl_code;
+
+	buf_addf(&url, "%s/%s", conf_str(cfg, C_AUTH_INSTALL_KEYS_URL), kid);
+	if (url.failed) {
+		*reason = "no_memory";
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	o.url = url.p;
+	o.method = METHOD_GET;
+	o.protocols = "https,http";
+	o.connect_ms = o.total_ms =
+	    (long)conf_int(cfg, C_AUTH_FETCH_TIMEOUT_MS);
+	if (outbound_call(&o, &code, &b, &curl_code) == -1) {
+		*reason = "install_key_fetch_failed";
+		goto out;
+	}
+	if (code != 200) {
+		*reason = "install_key_not_found";
+		goto out;
+	}
+	if (b.p == NULL || !pem_ok(b.p, b.len)) {
+		*reason = "install_key_invalid";
+		goto out;
+	}
+	pem = buf_finish(&b, len);
+out:
+	buf_free(&b);
+	buf_free(&url);
+	return pem;
+}
+
+/*
+ * Fetching a key costs a worker up to fetch_timeout_ms, and anyone can
+ * ask for one with a made-up kid before any signature is checked.  So a
+ * worker fetches at most once per [auth] fetch_interval seconds and
+ * remembers kids the key service did not give for unknown_kid_seconds.
+ */
+#define FETCH_FAILED	32
+
+static long long	 last_fetch;
+static struct {
+	char		 kid[129];
+	long long	 until;
+} failed_kids[FETCH_FAILED];
+
+static int
+fetch_allowed(const struct conf *cfg, const char *kid, const char **reason)
+{
+	long long	 now = clock_now();
+	size_t		 i;
+
+	for (i = 0; i < FETCH_FAILED; i++)
+		if (failed_kids[i].until > now &&
+		    strcmp(failed_kids[i].kid, kid) == 0) {
+			*reason = "install_key_unknown_recently";
+			return 0;
+		}
+	if (last_fetch != 0 &&
+	    now - last_fetch < conf_int(cfg, C_AUTH_FETCH_INTERVAL)) {
+		*reason = "install_key_fetch_throttled";
+		return 0;
+	}
+	last_fetch = now;
+	return 1;
+}
+
+static void
+fetch_failed(const struct conf *cfg, const char *kid)
+{
+	static unsigned int next;
+	size_t	 i = next++ % FETCH_FAILED;
+
+	snprintf(failed_kids[i].kid, sizeof(failed_kids[i].kid), "%s", kid);
+	failed_kids[i].until = clock_now() +
+	    conf_int(cfg, C_AUTH_UNKNOWN_KID_SECONDS);
+}
+
+/* Caches a verified key as dir/KID.pem: temp file, fsync, rename. */
+static void
+pem_cache(const char *dir, const char *kid, const char *pem, size_t len,
+    const char *rid)
+{
+	char	 name[160], tmpname[200], *path = NULL, *tmp = NULL;
+	int	 fd = -1;
+
+	snprintf(name, sizeof(name), "%s.pem", kid);
+	snprintf(tmpname, sizeof(tmpname), ".%s.%ld.tmp", kid, (long)getpid());
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		goto fail;
+	if ((path = util_path_join(dir, name)) == NULL ||
+	    (tmp = util_path_join(dir, tmpname)) == NULL)
+		goto fail;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1)
+		goto fail;
+	if (write(fd, pem, len) != (ssize_t)len || fsync(fd) == -1 ||
+	    close(fd) == -1) {
+		fd = -1;
+		unlink(tmp);
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		unlink(tmp);
+		goto fail;
+	}
+	free(path);
+	free(tmp);
+	return;
+fail:
+	if (fd != -1)
+		close(fd);
+	log_msg(LOGL_WARN, rid, "reason=install_key_cache_failed");
+	free(path);
+	free(tmp);
+}
+
+char *
+installkey_get(const struct conf *cfg, const char *kid, size_t *len,
+    int *fetched, const char **reason)
+{
+	char	*pem;
+
+	*fetched = 0;
+	if ((pem = pem_read(conf_str(cfg, C_AUTH_INSTALL_KEY_DIR), kid,
+	    len)) != NULL)
+		return pem;
+	if (!fetch_allowed(cfg, kid, reason))
+		return NULL;
+	if ((pem = pem_fetch(cfg, kid, len, reason)) == NULL) {
+		fetch_failed(cfg, kid);
+		return NULL;
+	}
+	*fetched = 1;
+	return pem;
+}
+
+void
+installkey_keep(const struct conf *cfg, const char *kid, const char *pem,
+    size_t len, const char *rid)
+{
+	pem_cache(conf_str(cfg, C_AUTH_INSTALL_KEY_DIR), kid, pem, len, rid);
+}
+
+void
+installkey_forget(void)
+{
+	last_fetch = 0;
+	memset(failed_kids, 0, sizeof(failed_kids));
+}

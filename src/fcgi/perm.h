@@ -1,0 +1,60 @@
+/*
+ * What Jira says about a user: Jira admin, permissions in projects, group
+ * membership.  Asked through the app-signed Jira client and cached per
+ * worker for [jira] cache_seconds.  Every question that Jira cannot
+ * answer is ERR_UNAVAILABLE: callers fail closed.
+ */
+#ifndef CELLAR_FCGI_PERM_H
+#define CELLAR_FCGI_PERM_H
+
+#include <stddef.h>
+
+#include "cellar/err.h"
+#include "req.h"
+
+/* Longest id accepted for an account, project or group. */
+#define PERM_ID_MAX	128
+/* Most projects asked about at once (a template names at most 50). */
+#define PERM_PROJECTS_MAX	50
+
+enum perm_project {
+	PERM_BROWSE = 0,	/* BROWSE_PROJECTS: works on its issues */
+	PERM_ADMIN_PROJECT,	/* ADMINISTER_PROJECTS */
+	PERM_PROJECT__MAX
+};
+
+/* 1 if s is a plausible Atlassian account id, project id or group id. */
+int		 perm_id_ok(const char *s);
+
+/*
+ * 1 while a call to the tenant's Jira failed in the last few seconds
+ * (calls then fail fast with ERR_UNAVAILABLE).
+ */
+int		 perm_jira_known_down(const struct req *);
+
+/*
+ * Is the caller (r->account) a Jira admin?  *yes set on ERR_OK;
+ * ERR_FORBIDDEN for a caller without an account id.
+ */
+enum err	 perm_jira_admin(struct req *r, int *yes)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Does the caller hold perm in every one of projects[0..n)?  *yes set on
+ * ERR_OK.
+ */
+enum err	 perm_projects(struct req *r, enum perm_project,
+		    const char *const *projects, size_t n, int *yes)
+		    __attribute__((warn_unused_result));
+
+/*
+ * The caller's group ids as ",id1,id2,...," (empty groups: ","), a
+ * malloc'd string for SQL membership tests.
+ */
+enum err	 perm_groups(struct req *r, char **joined)
+		    __attribute__((warn_unused_result));
+
+/* Forgets every cached answer. */
+void		 perm_cache_clear(void);
+
+#endif

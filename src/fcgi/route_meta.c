@@ -1,0 +1,164 @@
+/*
+ * Routes about the service itself: the Connect descriptor and the health
+ * check.  Neither touches tenant data.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "cellar/clock.h"
+#include "cellar/json.h"
+#include "cellar/log.h"
+#include "cellar/version.h"
+#include "fcgi.h"
+
+/*
+ * Builds atlassian-connect.json from the configuration alone, so the
+ * descriptor Jira sees is exactly what the operator configured and
+ * nothing in the code adds scopes or modules behind their back.
+ */
+char *
+app_descriptor(const struct conf *cfg, size_t *len)
+{
+	cJSON		*d, *o, *a;
+	char		*out = NULL, *scopes = NULL, *p, *comma;
+	char		 self[512];
+
+	if ((d = cJSON_CreateObject()) == NULL)
+		return NULL;
+	snprintf(self, sizeof(self), "%s/atlassian-connect.json",
+	    conf_str(cfg, C_APP_BASE_URL));
+	if (cJSON_AddStringToObject(d, "key", conf_str(cfg, C_APP_KEY)) ==
+	    NULL ||
+	    cJSON_AddStringToObject(d, "name", conf_str(cfg, C_APP_NAME)) ==
+	    NULL ||
+	    cJSON_AddStringToObject(d, "description",
+	    conf_str(cfg, C_APP_DESCRIPTION)) == NULL ||
+	    cJSON_AddStringToObject(d, "baseUrl",
+	    conf_str(cfg, C_APP_BASE_URL)) == NULL)
+		goto out;
+	if ((o = cJSON_AddObjectToObject(d, "vendor")) == NULL ||
+	    cJSON_AddStringToObject(o, "name",
+	    conf_str(cfg, C_APP_VENDOR_NAME)) == NULL ||
+	    cJSON_AddStringToObject(o, "url",
+	    conf_str(cfg, C_APP_VENDOR_URL)) == NULL)
+		goto out;
+	if ((o = cJSON_AddObjectToObject(d, "authentication")) == NULL ||
+	    cJSON_AddStringToObject(o, "type", "jwt") == NULL)
+		goto out;
+	if ((o = cJSON_AddObjectToObject(d, "lifecycle")) == NULL ||
+	    cJSON_AddStringToObject(o, "installed", "/installed") == NULL ||
+	    cJSON_AddStringToObject(o, "uninstalled", "/uninstalled") ==
+	    NULL ||
+	    cJSON_AddStringToObject(o, "enabled", "/enabled") == NULL ||
+	    cJSON_AddStringToObject(o, "disabled", "/disabled") == NULL)
+		goto out;
+	if ((o = cJSON_AddObjectToObject(d, "apiMigrations")) == NULL ||
+	    cJSON_AddTrueToObject(o, "signed-install") == NULL ||
+	    cJSON_AddTrueToObject(o, "context-qsh") == NULL)
+		goto out;
+	if (cJSON_AddBoolToObject(d, "enableLicensing",
+	    conf_bool(cfg, C_APP_LICENSING)) == NULL)
+		goto out;
+	if ((a = cJSON_AddArrayToObject(d, "scopes")) == NULL ||
+	    (scopes = strdup(conf_str(cfg, C_APP_SCOPES))) == NULL)
+		goto out;
+	for (p = scopes; p != NULL; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		if (*p != '\0' && !cJSON_AddItemToArray(a,
+		    cJSON_CreateString(p)))
+			goto out;
+	}
+	if ((o = cJSON_AddObjectToObject(d, "links")) == NULL ||
+	    cJSON_AddStringToObject(o, "self", self) == NULL)
+		goto out;
+	/*
+	 * Modules: only what the app serves.  The UI modules and webhooks
+	 * arrive with the routes that serve them.
+	 */
+	if (cJSON_AddObjectToObject(d, "modules") == NULL)
+		goto out;
+	if ((out = cJSON_PrintUnformatted(d)) != NULL)
+		*len = strlen(out);
+out:
+	free(scopes);
+	cJSON_Delete(d);
+	return out;
+}
+
+enum err
+route_descriptor(struct req *r, struct reply *rep)
+{
+	if ((rep->body = strdup(r->app->descriptor)) == NULL)
+		return ERR_INTERNAL;
+	rep->len = r->app->descriptor_len;
+	rep->status = 200;
+	return ERR_OK;
+}
+
+/*
+ * The state directory must be a directory we can write, owned by us and
+ * closed to others, with room to grow.
+ */
+static const char *
+healthz_state_dir(const struct conf *cfg, const char **disk)
+{
+	const char	*dir = conf_str(cfg, C_SERVER_STATE_DIR);
+	struct stat	 st;
+	struct statvfs	 vfs;
+	unsigned long long free_mb;
+
+	*disk = "unknown";
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return "missing";
+	if (access(dir, R_OK | W_OK | X_OK) == -1)
+		return "not_writable";
+	if (st.st_uid != geteuid() || (st.st_mode & 0077) != 0)
+		return "unsafe_permissions";
+	if (statvfs(dir, &vfs) == -1)
+		return "ok";
+	free_mb = (unsigned long long)vfs.f_bavail * vfs.f_frsize /
+	    (1024 * 1024);
+	*disk = free_mb >= (unsigned long long)conf_int(cfg,
+	    C_SERVER_MIN_FREE_MB) ? "ok" : "low";
+	return "ok";
+}
+
+enum err
+route_healthz(struct req *r, struct reply *rep)
+{
+	cJSON		*o, *c;
+	const char	*state, *disk;
+	int		 ok, rc;
+
+	state = healthz_state_dir(r->app->cfg, &disk);
+	ok = strcmp(state, "ok") == 0 && strcmp(disk, "low") != 0;
+	if (!ok)
+		log_msg(LOGL_WARN, r->rid, "reason=health state_dir=%s disk=%s",
+		    state, disk);
+	if ((o = cJSON_CreateObject()) == NULL)
+		return ERR_INTERNAL;
+	rc = -1;
+	if (!ok && (cJSON_AddStringToObject(o, "error",
+	    err_code(ERR_UNAVAILABLE)) == NULL ||
+	    cJSON_AddStringToObject(o, "message", "a health check failed") ==
+	    NULL))
+		goto out;
+	if (cJSON_AddStringToObject(o, "status", ok ? "ok" : "fail") == NULL ||
+	    cJSON_AddStringToObject(o, "version", CELLAR_VERSION) == NULL ||
+	    json_add_int(o, "uptime_s", clock_now() - r->app->started) ==
+	    NULL ||
+	    (c = cJSON_AddObjectToObject(o, "checks")) == NULL ||
+	    cJSON_AddStringToObject(c, "process", "ok") == NULL ||
+	    cJSON_AddStringToObject(c, "config", "ok") == NULL ||
+	    cJSON_AddStringToObject(c, "state_dir", state) == NULL ||
+	    cJSON_AddStringToObject(c, "disk", disk) == NULL)
+		goto out;
+	rc = reply_json(rep, ok ? 200 : err_status(ERR_UNAVAILABLE), o);
+out:
+	cJSON_Delete(o);
+	return rc == 0 ? ERR_OK : ERR_INTERNAL;
+}

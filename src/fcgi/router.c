@@ -1,0 +1,165 @@
+/*
+ * The router: finds the route, enforces its declared limits, reads the
+ * body, authenticates and calls the handler.  It is the only place that
+ * turns an error code into an error reply, so every refusal looks the
+ * same and none of them can echo the request.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cellar/json.h"
+#include "cellar/log.h"
+#include "router.h"
+
+/*
+ * Matches path against pattern segment by segment.  Returns 1 and the
+ * raw "{}" segments in params (malloc'd), or 0.
+ */
+static int
+route_path_match(const char *pattern, const char *path, char **params,
+    size_t *nparams)
+{
+	const char	*p = pattern, *s = path, *pe, *se;
+	size_t		 n = 0, i;
+
+	if (*p != '/' || *s != '/')
+		return 0;
+	while (*p != '\0' && *s != '\0') {
+		p++;
+		s++;
+		pe = p + strcspn(p, "/");
+		se = s + strcspn(s, "/");
+		if ((size_t)(pe - p) == 2 && p[0] == '{' && p[1] == '}') {
+			if (se == s || n == HTTP_MAX_PARAMS)
+				goto fail;
+			if ((params[n] = strndup(s, (size_t)(se - s))) == NULL)
+				goto fail;
+			n++;
+		} else if (pe - p != se - s ||
+		    strncmp(p, s, (size_t)(pe - p)) != 0)
+			goto fail;
+		p = pe;
+		s = se;
+	}
+	if (*p != '\0' || *s != '\0')
+		goto fail;
+	*nparams = n;
+	return 1;
+fail:
+	for (i = 0; i < n; i++) {
+		free(params[i]);
+		params[i] = NULL;
+	}
+	return 0;
+}
+
+enum err
+router_match(const struct route *tab, size_t n, struct req *r, char *allow,
+    size_t allowsz)
+{
+	char		*params[HTTP_MAX_PARAMS];
+	size_t		 i, np, k;
+	int		 path_seen = 0;
+
+	if (allowsz > 0)
+		allow[0] = '\0';
+	for (i = 0; i < n; i++) {
+		np = 0;
+		if (!route_path_match(tab[i].pattern, r->path, params, &np))
+			continue;
+		if (tab[i].method == r->method) {
+			for (k = 0; k < np; k++)
+				r->params[k] = params[k];
+			r->nparams = np;
+			r->route = &tab[i];
+			return ERR_OK;
+		}
+		for (k = 0; k < np; k++)
+			free(params[k]);
+		if (allowsz > 0 && strstr(allow,
+		    http_method_name(tab[i].method)) == NULL) {
+			if (path_seen)
+				strncat(allow, ", ", allowsz - strlen(allow) -
+				    1);
+			strncat(allow, http_method_name(tab[i].method),
+			    allowsz - strlen(allow) - 1);
+		}
+		path_seen = 1;
+	}
+	return path_seen ? ERR_METHOD : ERR_NOT_FOUND;
+}
+
+enum err
+router_check_body(const struct req *r)
+{
+	const struct route	*rt = r->route;
+	char			 mt[128];
+
+	if (rt->body_max == 0)
+		return r->content_length > 0 ? ERR_TOO_LARGE : ERR_OK;
+	if (r->content_length < 0)
+		return ERR_LENGTH_REQUIRED;
+	if ((unsigned long long)r->content_length > rt->body_max)
+		return ERR_TOO_LARGE;
+	if (r->content_type == NULL ||
+	    req_media_type(r->content_type, mt, sizeof(mt)) == -1 ||
+	    strcmp(mt, rt->ctype) != 0)
+		return ERR_MEDIA_TYPE;
+	return ERR_OK;
+}
+
+void
+router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
+    struct req *r, const struct http_io *io, struct reply *rep)
+{
+	enum err	 e;
+
+	rep->status = 200;
+	if ((e = router_match(tab, n, r, rep->allow, sizeof(rep->allow))) !=
+	    ERR_OK)
+		goto out;
+	rep->allow[0] = '\0';
+	if ((e = router_check_body(r)) != ERR_OK)
+		goto out;
+	if (r->route->body_max > 0 && (e = req_body_read(io, r->content_length,
+	    r->route->body_max, &r->body, &r->body_len)) != ERR_OK) {
+		if (e == ERR_BAD_REQUEST)
+			log_msg(LOGL_WARN, r->rid, "reason=body_short");
+		goto out;
+	}
+	/* JSON bodies are parsed once, strictly, before anyone reads them. */
+	if (r->route->body_max > 0 &&
+	    strcmp(r->route->ctype, ROUTE_JSON) == 0) {
+		enum json_status js = json_parse(r->body, r->body_len,
+		    &r->json);
+
+		if (js != JSON_OK) {
+			log_msg(LOGL_WARN, r->rid, "reason=%s",
+			    json_status_code(js));
+			e = ERR_BAD_REQUEST;
+			goto out;
+		}
+	}
+	if (r->route->auth != AUTH_NONE) {
+		/* No verifier for a protected route: fail closed. */
+		if (auth == NULL) {
+			log_msg(LOGL_WARN, r->rid, "reason=no_verifier");
+			e = ERR_UNAUTHORIZED;
+			goto out;
+		}
+		if ((e = auth(r)) != ERR_OK)
+			goto out;
+	}
+	e = r->route->handler(r, rep);
+out:
+	if (e != ERR_OK) {
+		if (e == ERR_INTERNAL)
+			log_msg(LOGL_ERR, r->rid, "reason=internal route=%s",
+			    r->route != NULL ? r->route->name : "-");
+		reply_error(rep, e);
+	} else if (rep->body == NULL && rep->status != 204) {
+		/* A handler that produced nothing is our bug. */
+		log_msg(LOGL_ERR, r->rid, "reason=empty_reply");
+		reply_error(rep, ERR_INTERNAL);
+	}
+}

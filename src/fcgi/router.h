@@ -1,0 +1,76 @@
+/*
+ * The route table and the router.  Every route declares its method, path
+ * pattern, authentication level, body limit and content type; the router
+ * answers 404, 405, 411, 413 and 415 before any handler runs, and it
+ * alone turns an error code into an error reply.
+ */
+#ifndef CELLAR_FCGI_ROUTER_H
+#define CELLAR_FCGI_ROUTER_H
+
+#include <stddef.h>
+
+#include "cellar/err.h"
+#include "reply.h"
+#include "req.h"
+
+enum auth_level {
+	AUTH_NONE = 0,		/* public: descriptor, health */
+	AUTH_LIFECYCLE,		/* signed install (RS256) */
+	AUTH_PAGE,		/* HS256 with computed qsh */
+	AUTH_CONTEXT,		/* HS256 with qsh "context-qsh" */
+	AUTH__MAX
+};
+
+/*
+ * A handler fills the reply (reply_json) and returns ERR_OK, or returns
+ * an error code and leaves the reply to the router.
+ */
+typedef enum err (*route_fn)(struct req *, struct reply *);
+
+struct route {
+	enum http_method method;
+	/* "/a/b/{}": literal segments, "{}" matches one non-empty segment */
+	const char	*pattern;
+	const char	*name;		/* for the log */
+	enum auth_level	 auth;
+	size_t		 body_max;	/* bytes; 0: the route takes no body */
+	const char	*ctype;		/* media type required with a body */
+	route_fn	 handler;
+};
+
+/* The media type of every body the worker takes. */
+#define ROUTE_JSON	"application/json"
+
+/*
+ * Finds the route for req->method and req->path, filling req->route and
+ * req->params.  ERR_NOT_FOUND if no pattern matches the path;
+ * ERR_METHOD if one does but not for this method (allow then lists the
+ * methods that would, "GET, POST").
+ */
+enum err	 router_match(const struct route *, size_t n, struct req *,
+		    char *allow, size_t allowsz);
+
+/*
+ * Checks the request's body headers against req->route: a body on a
+ * route without one, or over its limit, ERR_TOO_LARGE; a body route
+ * without Content-Length, ERR_LENGTH_REQUIRED; a body route with another
+ * media type, ERR_MEDIA_TYPE.
+ */
+enum err	 router_check_body(const struct req *);
+
+/*
+ * Authenticates req for req->route->auth.  Provided by the auth module;
+ * ERR_OK or ERR_UNAUTHORIZED (the reason goes to the log).
+ */
+typedef enum err (*router_auth_fn)(struct req *);
+
+/*
+ * The whole pipeline for one parsed request: match, body checks, body
+ * read through io, authentication, handler.  Always leaves a complete
+ * reply (the handler's, or the error's) in *rep.
+ */
+void		 router_dispatch(const struct route *, size_t n,
+		    router_auth_fn, struct req *, const struct http_io *,
+		    struct reply *);
+
+#endif

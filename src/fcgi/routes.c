@@ -1,0 +1,64 @@
+/*
+ * The route table: every route the worker serves, with its method, path,
+ * authentication level, body limit and content type.  The router
+ * enforces all of it before a handler runs.  Literal paths come before
+ * patterns that would also match them: the first match wins (a unit test
+ * checks that no route is shadowed).
+ *
+ * Adding a route: a row here, its handler in route_<group>.c with its
+ * prototype and status contract in fcgi.h, SQL only in the library's
+ * store for that data (a migration in sql/tenant/ if the schema grows),
+ * a unit test for the store and an integration test for the route.
+ */
+#include <stddef.h>
+
+#include "fcgi.h"
+
+/* Body limits, bytes. */
+#define BODY_LIFECYCLE	16384		/* Connect lifecycle payloads */
+#define BODY_TEMPLATE	65536		/* one template, a render request */
+#define BODY_SMALL	1024		/* a use count */
+/* An import; nginx's client_max_body_size says the same. */
+#define BODY_IMPORT	(16 * 1024 * 1024)
+
+#define ROUTE(m, path, nm, level, max, type, fn) { .method = (m), \
+	.pattern = (path), .name = (nm), .auth = (level), .body_max = (max), \
+	.ctype = (type), .handler = (fn) }
+
+const struct route routes[] = {
+	ROUTE(METHOD_GET, "/healthz", "healthz", AUTH_NONE, 0, NULL,
+	    route_healthz),
+	ROUTE(METHOD_GET, "/atlassian-connect.json", "descriptor", AUTH_NONE,
+	    0, NULL, route_descriptor),
+	ROUTE(METHOD_POST, "/installed", "installed", AUTH_LIFECYCLE,
+	    BODY_LIFECYCLE, ROUTE_JSON, route_installed),
+	ROUTE(METHOD_POST, "/uninstalled", "uninstalled", AUTH_LIFECYCLE,
+	    BODY_LIFECYCLE, ROUTE_JSON, route_uninstalled),
+	ROUTE(METHOD_POST, "/enabled", "enabled", AUTH_PAGE, BODY_LIFECYCLE,
+	    ROUTE_JSON, route_enabled),
+	ROUTE(METHOD_POST, "/disabled", "disabled", AUTH_PAGE, BODY_LIFECYCLE,
+	    ROUTE_JSON, route_disabled),
+	ROUTE(METHOD_GET, "/api/tenant", "tenant", AUTH_CONTEXT, 0, NULL,
+	    route_tenant),
+	/* Canned responses: export and import before {}. */
+	ROUTE(METHOD_GET, "/api/templates", "templates_list", AUTH_CONTEXT, 0,
+	    NULL, route_templates_list),
+	ROUTE(METHOD_POST, "/api/templates", "templates_create", AUTH_CONTEXT,
+	    BODY_TEMPLATE, ROUTE_JSON, route_templates_create),
+	ROUTE(METHOD_GET, "/api/templates/export", "templates_export",
+	    AUTH_CONTEXT, 0, NULL, route_templates_export),
+	ROUTE(METHOD_POST, "/api/templates/import", "templates_import",
+	    AUTH_CONTEXT, BODY_IMPORT, ROUTE_JSON, route_templates_import),
+	ROUTE(METHOD_GET, "/api/templates/{}", "templates_get", AUTH_CONTEXT,
+	    0, NULL, route_templates_get),
+	ROUTE(METHOD_PUT, "/api/templates/{}", "templates_put", AUTH_CONTEXT,
+	    BODY_TEMPLATE, ROUTE_JSON, route_templates_put),
+	ROUTE(METHOD_DELETE, "/api/templates/{}", "templates_delete",
+	    AUTH_CONTEXT, 0, NULL, route_templates_delete),
+	ROUTE(METHOD_POST, "/api/templates/{}/render", "templates_render",
+	    AUTH_CONTEXT, BODY_TEMPLATE, ROUTE_JSON, route_templates_render),
+	ROUTE(METHOD_POST, "/api/templates/{}/uses", "templates_uses",
+	    AUTH_CONTEXT, BODY_SMALL, ROUTE_JSON, route_templates_uses),
+};
+
+const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -1,0 +1,93 @@
+/*
+ * cellar's configuration keys.  This table is the single source of the
+ * example config (cellarctl config example > conf/cellar.conf.example;
+ * a test keeps the two identical), of defaults and of bounds.
+ */
+#include <stddef.h>
+
+#include "cellar/conf.h"
+
+#define SCOPES	"READ|WRITE|DELETE|PROJECT_ADMIN|ADMIN|ACT_AS_USER|" \
+		"ACCESS_EMAIL_ADDRESSES"
+
+const struct conf_key conf_schema[C__MAX] = {
+	[C_APP_KEY] = { "app", "key", CONF_STR, CONF_REQUIRED, NULL, 1, 64,
+	    NULL, "Connect app key, unique on the Marketplace",
+	    "com.example.cellar" },
+	[C_APP_NAME] = { "app", "name", CONF_STR, 0, "Cellar", 1, 80, NULL,
+	    "app name shown in Jira", NULL },
+	[C_APP_DESCRIPTION] = { "app", "description", CONF_STR, 0,
+	    "Panoramas and canned responses for Jira", 1, 200, NULL,
+	    "one-line description shown in Jira", NULL },
+	[C_APP_VENDOR_NAME] = { "app", "vendor_name", CONF_STR, 0, "Cellar",
+	    1, 80, NULL, "vendor name in the descriptor", NULL },
+	[C_APP_VENDOR_URL] = { "app", "vendor_url", CONF_URL, 0,
+	    "https://cellar.example.com", 0, 0, NULL,
+	    "vendor web site in the descriptor", NULL },
+	[C_APP_BASE_URL] = { "app", "base_url", CONF_URL, CONF_REQUIRED, NULL,
+	    0, 0, NULL, "public URL Jira calls (https; http only on "
+	    "loopback); its path is stripped from every request",
+	    "https://cellar.example.com" },
+	[C_APP_SCOPES] = { "app", "scopes", CONF_LIST, 0, "READ", 1, 0,
+	    SCOPES, "Connect scopes the app asks for, comma-separated", NULL },
+	[C_APP_LICENSING] = { "app", "licensing", CONF_BOOL, 0, "false", 0, 0,
+	    NULL, "enableLicensing in the descriptor (paid Marketplace app)",
+	    NULL },
+	[C_SERVER_STATE_DIR] = { "server", "state_dir", CONF_PATH, 0,
+	    "/var/lib/cellar", 0, 0, NULL,
+	    "directory holding registry.db, tenants/ and backups/", NULL },
+	[C_SERVER_MAX_REQUESTS] = { "server", "max_requests", CONF_INT, 0,
+	    "5000", 1, 10000000, NULL,
+	    "a worker exits after this many requests", NULL },
+	[C_SERVER_IDLE_EXIT] = { "server", "idle_exit", CONF_INT, 0, "300",
+	    0, 86400, NULL,
+	    "a worker exits after this many idle seconds (0: never)", NULL },
+	[C_SERVER_LOG_LEVEL] = { "server", "log_level", CONF_ENUM, 0, "info",
+	    0, 0, "debug|info|warn|error", "lowest app log level written",
+	    NULL },
+	[C_SERVER_MIN_FREE_MB] = { "server", "min_free_mb", CONF_INT, 0,
+	    "64", 0, 1048576, NULL,
+	    "/healthz fails when the state directory has less free space "
+	    "(MiB)", NULL },
+	[C_KEYS_DIR] = { "keys", "dir", CONF_PATH, 0, "/etc/cellar/keys", 0,
+	    0, NULL, "master keys (mode 0700; \"cellarctl init\" creates "
+	    "the first)", NULL },
+	[C_AUTH_LEEWAY] = { "auth", "leeway", CONF_INT, 0, "30", 0, 300,
+	    NULL, "clock skew allowed on exp, iat and nbf (seconds)", NULL },
+	[C_AUTH_MAX_LIFETIME] = { "auth", "max_lifetime", CONF_INT, 0, "3600",
+	    60, 86400, NULL, "longest token lifetime (exp - iat) accepted "
+	    "(seconds); Jira's tokens live minutes", NULL },
+	[C_AUTH_INSTALL_KEYS_URL] = { "auth", "install_keys_url", CONF_URL,
+	    0, "https://connect-install-keys.atlassian.com", 0, 0, NULL,
+	    "where signed-install public keys are fetched by kid", NULL },
+	[C_AUTH_INSTALL_KEY_DIR] = { "auth", "install_key_dir", CONF_PATH, 0,
+	    "/var/lib/cellar/install-keys", 0, 0, NULL,
+	    "install public keys: KID.pem dropped in by an admin or cached "
+	    "after a fetch", NULL },
+	[C_AUTH_FETCH_TIMEOUT_MS] = { "auth", "fetch_timeout_ms", CONF_INT,
+	    0, "3000", 100, 30000, NULL,
+	    "timeout for fetching an install key (milliseconds)", NULL },
+	[C_AUTH_FETCH_INTERVAL] = { "auth", "fetch_interval", CONF_INT, 0,
+	    "5", 0, 3600, NULL, "a worker fetches an install key at most once "
+	    "per this many seconds (kids are unauthenticated input)", NULL },
+	[C_AUTH_UNKNOWN_KID_SECONDS] = { "auth", "unknown_kid_seconds",
+	    CONF_INT, 0, "300", 0, 86400, NULL, "a kid the key service did "
+	    "not know is not asked for again for this many seconds", NULL },
+	[C_TENANTS_GRACE_DAYS] = { "tenants", "grace_days", CONF_INT, 0,
+	    "30", 0, 365, NULL, "a departed tenant's data is deleted this "
+	    "many days after uninstall", NULL },
+	[C_TENANTS_ROTATION_DAYS] = { "tenants", "rotation_days", CONF_INT,
+	    0, "90", 1, 365, NULL, "data keys and secrets are rotated after "
+	    "this many days", NULL },
+	[C_TENANTS_BACKUP_DAYS] = { "tenants", "backup_days", CONF_INT, 0,
+	    "30", 1, 365, NULL, "backups are kept this many days", NULL },
+	[C_JIRA_CACHE_SECONDS] = { "jira", "cache_seconds", CONF_INT, 0,
+	    "60", 0, 3600, NULL, "how long a worker trusts Jira's answer on "
+	    "a user's admin rights, project permissions and groups", NULL },
+};
+
+struct conf *
+conf_load_cellar(const char *dir, char err[CONF_ERRLEN])
+{
+	return conf_load(dir, conf_schema, C__MAX, err);
+}

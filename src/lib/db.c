@@ -1,0 +1,383 @@
+/*
+ * SQLCipher 3.4.1 (SQLite 3.15.2); db.h lists the library's pitfalls and
+ * where each is handled.
+ */
+#include <fcntl.h>
+#include <time.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <wchar.h>
+#include <wctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cellar/db.h"
+#include "cellar/keys.h"
+#include "cellar/util.h"
+
+static const char *const status_codes[DB__MAX] = {
+	[DB_OK] = "db_ok",
+	[DB_MISSING] = "db_missing",
+	[DB_WRONG_KEY] = "db_wrong_key",
+	[DB_NEWER] = "db_newer",
+	[DB_ERROR] = "db_error",
+};
+
+const char *
+db_status_code(enum db_status s)
+{
+	return s < DB__MAX ? status_codes[s] : "db_unknown";
+}
+
+/* Keys db with the raw key; the hex form lives in guarded memory. */
+static int
+db_key(sqlite3 *db, const unsigned char *key)
+{
+	char	*hex;
+	int	 rc;
+
+	/* "x'" + 64 hex + "'" = 67 bytes, plus NUL. */
+	if ((hex = sodium_malloc(68)) == NULL)
+		return -1;
+	hex[0] = 'x';
+	hex[1] = '\'';
+	util_hex(hex + 2, key, KEY_BYTES);
+	hex[66] = '\'';
+	hex[67] = '\0';
+	rc = sqlite3_key(db, hex, 67);
+	sodium_free(hex);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* The C.UTF-8 character tables, loaded once, for towlower(3). */
+static locale_t
+fold_locale(void)
+{
+	static locale_t	 loc;
+	static int	 tried;
+
+	if (!tried) {
+		tried = 1;
+		loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	return loc;
+}
+
+char *
+db_fold(const char *s)
+{
+	locale_t	 loc = fold_locale();
+	mbstate_t	 in, out;
+	size_t		 len = strlen(s), n, k, o = 0;
+	wchar_t		 wc;
+	locale_t	 old;
+	char		*r, mb[8];
+
+	/* Lowercase forms take at most 4 bytes a character, as do inputs. */
+	if ((r = malloc(len * 2 + 1)) == NULL)
+		return NULL;
+	if (loc == (locale_t)0) {
+		for (n = 0; n < len; n++)
+			r[n] = (s[n] >= 'A' && s[n] <= 'Z') ?
+			    (char)(s[n] - 'A' + 'a') : s[n];
+		r[len] = '\0';
+		return r;
+	}
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
+	old = uselocale(loc);
+	for (n = 0; n < len; n += k) {
+		k = mbrtowc(&wc, s + n, len - n, &in);
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+			/* Not ours to judge: copy the byte as it is. */
+			r[o++] = s[n];
+			k = 1;
+			memset(&in, 0, sizeof(in));
+			continue;
+		}
+		wc = (wchar_t)towlower((wint_t)wc);
+		if (wcrtomb(mb, wc, &out) != k ||
+		    o + k > len * 2) {
+			memcpy(r + o, s + n, k);
+			o += k;
+			continue;
+		}
+		memcpy(r + o, mb, k);
+		o += k;
+	}
+	uselocale(old);
+	r[o] = '\0';
+	return r;
+}
+
+static void
+fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *s;
+	char		*r;
+
+	(void)argc;
+	if ((s = sqlite3_value_text(argv[0])) == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	if ((r = db_fold((const char *)s)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	sqlite3_result_text(ctx, r, -1, free);
+}
+
+static int
+db_exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_user_version(sqlite3 *db, long long *v)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void
+db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		(void)db_exec(db, "ROLLBACK");
+}
+
+/* 1 if the last failure on db was another connection's lock. */
+static int
+db_busy(sqlite3 *db)
+{
+	int	 rc = sqlite3_errcode(db);
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+/*
+ * A pause of 1 to 10 ms times the attempt: random, so that the workers
+ * that collided do not collide again in step.
+ */
+static void
+db_backoff(int attempt)
+{
+	struct timespec	 ts;
+	long		 ms = (long)(1 + randombytes_uniform(10)) * attempt;
+
+	ts.tv_sec = 0;
+	ts.tv_nsec = ms * 1000000L;
+	while (nanosleep(&ts, &ts) == -1)
+		continue;
+}
+
+enum err
+db_tx(sqlite3 *db, enum err (*fn)(sqlite3 *, void *), void *arg)
+{
+	enum err	 e = ERR_UNAVAILABLE;
+	int		 attempt, busy;
+
+	for (attempt = 0; attempt < DB_TX_TRIES; attempt++) {
+		if (attempt > 0)
+			db_backoff(attempt);
+		if (db_exec(db, "BEGIN IMMEDIATE") == -1) {
+			if (db_busy(db))
+				continue;
+			return ERR_UNAVAILABLE;
+		}
+		if ((e = fn(db, arg)) == ERR_OK) {
+			if (db_exec(db, "COMMIT") == 0)
+				return ERR_OK;
+			e = ERR_INTERNAL;
+		}
+		/* Only a failure SQLite blamed on a lock is worth a retry. */
+		busy = (e == ERR_INTERNAL || e == ERR_UNAVAILABLE) &&
+		    db_busy(db);
+		db_rollback(db);
+		if (!busy)
+			return e;
+		e = ERR_UNAVAILABLE;
+	}
+	return e;
+}
+
+int
+db_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) == SQLITE_OK ?
+	    0 : -1;
+}
+
+char *
+db_col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return strdup(t != NULL ? (const char *)t : "");
+}
+
+void
+db_stmt_done(sqlite3_stmt *st)
+{
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+/* The migrations to apply and where the schema stands. */
+struct migrate {
+	const struct db_migration	*m;
+	size_t				 n;
+	long long			 version;	/* after the step */
+};
+
+/*
+ * One step inside a transaction: re-reads the version (another worker
+ * may have migrated meanwhile) and applies the next migration, if any.
+ */
+static enum err
+migrate_step(sqlite3 *db, void *arg)
+{
+	struct migrate	*mg = arg;
+	char		 set[64];
+	long long	 v;
+
+	if (db_user_version(db, &v) == -1)
+		return ERR_INTERNAL;
+	if (v >= (long long)mg->n) {
+		mg->version = v;
+		return ERR_OK;
+	}
+	snprintf(set, sizeof(set), "PRAGMA user_version = %lld", v + 1);
+	if (db_exec(db, mg->m[v].sql) == -1 || db_exec(db, set) == -1)
+		return ERR_INTERNAL;
+	mg->version = v + 1;
+	return ERR_OK;
+}
+
+/* Applies migrations past user_version, each in its own transaction. */
+static enum db_status
+db_migrate(sqlite3 *db, const struct db_migration *m, size_t n)
+{
+	struct migrate	 mg = { m, n, 0 };
+
+	if (db_user_version(db, &mg.version) == -1)
+		return DB_ERROR;
+	if (mg.version > (long long)n)
+		return DB_NEWER;
+	while (mg.version < (long long)n)
+		if (db_tx(db, migrate_step, &mg) != ERR_OK)
+			return DB_ERROR;
+	return DB_OK;
+}
+
+enum db_status
+db_open(const char *path, const unsigned char *key, int create,
+    const struct db_migration *m, size_t nmig, sqlite3 **out)
+{
+	sqlite3		*db = NULL;
+	enum db_status	 st = DB_ERROR;
+	int		 flags, rc;
+
+	*out = NULL;
+	if (!create && access(path, F_OK) == -1)
+		return DB_MISSING;
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (create ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
+		goto out;
+	if (db_key(db, key) == -1)
+		goto out;
+	/* The key is only checked when a page is read. */
+	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
+	    NULL, NULL);
+	if (rc == SQLITE_NOTADB) {
+		st = DB_WRONG_KEY;
+		goto out;
+	}
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, DB_BUSY_MS);
+	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
+	    db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
+	    db_exec(db, "PRAGMA secure_delete = ON") == -1)
+		goto out;
+	if ((st = db_migrate(db, m, nmig)) != DB_OK)
+		goto out;
+	if (sqlite3_create_function(db, "cellar_fold", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, fold_fn, NULL, NULL) != SQLITE_OK) {
+		st = DB_ERROR;
+		goto out;
+	}
+	*out = db;
+	db = NULL;
+	st = DB_OK;
+out:
+	if (db != NULL)
+		sqlite3_close(db);
+	return st;
+}
+
+void
+db_close(sqlite3 *db)
+{
+	if (db != NULL)
+		sqlite3_close_v2(db);
+}
+
+int
+db_selftest(void)
+{
+	sqlite3		*db = NULL;
+	sqlite3_stmt	*st = NULL;
+	unsigned char	 key[KEY_BYTES];
+	int		 ok = 0;
+
+	randombytes_buf(key, sizeof(key));
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK || db_key(db, key) == -1)
+		goto out;
+	if (sqlite3_prepare_v2(db, "PRAGMA cipher_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	ok = sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0) != NULL;
+out:
+	sodium_memzero(key, sizeof(key));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ok ? 0 : -1;
+}
+
+int
+db_file_is_plaintext(const char *path)
+{
+	char	 head[16];
+	int	 fd, plain = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if (read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+	    memcmp(head, "SQLite format 3", 16) == 0)
+		plain = 1;
+	close(fd);
+	return plain;
+}

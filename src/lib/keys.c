@@ -1,0 +1,352 @@
+/*
+ * Master key files and sealing.  A key file is "master-NNNN.key" holding
+ * exactly 32 bytes; the directory and each file must be closed to group
+ * and others, or nothing is loaded.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cellar/keys.h"
+#include "cellar/util.h"
+
+_Static_assert(KEYS_SEALED_LEN(0) ==
+    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+    crypto_aead_xchacha20poly1305_ietf_ABYTES, "KEYS_SEALED_LEN");
+_Static_assert(KEY_BYTES == crypto_aead_xchacha20poly1305_ietf_KEYBYTES &&
+    KEY_BYTES == crypto_kdf_KEYBYTES, "KEY_BYTES");
+_Static_assert(sizeof(KDF_REGISTRY) - 1 == crypto_kdf_CONTEXTBYTES &&
+    sizeof(KDF_SEAL) - 1 == crypto_kdf_CONTEXTBYTES, "kdf contexts");
+
+/* One master version: its key and the seal key derived from it. */
+struct mkey {
+	int		 version;
+	unsigned char	*key;		/* sodium_malloc, read-only */
+	unsigned char	*seal;		/* derived once, ditto */
+};
+
+struct keyring {
+	struct mkey	 m[KEYS_MAX_VERSIONS];	/* newest first */
+	size_t		 n;
+};
+
+static int
+dir_private(const char *dir, char *err, size_t errsz)
+{
+	struct stat	 st;
+
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a directory", dir);
+		return -1;
+	}
+	if ((st.st_mode & 0077) != 0) {
+		snprintf(err, errsz, "%s: key directory is accessible to "
+		    "group or others (mode %03o); chmod 700 it", dir,
+		    (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errsz, "%s: key directory is not owned by this "
+		    "user", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 if dir holds any master-NNNN.key (or cannot be read: be safe). */
+static int
+keys_any(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 any = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno != ENOENT;
+	while (!any && (de = readdir(d)) != NULL)
+		any = strncmp(de->d_name, "master-", 7) == 0;
+	closedir(d);
+	return any;
+}
+
+int
+keys_init_dir(const char *dir, char *err, size_t errsz)
+{
+	unsigned char	*k = NULL;
+	char		*path = NULL;
+	int		 fd = -1, rc = -1;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (dir_private(dir, err, errsz) == -1)
+		return -1;
+	if (keys_any(dir)) {
+		snprintf(err, errsz, "%s: master keys exist already; refusing "
+		    "to create another version 1", dir);
+		return -1;
+	}
+	if ((path = util_path_join(dir, "master-0001.key")) == NULL ||
+	    (k = sodium_malloc(KEY_BYTES)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	/* O_EXCL: never overwrite a key (that would shred every tenant). */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, errno == EEXIST ?
+		    "a master key exists already; refusing to overwrite it" :
+		    strerror(errno));
+		goto out;
+	}
+	randombytes_buf(k, KEY_BYTES);
+	if (write(fd, k, KEY_BYTES) != KEY_BYTES || fsync(fd) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		close(fd);
+		fd = -1;
+		unlink(path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd != -1 && close(fd) == -1 && rc == 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0) {
+		/* Make the new name durable too. */
+		if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	sodium_free(k);
+	free(path);
+	return rc;
+}
+
+/* Reads one key file into k; -1 with err on any irregularity. */
+static int
+key_read(const char *path, unsigned char *k, char *err, size_t errsz)
+{
+	struct stat	 st;
+	unsigned char	 extra;
+	ssize_t		 n;
+	int		 fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 0077) != 0 || st.st_uid != geteuid()) {
+		snprintf(err, errsz, "%s: key file must be a regular file of "
+		    "ours with mode 0600", path);
+		goto out;
+	}
+	n = read(fd, k, KEY_BYTES);
+	if (n != KEY_BYTES || read(fd, &extra, 1) != 0) {
+		snprintf(err, errsz, "%s: a key file holds exactly %d bytes",
+		    path, KEY_BYTES);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+static int
+mkey_newer_first(const void *a, const void *b)
+{
+	const struct mkey	*x = a, *y = b;
+
+	return (x->version < y->version) - (x->version > y->version);
+}
+
+struct keyring *
+keys_load(const char *dir, char *err, size_t errsz)
+{
+	struct keyring	*kr;
+	DIR		*d = NULL;
+	struct dirent	*de;
+	char		*path;
+	long long	 v;
+	char		 num[8];
+	struct mkey	*mk;
+	int		 ok = 0;
+
+	if ((kr = calloc(1, sizeof(*kr))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	if (dir_private(dir, err, errsz) == -1)
+		goto out;
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		/* master-NNNN.key */
+		if (strlen(de->d_name) != 15 ||
+		    strncmp(de->d_name, "master-", 7) != 0 ||
+		    strcmp(de->d_name + 11, ".key") != 0)
+			continue;
+		memcpy(num, de->d_name + 7, 4);
+		num[4] = '\0';
+		if (num[0] < '0' || num[0] > '9' ||
+		    util_strtonum(num, 1, 9999, &v) == -1)
+			continue;
+		if (kr->n == KEYS_MAX_VERSIONS) {
+			snprintf(err, errsz, "%s: more than %d master keys",
+			    dir, KEYS_MAX_VERSIONS);
+			goto out;
+		}
+		mk = &kr->m[kr->n++];
+		mk->version = (int)v;
+		if ((mk->key = sodium_malloc(KEY_BYTES)) == NULL ||
+		    (mk->seal = sodium_malloc(KEY_BYTES)) == NULL ||
+		    (path = util_path_join(dir, de->d_name)) == NULL) {
+			snprintf(err, errsz, "out of memory");
+			goto out;
+		}
+		if (key_read(path, mk->key, err, errsz) == -1) {
+			free(path);
+			goto out;
+		}
+		free(path);
+		/* The seal key is used on every request: derive it once. */
+		crypto_kdf_derive_from_key(mk->seal, KEY_BYTES, 1, KDF_SEAL,
+		    mk->key);
+		sodium_mprotect_readonly(mk->key);
+		sodium_mprotect_readonly(mk->seal);
+	}
+	if (kr->n == 0) {
+		snprintf(err, errsz, "%s: no master key (run \"cellarctl "
+		    "init\")", dir);
+		goto out;
+	}
+	qsort(kr->m, kr->n, sizeof(kr->m[0]), mkey_newer_first);
+	ok = 1;
+out:
+	if (d != NULL)
+		closedir(d);
+	if (!ok) {
+		keys_free(kr);
+		return NULL;
+	}
+	return kr;
+}
+
+void
+keys_free(struct keyring *kr)
+{
+	size_t	 i;
+
+	if (kr == NULL)
+		return;
+	for (i = 0; i < kr->n; i++) {
+		sodium_free(kr->m[i].key);
+		sodium_free(kr->m[i].seal);
+	}
+	free(kr);
+}
+
+int
+keys_current(const struct keyring *kr)
+{
+	return kr->m[0].version;
+}
+
+size_t
+keys_versions(const struct keyring *kr, int *out, size_t max)
+{
+	size_t	 i;
+
+	for (i = 0; i < kr->n && i < max; i++)
+		out[i] = kr->m[i].version;
+	return i;
+}
+
+/* Master version v, or NULL if the ring does not hold it. */
+static const struct mkey *
+mkey_find(const struct keyring *kr, int v)
+{
+	size_t	 i;
+
+	for (i = 0; i < kr->n; i++)
+		if (kr->m[i].version == v)
+			return &kr->m[i];
+	return NULL;
+}
+
+int
+keys_derive(const struct keyring *kr, int v, const char *ctx,
+    unsigned char *out)
+{
+	const struct mkey	*mk;
+
+	if (strlen(ctx) != crypto_kdf_CONTEXTBYTES ||
+	    (mk = mkey_find(kr, v)) == NULL)
+		return -1;
+	return crypto_kdf_derive_from_key(out, KEY_BYTES, 1, ctx, mk->key);
+}
+
+int
+keys_seal(const struct keyring *kr, int v, const char *aad,
+    const unsigned char *msg, size_t len, unsigned char *out)
+{
+	const size_t		 nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+	const struct mkey	*mk;
+
+	if ((mk = mkey_find(kr, v)) == NULL)
+		return -1;
+	randombytes_buf(out, nb);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + nb, NULL, msg, len,
+	    (const unsigned char *)aad, strlen(aad), NULL, out, mk->seal);
+	return 0;
+}
+
+int
+keys_open(const struct keyring *kr, int v, const char *aad,
+    const unsigned char *in, size_t len, unsigned char *out)
+{
+	const size_t		 nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+	const struct mkey	*mk;
+
+	if (len < KEYS_SEALED_LEN(0) || (mk = mkey_find(kr, v)) == NULL)
+		return -1;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL,
+	    in + nb, len - nb, (const unsigned char *)aad, strlen(aad), in,
+	    mk->seal) != 0)
+		return -1;
+	return 0;
+}
+
+void
+keys_aad_dek(char *out, size_t outsz, const char *tenant_id, int dek_version,
+    int master_version)
+{
+	snprintf(out, outsz, "cellar-dek|%s|%d|%d", tenant_id, dek_version,
+	    master_version);
+}
+
+void
+keys_aad_secret(char *out, size_t outsz, const char *tenant_id,
+    int master_version)
+{
+	snprintf(out, outsz, "cellar-secret|%s|%d", tenant_id,
+	    master_version);
+}

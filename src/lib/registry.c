@@ -1,0 +1,671 @@
+/*
+ * The registry.  All of its SQL is in one table below; every value is
+ * bound.  Every write runs in db_tx (BEGIN IMMEDIATE, bounded retry when
+ * busy; see db.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cellar/clock.h"
+#include "cellar/db.h"
+#include "cellar/log.h"
+#include "cellar/registry.h"
+#include "cellar/util.h"
+
+enum stmt {
+	STMT_FIND,
+	STMT_GET,
+	STMT_LIST,
+	STMT_INSERT_TENANT,
+	STMT_REINSTALL,
+	STMT_INSERT_KEY,
+	STMT_CURRENT_KEY,
+	STMT_UNINSTALL,
+	STMT_SET_ENABLED,
+	STMT_AUDIT,
+	STMT__MAX
+};
+
+/* A tenant row with its current data key, as tenant_row reads it. */
+#define TENANT_ROW "SELECT t.id, t.client_key, t.base_url, t.state, " \
+	"t.enabled, t.installed_at, t.updated_at, t.uninstalled_at, " \
+	"t.delete_after, t.secret_master, t.secret_sealed, k.version, " \
+	"k.created_at FROM tenants t LEFT JOIN tenant_keys k ON " \
+	"k.tenant_id = t.id AND k.state = 'current' "
+
+static const char *const stmts[STMT__MAX] = {
+	[STMT_FIND] = TENANT_ROW "WHERE t.client_key = ?1",
+	[STMT_GET] = TENANT_ROW "WHERE t.id = ?1",
+	[STMT_LIST] = TENANT_ROW "ORDER BY t.installed_at, t.id",
+	[STMT_INSERT_TENANT] = "INSERT INTO tenants (id, client_key, "
+	    "base_url, display_url, product_type, server_version, "
+	    "plugins_version, sen, oauth_client_id, secret_sealed, "
+	    "secret_master, state, enabled, installed_at, updated_at) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'installed', 0, "
+	    "?12, ?12)",
+	[STMT_REINSTALL] = "UPDATE tenants SET base_url = ?2, display_url = "
+	    "?3, product_type = ?4, server_version = ?5, plugins_version = ?6, "
+	    "sen = ?7, oauth_client_id = ?8, secret_sealed = ?9, "
+	    "secret_master = ?10, state = 'installed', updated_at = ?11, "
+	    "uninstalled_at = NULL, delete_after = NULL WHERE id = ?1",
+	[STMT_INSERT_KEY] = "INSERT INTO tenant_keys (tenant_id, version, "
+	    "master_version, wrapped, created_at, state) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, 'current')",
+	[STMT_CURRENT_KEY] = "SELECT version, master_version, wrapped, "
+	    "created_at FROM tenant_keys WHERE tenant_id = ?1 AND state = "
+	    "'current'",
+	[STMT_UNINSTALL] = "UPDATE tenants SET state = 'departed', "
+	    "uninstalled_at = ?2, delete_after = ?3, updated_at = ?2 "
+	    "WHERE id = ?1",
+	[STMT_SET_ENABLED] = "UPDATE tenants SET enabled = ?2, updated_at = "
+	    "?3 WHERE id = ?1",
+	[STMT_AUDIT] = "INSERT INTO audit (at, event, tenant_id, detail) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+};
+
+struct registry {
+	sqlite3			*db;
+	const struct keyring	*kr;
+	char			*state_dir;
+	sqlite3_stmt		*stmt[STMT__MAX];	/* prepared once */
+	char			*scratch;	/* sodium_malloc'd secret */
+};
+
+/*
+ * Statements are prepared once per connection and reused: preparing
+ * (parsing) cost more than running them on the request path.  Give each
+ * back with db_stmt_done.
+ */
+static sqlite3_stmt *
+stmt_prepare(struct registry *reg, enum stmt s)
+{
+	if (reg->stmt[s] == NULL && sqlite3_prepare_v2(reg->db, stmts[s], -1,
+	    &reg->stmt[s], NULL) != SQLITE_OK) {
+		reg->stmt[s] = NULL;
+		return NULL;
+	}
+	return reg->stmt[s];
+}
+
+struct registry *
+registry_open(const char *state_dir, const struct keyring *kr, int create,
+    char *err, size_t errsz)
+{
+	struct registry	*reg;
+	unsigned char	*key = NULL;
+	char		*path = NULL, *tdir = NULL;
+	int		 vers[KEYS_MAX_VERSIONS], exists;
+	size_t		 n, i;
+	enum db_status	 st = DB_ERROR;
+
+	if ((reg = calloc(1, sizeof(*reg))) == NULL ||
+	    (reg->state_dir = strdup(state_dir)) == NULL ||
+	    (path = util_path_join(state_dir, "registry.db")) == NULL ||
+	    (tdir = util_path_join(state_dir, "tenants")) == NULL ||
+	    (key = sodium_malloc(KEY_BYTES)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	reg->kr = kr;
+	if (mkdir(tdir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errsz, "%s: %s", tdir, strerror(errno));
+		goto fail;
+	}
+	exists = access(path, F_OK) == 0;
+	if (!exists && !create) {
+		snprintf(err, errsz, "%s: no registry", path);
+		goto fail;
+	}
+	n = keys_versions(kr, vers, KEYS_MAX_VERSIONS);
+	for (i = 0; i < n; i++) {
+		if (keys_derive(kr, vers[i], KDF_REGISTRY, key) == -1)
+			continue;
+		st = db_open(path, key, !exists, db_registry_migrations,
+		    db_registry_nmigrations, &reg->db);
+		if (st != DB_WRONG_KEY || !exists)
+			break;
+	}
+	if (st != DB_OK) {
+		snprintf(err, errsz, "%s: cannot open registry (%s)", path,
+		    db_status_code(st));
+		goto fail;
+	}
+	sodium_free(key);
+	free(path);
+	free(tdir);
+	return reg;
+fail:
+	sodium_free(key);
+	free(path);
+	free(tdir);
+	registry_close(reg);
+	return NULL;
+}
+
+void
+registry_close(struct registry *reg)
+{
+	size_t	 i;
+
+	if (reg == NULL)
+		return;
+	for (i = 0; i < STMT__MAX; i++)
+		sqlite3_finalize(reg->stmt[i]);
+	if (reg->scratch != NULL)
+		sodium_free(reg->scratch);
+	db_close(reg->db);
+	free(reg->state_dir);
+	free(reg);
+}
+
+char *
+registry_tenant_path(const struct registry *reg, const char *id)
+{
+	char	 name[TENANT_ID_LEN + 16];
+
+	snprintf(name, sizeof(name), "tenants/%s.db", id);
+	return util_path_join(reg->state_dir, name);
+}
+
+void
+registry_tenant_free(struct tenant *t)
+{
+	if (t == NULL)
+		return;
+	free(t->client_key);
+	free(t->base_url);
+	free(t->secret_sealed);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Reads the current row of a FIND/GET/LIST statement into t. */
+static enum err
+tenant_row(sqlite3_stmt *st, struct tenant *t)
+{
+	const char	*state, *id;
+	const void	*blob;
+
+	memset(t, 0, sizeof(*t));
+	id = (const char *)sqlite3_column_text(st, 0);
+	state = (const char *)sqlite3_column_text(st, 3);
+	if (id == NULL || strlen(id) != TENANT_ID_LEN || state == NULL)
+		return ERR_INTERNAL;
+	memcpy(t->id, id, TENANT_ID_LEN + 1);
+	t->state = strcmp(state, "installed") == 0 ? TENANT_INSTALLED :
+	    TENANT_DEPARTED;
+	t->enabled = sqlite3_column_int(st, 4);
+	t->installed_at = sqlite3_column_int64(st, 5);
+	t->updated_at = sqlite3_column_int64(st, 6);
+	t->uninstalled_at = sqlite3_column_int64(st, 7);
+	t->delete_after = sqlite3_column_int64(st, 8);
+	t->secret_master = sqlite3_column_int(st, 9);
+	t->dek_version = sqlite3_column_int(st, 11);
+	t->dek_created = sqlite3_column_int64(st, 12);
+	blob = sqlite3_column_blob(st, 10);
+	t->secret_sealed_len = (size_t)sqlite3_column_bytes(st, 10);
+	if (blob == NULL || t->secret_sealed_len < KEYS_SEALED_LEN(1) ||
+	    (t->secret_sealed = malloc(t->secret_sealed_len)) == NULL ||
+	    (t->client_key = db_col_strdup(st, 1)) == NULL ||
+	    (t->base_url = db_col_strdup(st, 2)) == NULL) {
+		registry_tenant_free(t);
+		return ERR_INTERNAL;
+	}
+	memcpy(t->secret_sealed, blob, t->secret_sealed_len);
+	return ERR_OK;
+}
+
+/* One tenant by clientKey (STMT_FIND) or id (STMT_GET). */
+static enum err
+tenant_lookup(struct registry *reg, enum stmt s, const char *key,
+    struct tenant *t)
+{
+	sqlite3_stmt	*st;
+	enum err	 e = ERR_INTERNAL;
+	int		 rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((st = stmt_prepare(reg, s)) == NULL)
+		return ERR_INTERNAL;
+	if (db_bind_text(st, 1, key) == 0) {
+		if ((rc = sqlite3_step(st)) == SQLITE_DONE)
+			e = ERR_NOT_FOUND;
+		else if (rc == SQLITE_ROW)
+			e = tenant_row(st, t);
+	}
+	db_stmt_done(st);
+	return e;
+}
+
+enum err
+registry_find(struct registry *reg, const char *client_key, struct tenant *t)
+{
+	return tenant_lookup(reg, STMT_FIND, client_key, t);
+}
+
+enum err
+registry_get(struct registry *reg, const char *id, struct tenant *t)
+{
+	return tenant_lookup(reg, STMT_GET, id, t);
+}
+
+int
+registry_each(struct registry *reg, int (*fn)(const struct tenant *, void *),
+    void *arg)
+{
+	sqlite3_stmt	*st;
+	struct tenant	 t;
+	int		 rc, n = 0;
+
+	if ((st = stmt_prepare(reg, STMT_LIST)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (tenant_row(st, &t) != ERR_OK) {
+			n = -1;
+			break;
+		}
+		rc = fn(&t, arg);
+		registry_tenant_free(&t);
+		if (rc == -1) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	if (n >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		n = -1;
+	db_stmt_done(st);
+	return n;
+}
+
+const char *
+registry_secret(struct registry *reg, const struct tenant *t, size_t *len)
+{
+	char	 aad[KEYS_AAD_MAX];
+	size_t	 n;
+
+	if (t->secret_sealed_len <= KEYS_SEALED_LEN(0))
+		return NULL;
+	n = t->secret_sealed_len - KEYS_SEALED_LEN(0);
+	if (n > SECRET_MAX)
+		return NULL;
+	/* One guarded buffer per worker: sodium_malloc per request costs
+	 * more than the rest of the request's crypto. */
+	if (reg->scratch == NULL &&
+	    (reg->scratch = sodium_malloc(SECRET_MAX + 1)) == NULL)
+		return NULL;
+	keys_aad_secret(aad, sizeof(aad), t->id, t->secret_master);
+	if (keys_open(reg->kr, t->secret_master, aad, t->secret_sealed,
+	    t->secret_sealed_len, (unsigned char *)reg->scratch) == -1) {
+		sodium_memzero(reg->scratch, SECRET_MAX + 1);
+		return NULL;
+	}
+	reg->scratch[n] = '\0';
+	*len = n;
+	return reg->scratch;
+}
+
+void
+registry_secret_wipe(struct registry *reg)
+{
+	if (reg->scratch != NULL)
+		sodium_memzero(reg->scratch, SECRET_MAX + 1);
+}
+
+int
+registry_dek(struct registry *reg, const char *id, unsigned char *dek,
+    int *version, int *master, long long *created_at)
+{
+	sqlite3_stmt	*st;
+	const void	*blob;
+	size_t		 len;
+	char		 aad[KEYS_AAD_MAX];
+	int		 rc = -1;
+
+	if ((st = stmt_prepare(reg, STMT_CURRENT_KEY)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id) == -1 || sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	*version = sqlite3_column_int(st, 0);
+	*master = sqlite3_column_int(st, 1);
+	blob = sqlite3_column_blob(st, 2);
+	len = (size_t)sqlite3_column_bytes(st, 2);
+	*created_at = sqlite3_column_int64(st, 3);
+	if (blob == NULL || len != KEYS_SEALED_LEN(KEY_BYTES))
+		goto out;
+	keys_aad_dek(aad, sizeof(aad), id, *version, *master);
+	if (keys_open(reg->kr, *master, aad, blob, len, dek) == -1)
+		goto out;
+	rc = 0;
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+static int
+audit(struct registry *reg, long long now, const char *event, const char *id,
+    const char *detail)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if ((st = stmt_prepare(reg, STMT_AUDIT)) == NULL)
+		return -1;
+	if (sqlite3_bind_int64(st, 1, now) == SQLITE_OK &&
+	    db_bind_text(st, 2, event) == 0 && db_bind_text(st, 3, id) == 0 &&
+	    db_bind_text(st, 4, detail) == 0 && sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	db_stmt_done(st);
+	return rc;
+}
+
+void
+registry_remove_files(const char *path)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char	 p[4096];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >=
+		    sizeof(p))
+			continue;
+		if (unlink(p) == -1 && errno != ENOENT)
+			log_msg(LOGL_WARN, NULL, "reason=unlink_failed");
+	}
+}
+
+/* Seals in->shared_secret for tenant id under the current master. */
+static unsigned char *
+seal_secret(struct registry *reg, const char *id, const char *secret,
+    size_t *outlen, int *master)
+{
+	unsigned char	*out;
+	size_t		 n = strlen(secret);
+	char		 aad[KEYS_AAD_MAX];
+
+	*master = keys_current(reg->kr);
+	if ((out = malloc(KEYS_SEALED_LEN(n))) == NULL)
+		return NULL;
+	keys_aad_secret(aad, sizeof(aad), id, *master);
+	if (keys_seal(reg->kr, *master, aad, (const unsigned char *)secret,
+	    n, out) == -1) {
+		free(out);
+		return NULL;
+	}
+	*outlen = KEYS_SEALED_LEN(n);
+	return out;
+}
+
+/*
+ * Creates the tenant's encrypted file with a fresh data key and returns
+ * the key wrapped for the registry.  The file names its owner (meta).
+ */
+static int
+tenant_file_create(struct registry *reg, const char *id, long long now,
+    unsigned char *wrapped, int *master)
+{
+	unsigned char	*dek = NULL;
+	sqlite3		*db = NULL;
+	sqlite3_stmt	*st = NULL;
+	char		*path = NULL, aad[KEYS_AAD_MAX];
+	int		 rc = -1, made = 0;
+
+	*master = keys_current(reg->kr);
+	if ((dek = sodium_malloc(KEY_BYTES)) == NULL ||
+	    (path = registry_tenant_path(reg, id)) == NULL)
+		goto out;
+	randombytes_buf(dek, KEY_BYTES);
+	keys_aad_dek(aad, sizeof(aad), id, 1, *master);
+	if (keys_seal(reg->kr, *master, aad, dek, KEY_BYTES, wrapped) == -1)
+		goto out;
+	/* A leftover file of this random id cannot be ours: refuse. */
+	if (access(path, F_OK) == 0)
+		goto out;
+	made = 1;
+	if (db_open(path, dek, 1, db_tenant_migrations,
+	    db_tenant_nmigrations, &db) != DB_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES "
+	    "('tenant_id', ?1), ('created_at', ?2)", -1, &st, NULL) !=
+	    SQLITE_OK || db_bind_text(st, 1, id) == -1 ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	db_close(db);
+	if (rc == -1 && made)
+		registry_remove_files(path);
+	sodium_free(dek);
+	free(path);
+	return rc;
+}
+
+static int
+bind_install(sqlite3_stmt *st, int first, const struct install *in)
+{
+	/* display_url .. oauth_client_id bound from index first on */
+	return db_bind_text(st, first, in->display_url) | db_bind_text(st,
+	    first + 1, in->product_type) | db_bind_text(st, first + 2,
+	    in->server_version) | db_bind_text(st, first + 3,
+	    in->plugins_version) | db_bind_text(st, first + 4, in->sen) |
+	    db_bind_text(st, first + 5, in->oauth_client_id);
+}
+
+/* One install, as db_tx runs it (perhaps more than once). */
+struct install_tx {
+	struct registry		*reg;
+	const struct install	*in;
+	long long		 now;
+	char			 id[TENANT_ID_LEN + 1];
+	int			 created;
+	int			 file_made;	/* id's file is ours */
+};
+
+/* A reinstall: new secret, URLs and license fields; deletion cancelled. */
+static enum err
+install_again(struct install_tx *tx, const struct tenant *old,
+    const unsigned char *sealed, size_t sealed_len, int smaster)
+{
+	sqlite3_stmt	*st;
+	enum err	 e = ERR_INTERNAL;
+
+	if ((st = stmt_prepare(tx->reg, STMT_REINSTALL)) == NULL)
+		return ERR_INTERNAL;
+	if (db_bind_text(st, 1, tx->id) == -1 ||
+	    db_bind_text(st, 2, tx->in->base_url) == -1 ||
+	    bind_install(st, 3, tx->in) != 0 ||
+	    sqlite3_bind_blob(st, 9, sealed, (int)sealed_len,
+	    SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 10, smaster) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 11, tx->now) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	if (audit(tx->reg, tx->now, old->state == TENANT_DEPARTED ?
+	    "reinstall_cancelled_deletion" : "reinstall", tx->id, NULL) == -1)
+		goto out;
+	e = ERR_OK;
+out:
+	db_stmt_done(st);
+	return e;
+}
+
+/* A first install: the encrypted file, the row, the wrapped data key. */
+static enum err
+install_new(struct install_tx *tx, const unsigned char *sealed,
+    size_t sealed_len, int smaster)
+{
+	unsigned char	 wrapped[KEYS_SEALED_LEN(KEY_BYTES)];
+	sqlite3_stmt	*st = NULL;
+	enum err	 e = ERR_INTERNAL;
+	int		 kmaster;
+
+	if (tenant_file_create(tx->reg, tx->id, tx->now, wrapped,
+	    &kmaster) == -1)
+		return ERR_INTERNAL;
+	tx->file_made = 1;
+	if ((st = stmt_prepare(tx->reg, STMT_INSERT_TENANT)) == NULL ||
+	    db_bind_text(st, 1, tx->id) == -1 ||
+	    db_bind_text(st, 2, tx->in->client_key) == -1 ||
+	    db_bind_text(st, 3, tx->in->base_url) == -1 ||
+	    bind_install(st, 4, tx->in) != 0 ||
+	    sqlite3_bind_blob(st, 10, sealed, (int)sealed_len,
+	    SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 11, smaster) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 12, tx->now) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	db_stmt_done(st);
+	if ((st = stmt_prepare(tx->reg, STMT_INSERT_KEY)) == NULL ||
+	    db_bind_text(st, 1, tx->id) == -1 ||
+	    sqlite3_bind_int(st, 2, 1) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 3, kmaster) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 4, wrapped, (int)sizeof(wrapped),
+	    SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, tx->now) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	if (audit(tx->reg, tx->now, "install", tx->id, NULL) == -1)
+		goto out;
+	tx->created = 1;
+	e = ERR_OK;
+out:
+	db_stmt_done(st);
+	return e;
+}
+
+/* Removes the file an earlier, rolled back attempt made. */
+static void
+install_undo_file(struct install_tx *tx)
+{
+	char	*path;
+
+	if (tx->file_made &&
+	    (path = registry_tenant_path(tx->reg, tx->id)) != NULL) {
+		registry_remove_files(path);
+		free(path);
+	}
+	tx->file_made = 0;
+}
+
+static enum err
+install_tx(sqlite3 *db, void *arg)
+{
+	struct install_tx *tx = arg;
+	struct tenant	 old;
+	unsigned char	*sealed = NULL, rnd[TENANT_ID_LEN / 2];
+	size_t		 sealed_len;
+	int		 smaster;
+	enum err	 e = ERR_INTERNAL, fe;
+
+	(void)db;
+	install_undo_file(tx);
+	tx->created = 0;
+	if ((fe = registry_find(tx->reg, tx->in->client_key, &old)) ==
+	    ERR_INTERNAL)
+		return ERR_INTERNAL;
+	if (fe == ERR_OK)
+		memcpy(tx->id, old.id, sizeof(tx->id));
+	else {
+		randombytes_buf(rnd, sizeof(rnd));
+		util_hex(tx->id, rnd, sizeof(rnd));
+	}
+	if ((sealed = seal_secret(tx->reg, tx->id, tx->in->shared_secret,
+	    &sealed_len, &smaster)) == NULL)
+		goto out;
+	if (fe == ERR_OK)
+		e = install_again(tx, &old, sealed, sealed_len, smaster);
+	else
+		e = install_new(tx, sealed, sealed_len, smaster);
+out:
+	if (e != ERR_OK)
+		install_undo_file(tx);
+	free(sealed);
+	registry_tenant_free(&old);
+	return e;
+}
+
+enum err
+registry_install(struct registry *reg, const struct install *in,
+    long long now, struct tenant *out, int *created)
+{
+	struct install_tx tx;
+	enum err	 e;
+
+	memset(&tx, 0, sizeof(tx));
+	memset(out, 0, sizeof(*out));
+	tx.reg = reg;
+	tx.in = in;
+	tx.now = now;
+	*created = 0;
+	if ((e = db_tx(reg->db, install_tx, &tx)) != ERR_OK) {
+		/* A commit that failed leaves a file nobody owns: remove. */
+		install_undo_file(&tx);
+		return e;
+	}
+	*created = tx.created;
+	return registry_find(reg, in->client_key, out);
+}
+
+/* A one-row change of a tenant (statement s with id, a, b) + its audit. */
+struct tenant_change {
+	struct registry	*reg;
+	enum stmt	 s;
+	const char	*id;
+	long long	 a, b;
+	long long	 at;		/* audit time, seconds */
+	const char	*event;
+};
+
+static enum err
+change_tx(sqlite3 *db, void *arg)
+{
+	struct tenant_change *c = arg;
+	sqlite3_stmt	*st;
+	enum err	 e = ERR_INTERNAL;
+
+	if ((st = stmt_prepare(c->reg, c->s)) == NULL)
+		return ERR_INTERNAL;
+	if (db_bind_text(st, 1, c->id) == -1 ||
+	    sqlite3_bind_int64(st, 2, c->a) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, c->b) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	if (sqlite3_changes(db) != 1) {
+		e = ERR_NOT_FOUND;
+		goto out;
+	}
+	if (audit(c->reg, c->at, c->event, c->id, NULL) == -1)
+		goto out;
+	e = ERR_OK;
+out:
+	db_stmt_done(st);
+	return e;
+}
+
+enum err
+registry_uninstall(struct registry *reg, const char *id, long long now,
+    long long grace_days)
+{
+	struct tenant_change c = { reg, STMT_UNINSTALL, id, now,
+	    now + grace_days * CLOCK_DAY, now, "uninstall" };
+
+	return db_tx(reg->db, change_tx, &c);
+}
+
+enum err
+registry_set_enabled(struct registry *reg, const char *id, int enabled,
+    long long now)
+{
+	struct tenant_change c = { reg, STMT_SET_ENABLED, id, enabled ? 1 : 0,
+	    now, now, enabled ? "enabled" : "disabled" };
+
+	return db_tx(reg->db, change_tx, &c);
+}

@@ -1,0 +1,137 @@
+/*
+ * Tenant database handles; see tenantdb.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cellar/db.h"
+#include "cellar/keys.h"
+#include "cellar/log.h"
+#include "cellar/registry.h"
+#include "cellar/tenantdb.h"
+
+struct tenantdb {
+	sqlite3		*db;
+	char		 id[TENANT_ID_LEN + 1];
+	int		 key_version;
+	sqlite3_stmt	*stmts[TDB__MAX][TENANTDB_STMTS];
+};
+
+/* The file must name its owner: a swapped file is refused. */
+static int
+owner_ok(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt	*st = NULL;
+	const char	*owner;
+	int		 ok;
+
+	ok = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = "
+	    "'tenant_id'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW &&
+	    (owner = (const char *)sqlite3_column_text(st, 0)) != NULL &&
+	    strcmp(owner, id) == 0;
+	sqlite3_finalize(st);
+	return ok;
+}
+
+enum err
+tenantdb_open(struct registry *reg, const struct tenant *t,
+    struct tenantdb **out)
+{
+	struct tenantdb	*h = NULL;
+	unsigned char	*dek = NULL;
+	sqlite3		*db = NULL;
+	char		*path = NULL;
+	long long	 created;
+	enum db_status	 ds;
+	enum err	 e = ERR_INTERNAL;
+	int		 version, master;
+
+	*out = NULL;
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    (dek = sodium_malloc(KEY_BYTES)) == NULL)
+		goto out;
+	if (registry_dek(reg, t->id, dek, &version, &master, &created) ==
+	    -1) {
+		log_msg(LOGL_ERR, NULL, "reason=dek_unwrap_failed tenant=%s",
+		    t->id);
+		goto out;
+	}
+	if ((path = registry_tenant_path(reg, t->id)) == NULL)
+		goto out;
+	if ((ds = db_open(path, dek, 0, db_tenant_migrations,
+	    db_tenant_nmigrations, &db)) != DB_OK) {
+		log_msg(LOGL_ERR, NULL, "reason=tenant_open_failed tenant=%s "
+		    "status=%s", t->id, db_status_code(ds));
+		goto out;
+	}
+	if (!owner_ok(db, t->id)) {
+		log_msg(LOGL_ERR, NULL, "reason=tenant_file_owner tenant=%s",
+		    t->id);
+		goto out;
+	}
+	memcpy(h->id, t->id, sizeof(h->id));
+	h->key_version = version;
+	h->db = db;
+	db = NULL;
+	*out = h;
+	h = NULL;
+	e = ERR_OK;
+out:
+	db_close(db);
+	free(h);
+	sodium_free(dek);
+	free(path);
+	return e;
+}
+
+void
+tenantdb_close(struct tenantdb *h)
+{
+	size_t	 s, i;
+
+	if (h == NULL)
+		return;
+	for (s = 0; s < TDB__MAX; s++)
+		for (i = 0; i < TENANTDB_STMTS; i++)
+			sqlite3_finalize(h->stmts[s][i]);
+	db_close(h->db);
+	free(h);
+}
+
+sqlite3 *
+tenantdb_sqlite(const struct tenantdb *h)
+{
+	return h->db;
+}
+
+const char *
+tenantdb_id(const struct tenantdb *h)
+{
+	return h->id;
+}
+
+int
+tenantdb_key_version(const struct tenantdb *h)
+{
+	return h->key_version;
+}
+
+sqlite3_stmt *
+tenantdb_stmt(struct tenantdb *h, enum tenantdb_store s, int i,
+    const char *sql)
+{
+	sqlite3_stmt	**slot;
+
+	if (s >= TDB__MAX || i < 0 || i >= TENANTDB_STMTS)
+		return NULL;
+	slot = &h->stmts[s][i];
+	if (*slot == NULL && sqlite3_prepare_v2(h->db, sql, -1, slot, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(*slot);
+		*slot = NULL;
+	}
+	return *slot;
+}

@@ -1,0 +1,295 @@
+/*
+ * registry: tenants, their sealed secrets and wrapped data keys, which
+ * the reaper's purge and rotation will change.  What the promises rest
+ * on: a tenant is found by its clientKey (what Jira's tokens name) and
+ * by its random id (what files and logs name), and by nothing else; its
+ * file is encrypted under its own data key and names its owner; a
+ * reinstall keeps the tenant and replaces the secret; uninstall
+ * schedules the deletion; a sealed secret that was tampered with never
+ * opens.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "cellar/clock.h"
+#include "cellar/db.h"
+#include "cellar/registry.h"
+#include "cellar/tenantdb.h"
+#include "fixture.h"
+
+static int
+setup(void **state)
+{
+	struct fx_tenant *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	fx_tenant_setup(f, "client-a");
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx_tenant *f = *state;
+
+	fx_tenant_teardown(f);
+	free(f);
+	return 0;
+}
+
+static void
+install(struct fx_tenant *f, const char *ck, const char *secret,
+    long long now, struct tenant *t, int want_created)
+{
+	struct install	 in = { ck, secret, "https://b.example.net", NULL,
+	    "jira", NULL, NULL, NULL, NULL };
+	int		 created;
+
+	assert_int_equal(registry_install(f->reg, &in, now, t, &created),
+	    ERR_OK);
+	assert_int_equal(created, want_created);
+}
+
+static int
+all_hex(const char *s)
+{
+	return strspn(s, "0123456789abcdef") == TENANT_ID_LEN &&
+	    s[TENANT_ID_LEN] == '\0';
+}
+
+static void
+test_found_by_client_key_and_by_id_only(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct tenant	 a, b;
+	char		*path;
+
+	assert_true(all_hex(f->t.id));
+	assert_int_equal(registry_find(f->reg, "client-a", &a), ERR_OK);
+	assert_string_equal(a.id, f->t.id);
+	assert_string_equal(a.client_key, "client-a");
+	assert_int_equal(a.state, TENANT_INSTALLED);
+	assert_int_equal(a.installed_at, FX_NOW);
+	assert_int_equal(a.dek_version, 1);
+	assert_int_equal(registry_get(f->reg, f->t.id, &b), ERR_OK);
+	assert_string_equal(b.client_key, "client-a");
+	registry_tenant_free(&a);
+	registry_tenant_free(&b);
+	/* Neither key stands for the other. */
+	assert_int_equal(registry_find(f->reg, f->t.id, &a), ERR_NOT_FOUND);
+	assert_int_equal(registry_get(f->reg, "client-a", &a), ERR_NOT_FOUND);
+	assert_int_equal(registry_find(f->reg, "client-A", &a),
+	    ERR_NOT_FOUND);
+	assert_int_equal(registry_find(f->reg, "client-a' OR 1=1 --", &a),
+	    ERR_NOT_FOUND);
+	/* The file is named by the random id and is not plaintext. */
+	assert_non_null(path = registry_tenant_path(f->reg, f->t.id));
+	assert_non_null(strstr(path, f->t.id));
+	assert_null(strstr(path, "client"));
+	assert_int_equal(access(path, F_OK), 0);
+	assert_false(db_file_is_plaintext(path));
+	free(path);
+}
+
+static void
+test_tenants_get_their_own_ids_and_keys(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct tenant	 b;
+	unsigned char	 ka[KEY_BYTES], kb[KEY_BYTES];
+	long long	 created;
+	int		 v, m;
+
+	install(f, "client-b", "another-secret-another-secret-xx", FX_NOW + 1,
+	    &b, 1);
+	assert_true(all_hex(b.id));
+	assert_string_not_equal(b.id, f->t.id);
+	assert_int_equal(registry_dek(f->reg, f->t.id, ka, &v, &m, &created),
+	    0);
+	assert_int_equal(v, 1);
+	assert_int_equal(m, 1);
+	assert_int_equal(created, FX_NOW);
+	assert_int_equal(registry_dek(f->reg, b.id, kb, &v, &m, &created), 0);
+	assert_memory_not_equal(ka, kb, KEY_BYTES);
+	assert_int_equal(registry_dek(f->reg,
+	    "0123456789abcdef0123456789abcdef", kb, &v, &m, &created), -1);
+	registry_tenant_free(&b);
+}
+
+static void
+test_reinstall_keeps_tenant_and_replaces_secret(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct tenant	 t;
+	const char	*s;
+	size_t		 len;
+
+	assert_non_null(s = registry_secret(f->reg, &f->t, &len));
+	assert_string_equal(s, "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t");
+	registry_secret_wipe(f->reg);
+	install(f, "client-a", "new-secret-new-secret-new-secret", FX_NOW + 5,
+	    &t, 0);
+	assert_string_equal(t.id, f->t.id);
+	assert_int_equal(t.updated_at, FX_NOW + 5);
+	assert_non_null(s = registry_secret(f->reg, &t, &len));
+	assert_string_equal(s, "new-secret-new-secret-new-secret");
+	assert_int_equal(len, strlen("new-secret-new-secret-new-secret"));
+	registry_secret_wipe(f->reg);
+	registry_tenant_free(&t);
+}
+
+static void
+test_tampered_secret_never_opens(void **state)
+{
+	struct fx_tenant *f = *state;
+	size_t		 len;
+
+	f->t.secret_sealed[f->t.secret_sealed_len / 2] ^= 1;
+	assert_null(registry_secret(f->reg, &f->t, &len));
+	f->t.secret_sealed[f->t.secret_sealed_len / 2] ^= 1;
+	/* Bound to its tenant: another id's additional data fails. */
+	f->t.id[0] = f->t.id[0] == 'a' ? 'b' : 'a';
+	assert_null(registry_secret(f->reg, &f->t, &len));
+}
+
+static void
+test_uninstall_schedules_deletion_and_reinstall_cancels(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct tenant	 t;
+
+	assert_int_equal(registry_uninstall(f->reg, f->t.id, FX_NOW + 100,
+	    21), ERR_OK);
+	assert_int_equal(registry_get(f->reg, f->t.id, &t), ERR_OK);
+	assert_int_equal(t.state, TENANT_DEPARTED);
+	assert_int_equal(t.uninstalled_at, FX_NOW + 100);
+	assert_int_equal(t.delete_after, FX_NOW + 100 + 21 * CLOCK_DAY);
+	registry_tenant_free(&t);
+	assert_int_equal(registry_uninstall(f->reg,
+	    "0123456789abcdef0123456789abcdef", FX_NOW, 21), ERR_NOT_FOUND);
+	install(f, "client-a", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t",
+	    FX_NOW + 200, &t, 0);
+	assert_int_equal(t.state, TENANT_INSTALLED);
+	assert_int_equal(t.delete_after, 0);
+	assert_int_equal(t.uninstalled_at, 0);
+	registry_tenant_free(&t);
+}
+
+/* Appends each tenant's clientKey to the text in arg. */
+static int
+collect_keys(const struct tenant *t, void *arg)
+{
+	char	*out = arg;
+
+	strncat(out, t->client_key, 255 - strlen(out));
+	strncat(out, ",", 255 - strlen(out));
+	return 0;
+}
+
+static void
+test_enabled_flag_and_listing(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct tenant	 t, b;
+	char		 keys[256];
+
+	assert_int_equal(f->t.enabled, 0);
+	assert_int_equal(registry_set_enabled(f->reg, f->t.id, 1, FX_NOW + 1),
+	    ERR_OK);
+	assert_int_equal(registry_get(f->reg, f->t.id, &t), ERR_OK);
+	assert_int_equal(t.enabled, 1);
+	registry_tenant_free(&t);
+	install(f, "client-b", "another-secret-another-secret-xx", FX_NOW + 2,
+	    &b, 1);
+	registry_tenant_free(&b);
+	keys[0] = '\0';
+	assert_int_equal(registry_each(f->reg, collect_keys, keys), 2);
+	/* In install order. */
+	assert_string_equal(keys, "client-a,client-b,");
+}
+
+static void
+test_file_opens_under_its_own_key_only(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct tenant	 b;
+	unsigned char	 ka[KEY_BYTES];
+	long long	 created;
+	sqlite3		*db;
+	char		*path;
+	int		 v, m;
+
+	install(f, "client-b", "another-secret-another-secret-xx", FX_NOW + 1,
+	    &b, 1);
+	assert_int_equal(registry_dek(f->reg, f->t.id, ka, &v, &m, &created),
+	    0);
+	assert_non_null(path = registry_tenant_path(f->reg, b.id));
+	assert_int_equal(db_open(path, ka, 0, db_tenant_migrations,
+	    db_tenant_nmigrations, &db), DB_WRONG_KEY);
+	free(path);
+	assert_non_null(path = registry_tenant_path(f->reg, f->t.id));
+	assert_int_equal(db_open(path, ka, 0, db_tenant_migrations,
+	    db_tenant_nmigrations, &db), DB_OK);
+	db_close(db);
+	free(path);
+	/* An id with no key record has no key to open anything with. */
+	memcpy(b.id, "0123456789abcdef0123456789abcdef", sizeof(b.id));
+	assert_int_equal(registry_dek(f->reg, b.id, ka, &v, &m, &created), -1);
+	registry_tenant_free(&b);
+}
+
+static void
+test_registry_is_never_created_behind_the_operator(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct registry	*reg;
+	char		 dir[128], err[256];
+
+	snprintf(dir, sizeof(dir), "%s/elsewhere", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_null(registry_open(dir, f->kr, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "no registry"));
+	/* The existing one opens again. */
+	assert_non_null(reg = registry_open(f->dir, f->kr, 0, err,
+	    sizeof(err)));
+	registry_close(reg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_found_by_client_key_and_by_id_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tenants_get_their_own_ids_and_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reinstall_keeps_tenant_and_replaces_secret, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tampered_secret_never_opens, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_uninstall_schedules_deletion_and_reinstall_cancels,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enabled_flag_and_listing,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_file_opens_under_its_own_key_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_registry_is_never_created_behind_the_operator, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
