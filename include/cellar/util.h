@@ -47,6 +47,12 @@ void	util_iso8601(char out[21], long long t);
  */
 char	*util_form_decode(const char *s, size_t n, size_t *outlen);
 
+/*
+ * Frees a string that may hold a token or a secret, wiping it first.
+ * NULL is ignored.
+ */
+void	util_free_wiped(char *s);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void	util_hex(char *out, const unsigned char *in, size_t len);
 

@@ -13,6 +13,7 @@
 #include "cellar/json.h"
 #include "cellar/log.h"
 #include "cellar/qsh.h"
+#include "cellar/util.h"
 #include "auth.h"
 #include "fcgi.h"
 #include "installkey.h"
@@ -325,10 +326,7 @@ auth_request(struct req *r)
 		goto out;
 	ok = 1;
 out:
-	if (owned != NULL) {
-		sodium_memzero(owned, strlen(owned));
-		free(owned);
-	}
+	util_free_wiped(owned);
 	if (!ok) {
 		log_msg(LOGL_WARN, r->rid, "reason=%s route=%s", reason,
 		    r->route->name);

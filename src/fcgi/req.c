@@ -187,16 +187,6 @@ json_wipe(cJSON *v)
 	}
 }
 
-/* Frees a string that may hold a token or a secret, wiping it first. */
-static void
-free_wiped(char *s)
-{
-	if (s != NULL) {
-		sodium_memzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void
 req_free(struct req *r)
 {
@@ -205,11 +195,11 @@ req_free(struct req *r)
 	if (r == NULL)
 		return;
 	/* The URI and query may carry ?jwt=, the body an install secret. */
-	free_wiped(r->uri);
-	free_wiped(r->path);
-	free_wiped(r->query);
+	util_free_wiped(r->uri);
+	util_free_wiped(r->path);
+	util_free_wiped(r->query);
 	free(r->content_type);
-	free_wiped(r->authorization);
+	util_free_wiped(r->authorization);
 	if (r->body != NULL) {
 		sodium_memzero(r->body, r->body_len);
 		free(r->body);

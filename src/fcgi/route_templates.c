@@ -565,10 +565,7 @@ route_templates_render(struct req *r, struct reply *rep)
 		goto out;
 	e = reply_json(rep, 200, o) == 0 ? ERR_OK : ERR_INTERNAL;
 out:
-	if (text != NULL) {
-		sodium_memzero(text, strlen(text));
-		free(text);
-	}
+	util_free_wiped(text);
 	cJSON_Delete(o);
 	tpl_free(&t);
 	return e;

@@ -15,6 +15,7 @@
 #include "cellar/outbound.h"
 #include "cellar/qsh.h"
 #include "cellar/token.h"
+#include "cellar/util.h"
 
 /* The app's token for this call, or NULL. */
 static char *
@@ -52,16 +53,6 @@ out:
 	cJSON_Delete(claims);
 	free(path);
 	return tok;
-}
-
-/* Frees a string that held a token, wiping it first. */
-static void
-free_wiped(char *s)
-{
-	if (s != NULL) {
-		sodium_memzero(s, strlen(s));
-		free(s);
-	}
 }
 
 enum err
@@ -121,7 +112,7 @@ out:
 	buf_free(&auth);
 	buf_free(&url);
 	buf_free(&b);
-	free_wiped(tok);
+	util_free_wiped(tok);
 	return e;
 }
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "cellar/clock.h"
 #include "cellar/util.h"
 
@@ -106,6 +108,15 @@ util_path_join(const char *dir, const char *name)
 	p[dl] = '/';
 	memcpy(p + dl + 1, name, nl + 1);
 	return p;
+}
+
+void
+util_free_wiped(char *s)
+{
+	if (s != NULL) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
 }
 
 void

@@ -16,10 +16,10 @@ struct fake {
 	size_t			 body_len;
 	size_t			 pos;		/* body bytes read so far */
 	size_t			 chunk;		/* most per read; 0: all */
-	size_t			 fail_at;	/* reads fail from here; 0: never */
+	size_t			 fail_at;	/* reads fail here; 0: never */
 	int			 reads;
 	int			 eof_reads;	/* calls after the end */
-	int			 eof_limit;	/* reads at the end; 0: no limit */
+	int			 eof_limit;	/* 0: read at end forever */
 	char			*out;		/* what was written, malloc'd */
 	size_t			 out_len;
 	int			 write_fail;	/* writes fail */

@@ -73,6 +73,27 @@ fx_tenant_teardown(struct fx_tenant *f)
 	memset(f, 0, sizeof(*f));
 }
 
+int
+fx_tenant_state_setup(void **state)
+{
+	struct fx_tenant *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	fx_tenant_setup(f, NULL);
+	*state = f;
+	return 0;
+}
+
+int
+fx_tenant_state_teardown(void **state)
+{
+	struct fx_tenant *f = *state;
+
+	fx_tenant_teardown(f);
+	free(f);
+	return 0;
+}
+
 static char	*log_buf;
 static size_t	 log_len;
 static FILE	*log_f;

@@ -43,6 +43,18 @@ void	 fx_tenant_setup(struct fx_tenant *f, const char *ck);
 void	 fx_tenant_teardown(struct fx_tenant *f);
 
 /*
+ * The same as cmocka setup and teardown functions: *state is a
+ * malloc'd struct fx_tenant of client key "client-key-ut".
+ */
+int	 fx_tenant_state_setup(void **state);
+int	 fx_tenant_state_teardown(void **state);
+
+/* A cmocka test run on a fresh fx_tenant. */
+#define FX_TENANT_TEST(fn)	cmocka_unit_test_setup_teardown(fn, \
+				    fx_tenant_state_setup, \
+				    fx_tenant_state_teardown)
+
+/*
  * Captures the app log in memory from now on; fx_log_text() is what was
  * written since, fx_log_stop() restores stderr.
  */

@@ -27,6 +27,7 @@
 #include "cellar/tenantdb.h"
 #include "fixture.h"
 
+/* The fixture, with a client key of our own. */
 static int
 setup(void **state)
 {
@@ -38,15 +39,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	struct fx_tenant *f = *state;
-
-	fx_tenant_teardown(f);
-	free(f);
-	return 0;
-}
 
 static void
 install(struct fx_tenant *f, const char *ck, const char *secret,
@@ -266,29 +258,22 @@ test_registry_is_never_created_behind_the_operator(void **state)
 	registry_close(reg);
 }
 
+/* A test on the fixture with clientKey "client-a". */
+#define REGISTRY_TEST(fn)	cmocka_unit_test_setup_teardown(fn, setup, \
+				    fx_tenant_state_teardown)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_found_by_client_key_and_by_id_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_tenants_get_their_own_ids_and_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_reinstall_keeps_tenant_and_replaces_secret, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_tampered_secret_never_opens, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_uninstall_schedules_deletion_and_reinstall_cancels,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_enabled_flag_and_listing,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_file_opens_under_its_own_key_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_registry_is_never_created_behind_the_operator, setup,
-		    teardown),
+		REGISTRY_TEST(test_found_by_client_key_and_by_id_only),
+		REGISTRY_TEST(test_tenants_get_their_own_ids_and_keys),
+		REGISTRY_TEST(test_reinstall_keeps_tenant_and_replaces_secret),
+		REGISTRY_TEST(test_tampered_secret_never_opens),
+		REGISTRY_TEST(test_uninstall_schedules_deletion_and_reinstall_cancels),
+		REGISTRY_TEST(test_enabled_flag_and_listing),
+		REGISTRY_TEST(test_file_opens_under_its_own_key_only),
+		REGISTRY_TEST(test_registry_is_never_created_behind_the_operator),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,26 +21,6 @@
 #include "cellar/tpl.h"
 #include "fixture.h"
 
-static int
-setup(void **state)
-{
-	struct fx_tenant *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	fx_tenant_setup(f, NULL);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx_tenant *f = *state;
-
-	fx_tenant_teardown(f);
-	free(f);
-	return 0;
-}
 
 static void
 test_open_names_tenant_and_prepares_nothing(void **state)
@@ -127,17 +107,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_open_names_tenant_and_prepares_nothing, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_statements_prepared_once_per_handle, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_two_handles_on_one_file_see_each_other, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_a_file_naming_another_tenant_is_refused, setup,
-		    teardown),
+		FX_TENANT_TEST(test_open_names_tenant_and_prepares_nothing),
+		FX_TENANT_TEST(test_statements_prepared_once_per_handle),
+		FX_TENANT_TEST(test_two_handles_on_one_file_see_each_other),
+		FX_TENANT_TEST(test_a_file_naming_another_tenant_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -167,7 +167,8 @@ static void
 test_alg_none_unsigned(void **state)
 {
 	/* "header.payload." with an empty signature never parses. */
-	char		*h = b64("{\"alg\":\"none\"}"), *p = b64(GOOD), tok[512];
+	char		*h = b64("{\"alg\":\"none\"}"), *p = b64(GOOD);
+	char		 tok[512];
 	const char	*reason;
 	struct token_claims c;
 
@@ -208,7 +209,8 @@ test_empty_key(void **state)
 	assert_int_equal(token_check_sig(tok, TOKEN_HS256,
 	    (const unsigned char *)"", 0, &reason), -1);
 	assert_string_equal(reason, "no_key");
-	assert_int_equal(token_check_sig(tok, TOKEN_HS256, NULL, 0, &reason), -1);
+	assert_int_equal(token_check_sig(tok, TOKEN_HS256, NULL, 0, &reason),
+	    -1);
 	free(tok);
 }
 
@@ -278,8 +280,8 @@ test_token_shape(void **state)
 	assert_int_equal(token_parse("a=.b.c", TOKEN_HS256, &c, &reason), -1);
 	assert_string_equal(reason, "token_charset");
 	/* Bad base64: a single trailing character cannot be a byte. */
-	assert_int_equal(token_parse("eyJhbGciOiJIUzI1NiJ9x.e.c", TOKEN_HS256, &c,
-	    &reason), -1);
+	assert_int_equal(token_parse("eyJhbGciOiJIUzI1NiJ9x.e.c", TOKEN_HS256,
+	    &c, &reason), -1);
 	assert_string_equal(reason, "token_encoding");
 	/* Tampered payload: signature fails. */
 	bad = strdup(tok);
@@ -296,8 +298,8 @@ test_token_shape(void **state)
 		big[i] = '.';
 	assert_int_equal(token_parse(big, TOKEN_HS256, &c, &reason), -1);
 	assert_string_equal(reason, "token_too_long");
-	assert_int_equal(token_check_sig(big, TOKEN_HS256, secret, strlen(SECRET),
-	    &reason), -1);
+	assert_int_equal(token_check_sig(big, TOKEN_HS256, secret,
+	    strlen(SECRET), &reason), -1);
 	assert_string_equal(reason, "token_too_long");
 	free(big);
 	free(tok);

@@ -26,26 +26,6 @@
 /* Ends make()'s target list (a NULL of pointer type, as varargs need). */
 #define END	((const char *)NULL)
 
-static int
-setup(void **state)
-{
-	struct fx_tenant *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	fx_tenant_setup(f, NULL);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx_tenant *f = *state;
-
-	fx_tenant_teardown(f);
-	free(f);
-	return 0;
-}
 
 /* A template of scope with targets (NULL-terminated), owned by owner. */
 static void
@@ -185,14 +165,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_delete_only_the_checked_version, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_update_only_the_checked_version, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_name_taken_only_where_visible, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scopes_probe, setup,
-		    teardown),
+		FX_TENANT_TEST(test_delete_only_the_checked_version),
+		FX_TENANT_TEST(test_update_only_the_checked_version),
+		FX_TENANT_TEST(test_name_taken_only_where_visible),
+		FX_TENANT_TEST(test_scopes_probe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

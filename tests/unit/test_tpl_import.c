@@ -22,26 +22,6 @@
 #include "cellar/util.h"
 #include "fixture.h"
 
-static int
-setup(void **state)
-{
-	struct fx_tenant *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	fx_tenant_setup(f, NULL);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx_tenant *f = *state;
-
-	fx_tenant_teardown(f);
-	free(f);
-	return 0;
-}
 
 /* A template (created in tdb when given); target may be NULL. */
 static void
@@ -158,14 +138,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_taken_names_get_the_next_free_suffix, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_only_names_the_importer_can_see_count, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_renames_fit_the_name_limit_in_characters, setup,
-		    teardown),
+		FX_TENANT_TEST(test_taken_names_get_the_next_free_suffix),
+		FX_TENANT_TEST(test_only_names_the_importer_can_see_count),
+		FX_TENANT_TEST(test_renames_fit_the_name_limit_in_characters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
