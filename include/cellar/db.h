@@ -24,6 +24,10 @@
  * - PRAGMA rekey can return OK having done nothing; sqlite3_backup into
  *   an unkeyed destination, or ATTACH without KEY, writes plaintext;
  *   sqlcipher_export drops user_version.  (Rules for the reaper's jobs.)
+ * - The busy timeout must be set before the first statement on a new
+ *   connection: the key check and the schema read take locks too, and
+ *   without it they fail at once while another connection sets up the
+ *   WAL.  db_open sets it right after sqlite3_open_v2.
  * - The -wal, -shm and -journal files are part of a database: back them
  *   up, and delete them with it.
  * - SQLite 3.15.2 has no UPSERT, RETURNING, JSON1, window functions or

@@ -304,6 +304,13 @@ db_open(const char *path, const unsigned char *key, int create,
 	    (create ? SQLITE_OPEN_CREATE : 0);
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
 		goto out;
+	/*
+	 * Before the first statement: the key check and the schema read
+	 * take locks too, and without a timeout they fail at once while
+	 * another connection sets up the WAL (seen: 500s when workers
+	 * opened an idle tenant file together).
+	 */
+	sqlite3_busy_timeout(db, DB_BUSY_MS);
 	if (db_key(db, key) == -1)
 		goto out;
 	/* The key is only checked when a page is read. */
@@ -315,7 +322,6 @@ db_open(const char *path, const unsigned char *key, int create,
 	}
 	if (rc != SQLITE_OK)
 		goto out;
-	sqlite3_busy_timeout(db, DB_BUSY_MS);
 	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1)

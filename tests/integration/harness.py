@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +40,11 @@ WORKER_EXIT = re.compile(
     r"reason=(?P<reason>\w+) served=(?P<served>\d+)$")
 WORKER_START = re.compile(
     r"cellar\.fcgi\[(?P<pid>\d+)\] \w+ rid=- event=worker_start (?P<rest>.*)$")
+# An app log line at error level: something went wrong inside the app.
+ERROR_LINE = re.compile(r" cellar\.fcgi\[\d+\] error ")
+# Why a worker may leave in normal life (WORKER_EXIT's reason); any
+# other reason (accept_failed...) is a problem.
+NORMAL_EXIT_REASONS = ("max_requests", "idle", "signal", "term", "stop")
 
 HTTP_TIMEOUT = 10       # seconds for one HTTP exchange
 SCRIPT_TIMEOUT = 60     # seconds for tests/stack start / stop
@@ -63,6 +69,12 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def closed_port_url():
+    """http://127.0.0.1:PORT with nobody listening on PORT: the base URL
+    of a Jira that is down (connection refused)."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def port_open(port):
@@ -231,7 +243,9 @@ class Stack:
         self.access_log = self.dir / "log" / "access.log"
         self.nginx_error_log = self.dir / "log" / "nginx-error.log"
         self.workers_pid_file = self.dir / "run" / "workers.pid"
-        self._http = session()
+        # A session per thread: requests' sessions are not thread-safe,
+        # and tests send from thread pools.
+        self._local = threading.local()
 
     def __repr__(self):
         return f"Stack({self.base_url}, {self.dir})"
@@ -242,7 +256,10 @@ class Stack:
         # A fresh connection per request, like a browser behind Jira.
         kw.setdefault("headers", {})
         kw["headers"].setdefault("Connection", "close")
-        return self._http.request(method, self.base_url + path, **kw)
+        http = getattr(self._local, "http", None)
+        if http is None:
+            http = self._local.http = session()
+        return http.request(method, self.base_url + path, **kw)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -351,4 +368,65 @@ def stop_stack(d):
         left.update({p: before[p] for p, t in born.items() if alive(p, t)})
         problems.append(f"processes left running after stop: {left}")
         kill_pids(left)
+    return problems
+
+
+# Checks for the teardown of a stack (see conftest.StackFactory.check):
+# promises that hold whatever subset of tests ran.  Each returns a list
+# of problems (strings), empty when the promise held.
+
+def internal_errors(st):
+    """No request of st ended in status 500 and the app logged nothing
+    at error level."""
+    errors = [ln for ln in st.log_text().splitlines()
+              if " status=500 " in ln or ERROR_LINE.search(ln)]
+    if not errors:
+        return []
+    return [f"internal errors in {st.app_log} ({len(errors)} lines):\n" +
+            "\n".join(errors[:20])]
+
+
+def unexpected_worker_exits(st, normal=NORMAL_EXIT_REASONS):
+    """No worker of st left for a reason outside `normal` (a crash shows
+    up as no exit line at all: see replaced_workers)."""
+    exits = [w for w in st.worker_exits() if w["reason"] not in normal]
+    return [f"workers of {st.dir} exited for unexpected reasons: "
+            f"{exits}"] if exits else []
+
+
+def replaced_workers(st, first):
+    """The workers of the running stack st are still the processes
+    `first` (pids, read when the stack started): a worker that crashed
+    was replaced silently by multiwatch.  The stack must answer its
+    health check too."""
+    problems = []
+    r = st.get("/healthz")
+    if r.status_code != 200:
+        problems.append(f"{st.base_url}/healthz answered {r.status_code} "
+                        f"at teardown: {r.text[:200]}")
+    now = st.worker_pids()
+    if now != set(first):
+        problems.append(f"workers of {st.dir} changed: {sorted(first)} at "
+                        f"the start, {sorted(now)} at teardown (gone: "
+                        f"{sorted(set(first) - now)})")
+    return problems
+
+
+def leaks(paths, needles):
+    """needles: (kind, needle) pairs, a needle being a string or a
+    compiled regex.  One problem per needle found in a file of `paths`,
+    naming its kind, the file and no more than the needle's first 24
+    characters (a report should not spread what it found)."""
+    problems = []
+    for p in paths:
+        body = read_text(p)
+        for kind, n in needles:
+            if isinstance(n, re.Pattern):
+                m = n.search(body)
+                if m:
+                    problems.append(f"a {kind} is in {Path(p).name}: "
+                                    f"...{m.group(0)[:24]}...")
+            elif n and n in body:
+                problems.append(f"a {kind} is in {Path(p).name}: "
+                                f"...{n[:24]}...")
     return problems

@@ -72,7 +72,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from atlassian import APP_KEY, qsh
+from atlassian import APP_KEY, new_rsa_key, public_pem, qsh
 
 MAX_BODY = 1 << 20
 HANG_MAX = 30           # seconds a "hang" site holds a request at most
@@ -472,6 +472,14 @@ class FakeJira:
         with self.lock:
             self.install_keys[kid] = pem
             self.key_replies.pop(kid, None)
+
+    def new_install_key(self, prefix="kid"):
+        """A fresh RSA key pair under a fresh kid (PREFIX-<hex>), its
+        public key served from now on.  Returns (private key, kid)."""
+        key = new_rsa_key()
+        kid = f"{prefix}-{secrets.token_hex(6)}"
+        self.add_install_key(kid, public_pem(key))
+        return key, kid
 
     def remove_install_key(self, kid):
         with self.lock:

@@ -10,8 +10,12 @@ Every refusal is checked three ways: the status and the generic body;
 the reason code in the app log line of that request id (never in the
 reply); and that nothing changed: the tenant's old secret still works,
 the new one does not, no tenant file appeared and registry.db (with its
-WAL) holds the same bytes.  The last tests look at the files at rest and
-at every log for secrets, keys, tokens and clientKeys.
+WAL) holds the same bytes.  Tests look at the files at rest; and when
+the module is done, whichever of its tests ran, the stack's teardown
+checks that every log is free of the secrets, clientKeys, sites and
+tokens the tests used and of query strings, that no request ended in an
+internal error and that every worker is still the process it was at
+the start (see log_leaks and the env fixture).
 """
 import base64
 import hashlib
@@ -29,8 +33,9 @@ import pytest
 import requests
 
 import atlassian as atl
-from harness import FCGI, read_text, session, wait_until
-from jira_fake import FakeJira
+from harness import (FCGI, closed_port_url, internal_errors, leaks,
+                     read_text, replaced_workers, session,
+                     unexpected_worker_exits, wait_until)
 
 # A fetch of an install key gives up after this long (drop-in below).
 FETCH_TIMEOUT_MS = 1000
@@ -71,10 +76,8 @@ class Env:
         self.tenants_dir = self.state / "tenants"
         self.key_dir = self.state / "install-keys"
         # Atlassian's current install key, served by the fake.
-        self.key = atl.new_rsa_key()
-        self.kid = "cellar-test-" + secrets.token_hex(6)
+        self.key, self.kid = fake.new_install_key("cellar-test")
         self.pem = atl.public_pem(self.key)
-        fake.add_install_key(self.kid, self.pem)
         # Workers at the start: none may die during the module.
         self.first_workers = st.worker_pids()
         # Everything that must never show up in a log or at rest.
@@ -103,10 +106,7 @@ class Env:
 
     def new_install_key(self, prefix="kid"):
         """A fresh key pair and kid, registered at the fake."""
-        key = atl.new_rsa_key()
-        kid = f"{prefix}-{secrets.token_hex(6)}"
-        self.fake.add_install_key(kid, atl.public_pem(key))
-        return key, kid
+        return self.fake.new_install_key(prefix)
 
     def install_token(self, t, path="/installed", key=None, kid=None, **kw):
         kw.setdefault("aud", self.base_url)
@@ -248,30 +248,46 @@ class Env:
         return self.st.worker_pids()
 
 
-@pytest.fixture(scope="module")
-def fake():
-    with FakeJira() as f:
-        yield f
+def log_leaks(st, tokens, secrets_, client_keys, site_hosts):
+    """Problems (harness.leaks) if a log of st holds one of these tokens
+    (or a long segment of one), shared secrets, clientKeys or site
+    hosts, or a query string ("jwt=").  The app and access logs must not
+    be empty: a scan of nothing proves nothing."""
+    logs = [st.app_log, st.access_log, st.nginx_error_log,
+            st.dir / "log" / "nginx-start.log"]
+    problems = [f"{p.name} is empty" for p in (st.app_log, st.access_log)
+                if not read_text(p)]
+    needles = set()
+    for tok in tokens:
+        needles.add(("token", tok))
+        for seg in tok.split("."):
+            if len(seg) >= 16:
+                needles.add(("token segment", seg))
+    needles.update(("secret", s) for s in secrets_)
+    needles.update(("clientKey", c) for c in client_keys)
+    needles.update(("site", h) for h in site_hosts)
+    needles.add(("query string", "jwt="))
+    return problems + leaks(logs, sorted(needles))
 
 
 @pytest.fixture(scope="module")
-def env(workspace, fake):
-    """The module's stack: two workers, install keys from the fake."""
-    from conftest import StackFactory
-    factory = StackFactory(workspace, "auth")
+def env(module_stacks, fake):
+    """The module's stack: two workers, install keys from the fake.
+    At its teardown: the workers are those of the start and the logs
+    hold no secret, no internal error (log_leaks, harness)."""
     # No fetch throttle here: these tests fetch many kids in a row;
     # test_key_fetches_are_throttled has a stack of its own.
     drop_in = (f"[auth]\ninstall_keys_url = {fake.keys_url}\n"
                f"leeway = {LEEWAY}\nfetch_timeout_ms = {FETCH_TIMEOUT_MS}\n"
                f"fetch_interval = 0\nunknown_kid_seconds = 0\n")
-    problems = []
-    try:
-        st = factory({"50-auth.conf": drop_in}, workers=2, tag="stack")
-        yield Env(st, fake)
-    finally:
-        problems = factory.teardown()
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    st = module_stacks({"50-auth.conf": drop_in}, workers=2, tag="stack",
+                       checks=[internal_errors, unexpected_worker_exits])
+    e = Env(st, fake)
+    module_stacks.check(st, lambda st: replaced_workers(st, e.first_workers),
+                        live=True)
+    module_stacks.check(st, lambda st: log_leaks(
+        st, e.tokens, e.secrets, e.client_keys, e.site_hosts))
+    return e
 
 
 @pytest.fixture(scope="module")
@@ -1337,7 +1353,11 @@ def test_worker_does_not_link_libsqlite3():
 
 
 def test_no_token_secret_or_client_key_in_any_log(env):
-    # Make sure there is traffic of every kind in the logs.
+    """Traffic of every kind (a signed install, a page token in the
+    query, a mangled token, a context token in the query) leaves none of
+    its tokens, secret, clientKey or site in any log.  (The teardown of
+    env checks the same for every test's traffic.)"""
+    tokens = len(env.tokens)
     t = env.install(env.new_tenant())
     env.send("POST", "/enabled", env.page(t, "POST", "/enabled"),
              where="query", json={"clientKey": t.client_key})
@@ -1347,38 +1367,10 @@ def test_no_token_secret_or_client_key_in_any_log(env):
     env.st.wait_request_line(r.headers["X-Request-Id"])
     wait_until(lambda: r.headers["X-Request-Id"] in
                read_text(env.st.access_log), what="access log line")
-
-    logs = [env.st.app_log, env.st.access_log, env.st.nginx_error_log,
-            env.st.dir / "log" / "nginx-start.log"]
-    text = {p: read_text(p) for p in logs}
-    assert text[env.st.app_log] and text[env.st.access_log]
-    needles = set()
-    for tok in env.tokens:
-        needles.add(("token", tok))
-        for seg in tok.split("."):
-            if len(seg) >= 16:
-                needles.add(("token segment", seg))
-    needles.update(("secret", s) for s in env.secrets)
-    needles.update(("clientKey", c) for c in env.client_keys)
-    needles.update(("site", h) for h in env.site_hosts)
-    for p, body in text.items():
-        for kind, n in needles:
-            if n and n in body:
-                pytest.fail(f"a {kind} is in {p.name}: ...{n[:24]}...")
-        assert "jwt=" not in body, f"a query string in {p.name}"
-
-
-def test_no_worker_died_and_no_internal_error(env):
-    """Every worker that served this module is still the same process
-    (a crash would have been replaced silently by multiwatch), and no
-    request ended in an internal error."""
-    r = env.st.get("/healthz")
-    assert r.status_code == 200
-    assert env.worker_pids() == env.first_workers
-    errors = [ln for ln in env.st.log_text().splitlines()
-              if re.search(r" cellar\.fcgi\[\d+\] error ", ln) or
-              " status=500 " in ln]
-    assert not errors, "\n".join(errors[:20])
+    assert len(env.tokens) - tokens >= 4
+    problems = log_leaks(env.st, env.tokens[tokens:], [t.secret],
+                         [t.client_key], [t.base_url.split("//")[1]])
+    assert not problems, "\n".join(problems)
 
 
 # The outbound Jira client, driven by "cellarctl tenant ping": a signed
@@ -1447,10 +1439,7 @@ def test_jira_client_follows_no_redirect(env):
 
 def test_jira_client_fails_fast_when_jira_is_down(env):
     # A port nobody listens on: refused at once, reported, exit 1.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    t = Tenant(str(uuid.uuid4()), env.new_secret(), f"http://127.0.0.1:{port}")
+    t = Tenant(str(uuid.uuid4()), env.new_secret(), closed_port_url())
     env.client_keys.append(t.client_key)
     env.install(t)
     started = time.monotonic()
@@ -1460,43 +1449,35 @@ def test_jira_client_fails_fast_when_jira_is_down(env):
     assert time.monotonic() - started < 10
 
 
-def test_key_fetches_are_throttled_and_unknown_kids_remembered(workspace,
+def test_key_fetches_are_throttled_and_unknown_kids_remembered(make_stack,
                                                                fake):
     """A made-up kid costs one fetch, not one per request: the worker
     remembers kids the key service did not know and fetches at most once
     per fetch_interval (defaults here)."""
-    from conftest import StackFactory
-    factory = StackFactory(workspace, "throttle")
-    problems = []
-    try:
-        st = factory({"50-auth.conf": f"[auth]\ninstall_keys_url = "
-                      f"{fake.keys_url}\n"}, workers=1, tag="throttle")
-        env = Env(st, fake)
-        t = env.new_tenant()
-        body = atl.install_payload(t.client_key, t.secret, t.base_url)
+    st = make_stack({"50-auth.conf": f"[auth]\ninstall_keys_url = "
+                     f"{fake.keys_url}\n"}, workers=1, tag="throttle")
+    env = Env(st, fake)
+    t = env.new_tenant()
+    body = atl.install_payload(t.client_key, t.secret, t.base_url)
 
-        def attempt(kid):
-            r = env.lifecycle("/installed", body,
-                              env.install_token(t, kid=kid))
-            assert r.status_code == 401
-            return [x for x, _ in env.reasons(r)]
-
-        ghost = "ghost-" + secrets.token_hex(6)
-        assert attempt(ghost) == ["install_key_not_found"]
-        assert fake.key_hits(ghost) == 1
-        assert attempt(ghost) == ["install_key_unknown_recently"]
-        assert fake.key_hits(ghost) == 1
-        other = "ghost-" + secrets.token_hex(6)
-        assert attempt(other) == ["install_key_fetch_throttled"]
-        assert fake.key_hits(other) == 0
-        # A key an admin dropped in needs no fetch and still works.
-        key = atl.new_rsa_key()
-        kid = "dropped-" + secrets.token_hex(6)
-        (env.key_dir / f"{kid}.pem").write_bytes(atl.public_pem(key))
+    def attempt(kid):
         r = env.lifecycle("/installed", body,
-                          env.install_token(t, key=key, kid=kid))
-        assert r.status_code == 204, env.reasons(r)
-    finally:
-        problems = factory.teardown()
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+                          env.install_token(t, kid=kid))
+        assert r.status_code == 401
+        return [x for x, _ in env.reasons(r)]
+
+    ghost = "ghost-" + secrets.token_hex(6)
+    assert attempt(ghost) == ["install_key_not_found"]
+    assert fake.key_hits(ghost) == 1
+    assert attempt(ghost) == ["install_key_unknown_recently"]
+    assert fake.key_hits(ghost) == 1
+    other = "ghost-" + secrets.token_hex(6)
+    assert attempt(other) == ["install_key_fetch_throttled"]
+    assert fake.key_hits(other) == 0
+    # A key an admin dropped in needs no fetch and still works.
+    key = atl.new_rsa_key()
+    kid = "dropped-" + secrets.token_hex(6)
+    (env.key_dir / f"{kid}.pem").write_bytes(atl.public_pem(key))
+    r = env.lifecycle("/installed", body,
+                      env.install_token(t, key=key, kid=kid))
+    assert r.status_code == 204, env.reasons(r)
