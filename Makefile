@@ -10,8 +10,11 @@
 #                         FastCGI program behind the same nginx
 #   make lint             cppcheck
 #   make fuzz             libFuzzer targets for the parsers (FUZZ_SECONDS)
+#   make install          the programs, units, nginx and logrotate files
+#                         under $(DESTDIR)$(PREFIX) (README, "Deploy")
 #
 # Variables: SANITIZE=address,undefined  WERROR=1  PORT=8080  CC=...
+#            PREFIX=/usr/local  DESTDIR=
 #
 # One library, one folder per program (README, "Code map"):
 #
@@ -28,13 +31,19 @@
 CC	?= cc
 AR	?= ar
 PORT	?= 8080
+# Where objects and programs go, and where the worker goes: the plain
+# build in build/ and cgi-bin/ (make, make run, the systemd units), the
+# test build apart in build/test/, so make test never replaces the
+# binary a running stack serves.
+B	?= build
+WORKER	?= cgi-bin/cellar.fcgi
 STATE	?= $(CURDIR)/.state
 SANITIZE ?=
 WERROR	?=
 TEST_SANITIZE ?= address,undefined
 
 # What the library needs, and what each program adds.
-LIB_PKGS  = sqlcipher libsodium libcjson libjwt libcurl
+LIB_PKGS  = sqlcipher libsodium libcjson libjwt libcurl icu-i18n icu-uc
 FCGI_PKGS = fcgi $(LIB_PKGS)
 CTL_PKGS  = $(LIB_PKGS)
 
@@ -65,7 +74,7 @@ CFLAGS	+= -D_FORTIFY_SOURCE=2
 endif
 
 # The library: shared by every program.
-LIB_SRCS = src/lib/buf.c src/lib/clock.c src/lib/conf.c \
+LIB_SRCS = src/lib/buf.c src/lib/clock.c src/lib/collate.c src/lib/conf.c \
 	   src/lib/conf_schema.c src/lib/db.c src/lib/err.c src/lib/http.c \
 	   src/lib/jira.c src/lib/json.c src/lib/keys.c src/lib/log.c \
 	   src/lib/outbound.c src/lib/qsh.c src/lib/registry.c \
@@ -80,101 +89,109 @@ FCGI_SRCS = src/fcgi/api.c src/fcgi/app.c src/fcgi/auth.c \
 	   src/fcgi/router.c src/fcgi/routes.c src/fcgi/tpl_json.c
 FCGI_MAIN = src/fcgi/main.c
 # cellarctl.
-CTL_SRCS = src/ctl/main.c
+CTL_SRCS = src/ctl/main.c src/ctl/setup.c src/ctl/tenants.c
 
-LIB_OBJS  = $(LIB_SRCS:src/%.c=build/obj/%.o) build/obj/gen/migrations.o
-FCGI_OBJS = $(FCGI_SRCS:src/%.c=build/obj/%.o)
-CTL_OBJS  = $(CTL_SRCS:src/%.c=build/obj/%.o)
+LIB_OBJS  = $(LIB_SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/gen/migrations.o
+FCGI_OBJS = $(FCGI_SRCS:src/%.c=$(B)/obj/%.o)
+CTL_OBJS  = $(CTL_SRCS:src/%.c=$(B)/obj/%.o)
 
 # Unit tests, by what they link: the library alone, or the worker's
 # objects too.  Each is tests/unit/test_NAME.c plus the shared fixture.
-LIB_TESTS  = buf clock conf db headers json keys qsh registry tenantdb \
-	     token tpl tpl_import util
+LIB_TESTS  = buf clock collate conf db headers json keys qsh registry \
+	     tenantdb token tpl tpl_import util
 FCGI_TESTS = auth render req router
-UNIT_BINS  = $(LIB_TESTS:%=build/tests/test_%) $(FCGI_TESTS:%=build/tests/test_%)
+UNIT_BINS  = $(LIB_TESTS:%=$(B)/tests/test_%) $(FCGI_TESTS:%=$(B)/tests/test_%)
 
-PROGRAMS = cgi-bin/cellar.fcgi build/cellarctl
+PROGRAMS = $(WORKER) $(B)/cellarctl
 
 all: $(PROGRAMS)
 
-# Rebuild everything when the flags change (plain build vs. sanitizers).
-build/.flags: FORCE
-	@mkdir -p build
+# Rebuild everything when the flags change.
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
 	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
 	    echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 
 # Each folder compiles with the include paths it may use, no more.
-build/obj/lib/%.o: src/lib/%.c build/.flags
+$(B)/obj/lib/%.o: src/lib/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -MMD -MP -c -o $@ $<
 
-build/obj/fcgi/%.o: src/fcgi/%.c build/.flags
+$(B)/obj/fcgi/%.o: src/fcgi/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -MMD -MP -c -o $@ $<
 
-build/obj/ctl/%.o: src/ctl/%.c build/.flags
+$(B)/obj/ctl/%.o: src/ctl/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -Isrc/ctl -MMD -MP -c -o $@ $<
 
 # The schema migrations, embedded so a program needs no files but its own.
-build/gen/migrations.c: sql/embed.sh $(wildcard sql/*/[0-9]*.sql)
-	@mkdir -p build/gen
+$(B)/gen/migrations.c: sql/embed.sh $(wildcard sql/*/[0-9]*.sql)
+	@mkdir -p $(@D)
 	sh sql/embed.sh > $@.tmp && mv $@.tmp $@
 
-build/obj/gen/migrations.o: build/gen/migrations.c build/.flags
+$(B)/obj/gen/migrations.o: $(B)/gen/migrations.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -c -o $@ $<
 
-build/libcellar.a: $(LIB_OBJS)
+$(B)/libcellar.a: $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 # The worker's objects but its main, for the worker and its unit tests.
-build/worker.a: $(FCGI_OBJS)
+$(B)/worker.a: $(FCGI_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-cgi-bin/cellar.fcgi: build/obj/fcgi/main.o build/worker.a build/libcellar.a
-	@mkdir -p cgi-bin
+$(WORKER): $(B)/obj/fcgi/main.o $(B)/worker.a $(B)/libcellar.a
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS)
 
-build/cellarctl: $(CTL_OBJS) build/libcellar.a
+$(B)/cellarctl: $(CTL_OBJS) $(B)/libcellar.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
-build/tests/fixture.o: tests/unit/fixture.c tests/unit/fixture.h build/.flags
+$(B)/tests/fixture.o: tests/unit/fixture.c tests/unit/fixture.h $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -c -o $@ $<
 
-build/tests/fakeio.o: tests/unit/fakeio.c tests/unit/fakeio.h build/.flags
+$(B)/tests/fakeio.o: tests/unit/fakeio.c tests/unit/fakeio.h $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -c -o $@ $<
 
-$(LIB_TESTS:%=build/tests/test_%): build/tests/test_%: tests/unit/test_%.c \
-    build/tests/fixture.o build/libcellar.a tests/unit/fixture.h build/.flags
+$(LIB_TESTS:%=$(B)/tests/test_%): $(B)/tests/test_%: tests/unit/test_%.c \
+    $(B)/tests/fixture.o $(B)/libcellar.a tests/unit/fixture.h $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -Itests/unit $(LDFLAGS) -o $@ $< \
-	    build/tests/fixture.o build/libcellar.a $(LIB_LIBS) $(TEST_LIBS)
+	    $(B)/tests/fixture.o $(B)/libcellar.a $(LIB_LIBS) $(TEST_LIBS)
 
-$(FCGI_TESTS:%=build/tests/test_%): build/tests/test_%: tests/unit/test_%.c \
-    build/tests/fixture.o build/tests/fakeio.o build/worker.a \
-    build/libcellar.a tests/unit/fixture.h tests/unit/fakeio.h build/.flags
+$(FCGI_TESTS:%=$(B)/tests/test_%): $(B)/tests/test_%: tests/unit/test_%.c \
+    $(B)/tests/fixture.o $(B)/tests/fakeio.o $(B)/worker.a \
+    $(B)/libcellar.a tests/unit/fixture.h tests/unit/fakeio.h $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -Itests/unit $(LDFLAGS) -o $@ $< \
-	    build/tests/fixture.o build/tests/fakeio.o build/worker.a \
-	    build/libcellar.a $(FCGI_LIBS) $(TEST_LIBS)
+	    $(B)/tests/fixture.o $(B)/tests/fakeio.o $(B)/worker.a \
+	    $(B)/libcellar.a $(FCGI_LIBS) $(TEST_LIBS)
 
-build/hello.fcgi: tests/bench/hello.c build/.flags
+$(B)/hello.fcgi: tests/bench/hello.c $(B)/.flags
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(FCGI_LIBS)
 
-# The README's test command: sanitizers, -Werror, every runner.
+# The README's test command: sanitizers, -Werror, every runner, built
+# apart from the plain build (B, WORKER).
 test:
-	@$(MAKE) --no-print-directory SANITIZE=$(TEST_SANITIZE) WERROR=1 check
+	@$(MAKE) --no-print-directory B=build/test WORKER=build/test/cellar.fcgi \
+	    SANITIZE=$(TEST_SANITIZE) WERROR=1 check
+
+# What the tests run: the binaries of this build.
+RUN_ENV = CELLAR_BUILD=$(B) CELLAR_FCGI=$(CURDIR)/$(WORKER) \
+	  CELLAR_CTL=$(CURDIR)/$(B)/cellarctl \
+	  CELLAR_STACK_FCGI=$(CURDIR)/$(WORKER) \
+	  CELLAR_STACK_CTL=$(CURDIR)/$(B)/cellarctl
 
 check: all $(UNIT_BINS)
-	@tests/check-layout
+	@$(RUN_ENV) tests/check-layout
 	@$(MAKE) --no-print-directory lint
 	@tests/run-unit $(UNIT_BINS)
-	@tests/run-integration
+	@$(RUN_ENV) tests/run-integration
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 # libFuzzer targets for every parser (clang); longer: make fuzz FUZZ_SECONDS=300
@@ -186,10 +203,10 @@ unit: all $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
 
 layout: all
-	@tests/check-layout
+	@$(RUN_ENV) tests/check-layout
 
 run: all
-	@tests/stack run $(STATE) $(PORT)
+	@$(RUN_ENV) tests/stack run $(STATE) $(PORT)
 
 bench:
 	@$(MAKE) --no-print-directory SANITIZE= all build/hello.fcgi
@@ -200,9 +217,35 @@ lint:
 	    --std=c11 --inline-suppr -Iinclude -Isrc/fcgi -Itests/unit \
 	    src tests/unit tests/fuzz
 
+# Where make install puts things; the units name $(PREFIX)/lib/cellar.
+PREFIX	?= /usr/local
+LIBEXEC	 = $(PREFIX)/lib/cellar
+SHARE	 = $(PREFIX)/share/cellar
+DOCDIR	 = $(PREFIX)/share/doc/cellar
+UNITDIR	?= /lib/systemd/system
+LOGROTATEDIR ?= /etc/logrotate.d
+
+install: all
+	install -d -m 0755 $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHARE)/nginx \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR)
+	install -m 0755 $(WORKER) $(DESTDIR)$(LIBEXEC)/cellar.fcgi
+	install -m 0755 $(B)/cellarctl $(DESTDIR)$(LIBEXEC)/cellarctl
+	install -m 0644 conf/cellar.conf.example $(DESTDIR)$(DOCDIR)/
+	install -m 0644 conf/packages/runtime $(DESTDIR)$(DOCDIR)/packages
+	install -m 0644 conf/nginx/cellar-http.conf \
+	    conf/nginx/cellar-server.conf conf/nginx/cellar.conf \
+	    $(DESTDIR)$(SHARE)/nginx/
+	for u in cellar.service cellar.socket; do \
+		sed 's|/usr/lib/cellar/|$(LIBEXEC)/|g' conf/systemd/$$u \
+		    >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	install -m 0644 conf/logrotate/cellar-nginx $(DESTDIR)$(LOGROTATEDIR)/
+
 clean:
 	rm -rf build cgi-bin/cellar.fcgi
 
--include $(wildcard build/obj/*/*.d)
+-include $(wildcard $(B)/obj/*/*.d)
 
-.PHONY: all test check unit layout run bench lint fuzz clean FORCE
+.PHONY: all test check unit layout run bench lint fuzz install clean FORCE

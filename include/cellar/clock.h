@@ -22,6 +22,12 @@ long long	 clock_day(long long t);
 long long	 clock_mono_usec(void);
 
 /*
+ * Monotonic clock in seconds: cache lifetimes and throttles, which a
+ * step of the wall clock (back or forth) must not stretch or cut.
+ */
+long long	 clock_mono(void);
+
+/*
  * Unit tests only: clock_now() answers t from now on; t = 0 brings the
  * real clock back.  The programs never call it.
  */

@@ -25,6 +25,8 @@ enum conf_type {
 	CONF_ENUM,	/* one of the '|'-separated words in choices */
 	CONF_LIST,	/* comma-separated words, each one of choices
 			   (case-insensitive, stored uppercase) */
+	CONF_URLS,	/* comma-separated URLs, each as CONF_URL (stored
+			   "u1,u2"); "" is an empty list */
 	CONF_TYPE__MAX
 };
 
@@ -103,6 +105,7 @@ enum conf_id {
 	C_APP_VENDOR_NAME,
 	C_APP_VENDOR_URL,
 	C_APP_BASE_URL,
+	C_APP_FORMER_BASE_URLS,
 	C_APP_SCOPES,
 	C_APP_LICENSING,
 	C_SERVER_STATE_DIR,
@@ -118,10 +121,15 @@ enum conf_id {
 	C_AUTH_FETCH_TIMEOUT_MS,
 	C_AUTH_FETCH_INTERVAL,
 	C_AUTH_UNKNOWN_KID_SECONDS,
+	C_AUTH_UNKNOWN_KID_BUDGET,
 	C_TENANTS_GRACE_DAYS,
 	C_TENANTS_ROTATION_DAYS,
 	C_TENANTS_BACKUP_DAYS,
 	C_JIRA_CACHE_SECONDS,
+	C_JIRA_CONNECT_TIMEOUT_MS,
+	C_JIRA_TIMEOUT_MS,
+	C_JIRA_DOWN_SECONDS,
+	C_TEMPLATES_PERSONAL_MAX,
 	C__MAX
 };
 

@@ -46,6 +46,8 @@
 #define DB_BUSY_MS	5000
 /* Attempts db_tx makes at a transaction that finds the database busy. */
 #define DB_TX_TRIES	3
+/* Less free space than this (bytes) counts as a full disk. */
+#define DB_ROOM_MIN	(256 * 1024)
 
 enum db_status {
 	DB_OK = 0,
@@ -53,6 +55,7 @@ enum db_status {
 	DB_WRONG_KEY,	/* SQLITE_NOTADB: wrong key or damaged header */
 	DB_NEWER,	/* schema newer than this binary knows */
 	DB_ERROR,	/* anything else (I/O, locks, no memory) */
+	DB_FULL,	/* no room on the disk for what opening needs */
 	DB__MAX
 };
 
@@ -72,7 +75,8 @@ const char	*db_status_code(enum db_status);
 /*
  * Opens (creating when create is set) path with key (KEY_BYTES raw
  * bytes), checks the key, sets WAL, busy timeout, foreign keys and
- * secure delete, registers cellar_fold(), then applies migrations
+ * secure delete, registers the CELLAR collation and cellar_fold()
+ * (collate.h), then applies migrations
  * m[0..nmig) past PRAGMA user_version (migration i brings the schema to
  * version i + 1).  New files are created 0600 (the programs' umask).
  * DB_NEWER: the file's schema is past nmig, made by a newer cellar.
@@ -99,11 +103,26 @@ int		 db_selftest(void) __attribute__((warn_unused_result));
  * COMMIT) the whole transaction, fn included, is tried again, at most
  * DB_TX_TRIES times, after a short random pause (each attempt also waits
  * up to DB_BUSY_MS in SQLite's busy handler).  Still busy:
- * ERR_UNAVAILABLE.  fn must therefore be safe to run again: it may only
- * change the database and its own output.
+ * ERR_UNAVAILABLE.  A SQLite failure that fn reports as ERR_INTERNAL, or
+ * one at COMMIT, comes back as db_err says (full disk, damaged file).
+ * fn must be safe to run again: it may only change the database and its
+ * own output.
  */
 enum err	 db_tx(sqlite3 *, enum err (*fn)(sqlite3 *, void *), void *arg)
 		    __attribute__((warn_unused_result));
+
+/*
+ * What the last failure on db means for a client: ERR_STORAGE_FULL (the
+ * disk is full: SQLITE_FULL, or an I/O error with no room left),
+ * ERR_QUARANTINED (SQLITE_CORRUPT or SQLITE_NOTADB: the file is damaged,
+ * or under a wrong key, and must not be written again), ERR_UNAVAILABLE
+ * (busy), else ERR_INTERNAL.  Stores return it where a SQLite call
+ * failed, so a worker can answer 503 and quarantine a damaged tenant.
+ */
+enum err	 db_err(sqlite3 *);
+
+/* 1 if the file system holding path has (almost) no room left. */
+int		 db_disk_full(const char *path);
 
 /* Binds v (NULL binds SQL NULL) as parameter i, static; 0 or -1. */
 int		 db_bind_text(sqlite3_stmt *, int i, const char *v);
@@ -116,14 +135,6 @@ char		*db_col_strdup(sqlite3_stmt *, int i);
  * NULL is ignored.
  */
 void		 db_stmt_done(sqlite3_stmt *);
-
-/*
- * Case-folds UTF-8 text (lowercase by the C.UTF-8 locale's tables, for
- * every script, not only ASCII as SQLite's lower()) into a malloc'd
- * string; the same function is cellar_fold() in SQL on our connections.
- * NULL on no memory.
- */
-char		*db_fold(const char *s);
 
 /* 1 if the first 16 bytes of the file are SQLite's plaintext header. */
 int		 db_file_is_plaintext(const char *path);

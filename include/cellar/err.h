@@ -20,15 +20,18 @@ enum err {
 	ERR_TOO_LARGE,		/* 413 body over the route's limit */
 	ERR_MEDIA_TYPE,		/* 415 wrong Content-Type */
 	ERR_UNPROCESSABLE,	/* 422 well-formed but invalid fields */
-	ERR_LIMIT_TEMPLATES,	/* 422 the tenant's template limit */
+	ERR_LIMIT_TEMPLATES,	/* 422 the tenant's shared template limit */
+	ERR_LIMIT_PERSONAL,	/* 422 a person's personal template limit */
 	ERR_LIMIT_NAME,		/* 422 template name length */
 	ERR_LIMIT_BODY,		/* 422 template body length */
 	ERR_LIMIT_PROJECTS,	/* 422 project list length */
 	ERR_LIMIT_GROUPS,	/* 422 group list length */
-	ERR_LIMIT_VALUES,	/* 413 rendered text too large */
+	ERR_LIMIT_VALUES,	/* 422 rendered text too large */
 	ERR_LIMIT_IMPORT,	/* 413 import holds too many templates */
 	ERR_INTERNAL,		/* 500 our fault */
-	ERR_UNAVAILABLE,	/* 503 a dependency is down */
+	ERR_UNAVAILABLE,	/* 503 a dependency is down, or busy */
+	ERR_STORAGE_FULL,	/* 503 no room left to write */
+	ERR_QUARANTINED,	/* 503 the tenant's file is held: damaged */
 	ERR__MAX
 };
 
@@ -38,5 +41,7 @@ const char	*err_code(enum err);
 const char	*err_message(enum err);
 /* HTTP status, e.g. 404. */
 int		 err_status(enum err);
+/* Seconds a client should wait before retrying (Retry-After), or 0. */
+int		 err_retry_after(enum err);
 
 #endif

@@ -19,9 +19,6 @@
 #define JIRA_MAX_REPLY	(1024 * 1024)
 /* Token lifetime for outbound calls, seconds. */
 #define JIRA_TOKEN_TTL	180
-/* Connect and whole-call timeouts, milliseconds. */
-#define JIRA_CONNECT_MS	2000
-#define JIRA_TOTAL_MS	5000
 
 struct jira_reply {
 	long	 status;	/* HTTP status of Jira's answer */
@@ -31,7 +28,8 @@ struct jira_reply {
 
 /*
  * Calls method path_query (e.g. "/rest/api/3/myself?x=1", relative to
- * the tenant's base URL) with an optional JSON body (not for GET).  rid
+ * the tenant's base URL) with an optional JSON body (not for GET),
+ * within [jira] connect_timeout_ms and timeout_ms.  rid
  * (may be NULL) ties the log lines to the request that asked.
  * ERR_OK with the reply filled, whatever its HTTP status;
  * ERR_UNAVAILABLE if Jira could not be reached in time or redirected;

@@ -16,6 +16,11 @@
 /* Deepest nesting json_parse accepts. */
 #define JSON_MAX_DEPTH	32
 /*
+ * Most values (cJSON nodes) json_parse builds: a tree costs about 64
+ * bytes a value, so a 16 MiB "[0,0,...]" would otherwise cost 500 MiB.
+ */
+#define JSON_MAX_VALUES	1000000
+/*
  * The largest integer a JSON number (a double) holds exactly, 2^53 - 1:
  * bound every integer read from or written for JavaScript by it.
  */
@@ -31,6 +36,7 @@ enum json_status {
 	JSON_DUPLICATE,		/* an object repeats a key */
 	JSON_DEPTH,		/* nested deeper than JSON_MAX_DEPTH */
 	JSON_NOMEM,
+	JSON_TOO_MANY,		/* more than JSON_MAX_VALUES values */
 	JSON__MAX
 };
 
@@ -86,6 +92,10 @@ void	 jw_string(struct jw *, const char *key, const char *v);
 void	 jw_int(struct jw *, const char *key, long long v);
 void	 jw_bool(struct jw *, const char *key, int v);
 void	 jw_null(struct jw *, const char *key);
+/* A ready JSON value (text[0..len), well-formed: the caller's). */
+void	 jw_raw(struct jw *, const char *key, const char *text, size_t len);
+/* Bytes written so far. */
+size_t	 jw_len(const struct jw *);
 /*
  * The text (malloc'd, NUL-terminated) and its length; NULL on failure.
  * The writer is empty afterwards either way.

@@ -35,12 +35,16 @@
 struct keyring;
 
 /*
- * Creates master key version 1 in dir (created 0700 if missing).  Refuses
- * a directory others can read or enter, and an existing key file.
+ * Creates master key version 1 in dir (created 0700 if missing), written
+ * whole (temporary file, fsync, link, directory fsync).  Refuses a
+ * directory others can read or enter, and any existing key file.
  * Returns 0, or -1 with a message in err.
  */
 int	 keys_init_dir(const char *dir, char *err, size_t errsz)
 	    __attribute__((warn_unused_result));
+
+/* 1 if dir holds a master key file (or cannot be read: be safe). */
+int	 keys_present(const char *dir);
 
 /*
  * Loads every master version in dir.  Refuses a directory or key file

@@ -39,6 +39,7 @@ struct tenant {
 	long long		 updated_at;
 	long long		 uninstalled_at;	/* 0: never */
 	long long		 delete_after;		/* 0: none */
+	long long		 quarantined_at;	/* 0: not held */
 	int			 secret_master;		/* seals the secret */
 	int			 dek_version;		/* current data key */
 	long long		 dek_created;
@@ -135,6 +136,32 @@ enum err	 registry_uninstall(struct registry *, const char *id,
 enum err	 registry_set_enabled(struct registry *, const char *id,
 		    int enabled, long long now)
 		    __attribute__((warn_unused_result));
+
+/*
+ * Holds tenant id at now (seconds since the epoch): its file was found
+ * damaged or not its own (cause: a reason code for the audit).  1 if
+ * this call held it, 0 if it was held already, -1 on error.
+ */
+int		 registry_quarantine(struct registry *, const char *id,
+		    long long now, const char *cause);
+
+/*
+ * Lifts the hold of tenant id (the caller checked the file first).
+ * ERR_NOT_FOUND if it was not held.
+ */
+enum err	 registry_release(struct registry *, const char *id,
+		    long long now) __attribute__((warn_unused_result));
+
+/*
+ * Calls fn for every file in state_dir/tenants that belongs to no tenant
+ * of the registry: "<32 hex>.db" and its -wal, -shm and -journal files
+ * whose id has no row (an install killed half-way leaves them; their key
+ * was never stored, so nobody can read them).  mtime in seconds since
+ * the epoch.  fn returning -1 stops.  Returns how many, or -1.
+ */
+int		 registry_orphans(struct registry *,
+		    int (*fn)(const char *id, const char *path,
+		    long long mtime, void *), void *arg);
 
 /* Removes a database file with its -wal, -shm and -journal files. */
 void		 registry_remove_files(const char *path);

@@ -37,15 +37,33 @@ enum tenantdb_store {
 /*
  * Opens tenant t's file under its current data key and checks that the
  * file names t as its owner (a file copied over another tenant's is
- * refused).  ERR_OK with *out set (close it with tenantdb_close), else
- * ERR_INTERNAL with the reason (dek_unwrap_failed, tenant_open_failed,
- * tenant_file_owner) in the app log; the file is never changed.
+ * refused).  ERR_OK with *out set (close it with tenantdb_close).  Else
+ * the reason (dek_unwrap_failed, tenant_open_failed, tenant_file_owner)
+ * goes to the app log with rid (may be NULL), the file is never
+ * changed, and the answer is ERR_QUARANTINED (the file does not open
+ * under its own key, is missing, or names someone else: the tenant must
+ * be held), ERR_STORAGE_FULL (no room to open it) or ERR_INTERNAL.
  */
 enum err	 tenantdb_open(struct registry *, const struct tenant *t,
-		    struct tenantdb **out) __attribute__((warn_unused_result));
+		    const char *rid, struct tenantdb **out)
+		    __attribute__((warn_unused_result));
 
 /* Finalizes every statement and closes the file; NULL is ignored. */
 void		 tenantdb_close(struct tenantdb *);
+
+/*
+ * 0 if the whole file reads back intact (PRAGMA integrity_check, every
+ * page's HMAC checked on the way), -1 if not.  Costs a full read.
+ */
+int		 tenantdb_check(struct tenantdb *);
+
+/*
+ * Whether the file on disk is ciphertext: 1 if its first 16 bytes are
+ * not SQLite's plaintext header ("SQLite format 3" and a NUL, the
+ * database file format's offset 0), 0 if they are, -1 if the file
+ * cannot be read.  Reads 16 bytes: evidence for GET /api/tenant.
+ */
+int		 tenantdb_encrypted(const struct tenantdb *);
 
 /* The connection, for transactions (db_tx) and sqlite3_changes. */
 sqlite3		*tenantdb_sqlite(const struct tenantdb *);

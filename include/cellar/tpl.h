@@ -6,9 +6,9 @@
  * reaper share it.  Days ("today", "day") are days since the epoch, UTC
  * (clock_day); times are seconds since the epoch.
  *
- * Names compare case-insensitively with SQLite's NOCASE (ASCII letters
- * only) wherever order and uniqueness are decided, in SQL and in
- * tpl_import.c alike; search folds every script with cellar_fold (db.h).
+ * Names compare under one Unicode collation (collate.h) wherever order,
+ * paging, uniqueness and search are decided, in SQL and in
+ * tpl_import.c alike.
  */
 #ifndef CELLAR_TPL_H
 #define CELLAR_TPL_H
@@ -19,6 +19,7 @@
 
 struct tenantdb;
 
+/* Shared (non-personal) templates a tenant holds at most. */
 #define TPL_MAX_PER_TENANT	2000
 #define TPL_NAME_MAX		120	/* characters */
 #define TPL_BODY_MAX		10000	/* characters */
@@ -54,7 +55,19 @@ struct tpl {
 	long long	 updated_at;
 	char		**targets;	/* project or group ids, sorted */
 	size_t		 ntargets;
-	long long	 used30;	/* inserted + posted, last 30 days */
+	/*
+	 * Uses in the last 30 days: per day the larger of renders and
+	 * posted comments (a render and its post are one use); and the
+	 * posted comments alone.
+	 */
+	long long	 used30;
+	long long	 posted30;
+};
+
+/* The limits a change must keep. */
+struct tpl_limits {
+	long long	 shared_max;	/* per tenant: TPL_MAX_PER_TENANT */
+	long long	 personal_max;	/* per person: [templates] personal_max */
 };
 
 /* Who asks, for visibility: scopes they may use here. */
@@ -81,7 +94,7 @@ void		 tpl_list_free(struct tpl *, size_t);
 /*
  * Templates v may use, ordered by position, then 30-day use (most first),
  * then name (case-insensitively), then id; after cursor c when set; q
- * (may be NULL; folded with db_fold) found in name or body
+ * (may be NULL; folded with collate_fold) found in name or body
  * case-insensitively; active: 1 active only, 0 inactive only, -1 both.
  * At most limit.  A use counted while someone pages can move that one
  * template across their pages; inserts never make a page repeat or skip.
@@ -97,27 +110,33 @@ enum err	 tpl_get(struct tenantdb *, long long id, long long today,
 		    struct tpl *) __attribute__((warn_unused_result));
 
 /*
- * Every template, or only owner's personal ones plus all non-personal
- * ones when owner is given: for exports, filtered by the caller.
+ * As tpl_list, over every shared template and account's personal ones,
+ * whoever may use them: for listings the caller filters (management,
+ * export).
  */
-enum err	 tpl_all(struct tenantdb *, const char *personal_owner,
-		    long long today, struct tpl **out, size_t *n)
+enum err	 tpl_scan(struct tenantdb *, const char *account,
+		    const char *q, int active, const struct tpl_cursor *,
+		    size_t limit, long long today, struct tpl **out, size_t *n)
 		    __attribute__((warn_unused_result));
 
 /*
  * Creates t at now (id, version, times set on success):
- * ERR_LIMIT_TEMPLATES past the tenant's limit, ERR_UNAVAILABLE when the
- * file stayed busy.
+ * ERR_LIMIT_TEMPLATES past the tenant's shared limit, ERR_LIMIT_PERSONAL
+ * past the owner's personal one, ERR_UNAVAILABLE when the file stayed
+ * busy.
  */
-enum err	 tpl_create(struct tenantdb *, struct tpl *, long long now)
+enum err	 tpl_create(struct tenantdb *, struct tpl *, long long now,
+		    const struct tpl_limits *)
 		    __attribute__((warn_unused_result));
 
 /*
  * Replaces template t->id if its version is still version: ERR_CONFLICT
- * if not, ERR_NOT_FOUND if gone.  On success t->version is the new one.
+ * if not, ERR_NOT_FOUND if gone; a move between personal and shared
+ * must fit the other limit.  On success t->version is the new one.
  */
 enum err	 tpl_update(struct tenantdb *, struct tpl *, long long version,
-		    long long now) __attribute__((warn_unused_result));
+		    long long now, const struct tpl_limits *)
+		    __attribute__((warn_unused_result));
 
 /* Deletes template id if its version is still version; as tpl_update. */
 enum err	 tpl_delete(struct tenantdb *, long long id, long long version)
@@ -137,11 +156,16 @@ enum err	 tpl_count_visible(struct tenantdb *, const char *account,
 		    long long *n) __attribute__((warn_unused_result));
 
 /*
- * Creates every template of ts in one transaction, or none: the
- * tenant's limit applies to the total.  ids set on success.
+ * An import: every template of ts (all of one owner) in one transaction,
+ * or none, each under a free name (tpl_import.h) chosen inside the
+ * transaction, so concurrent imports never pick the same one.  names[i]
+ * (an array of n NULLs from the caller) gets the name given to ts[i],
+ * malloc'd, to be freed by the caller whatever the outcome; ids set on
+ * success.  The limits apply to the totals.
  */
-enum err	 tpl_create_all(struct tenantdb *, struct tpl *ts, size_t n,
-		    long long now) __attribute__((warn_unused_result));
+enum err	 tpl_import_all(struct tenantdb *, struct tpl *ts, size_t n,
+		    long long now, const struct tpl_limits *, char **names)
+		    __attribute__((warn_unused_result));
 
 /*
  * Whether any template is scoped to projects, and any to groups (both 1
@@ -150,7 +174,7 @@ enum err	 tpl_create_all(struct tenantdb *, struct tpl *ts, size_t n,
 void		 tpl_scopes(struct tenantdb *, int *projects, int *groups);
 
 /*
- * 1 if name (case-insensitively) is taken where t would go: by t's owner
+ * 1 if name (under the collation) is taken where t would go: by t's owner
  * among personal templates, by a template scoped to one of t's projects,
  * or among group or global templates.  Names of project templates in
  * other projects never count: they are not the importer's to know.

@@ -5,8 +5,8 @@
  * global ones, and project templates sharing one of its projects (names
  * in other projects are never consulted, so a rename reveals nothing the
  * importer could not see).  Names claimed earlier in the same import
- * count too.  Names compare as SQLite's NOCASE does (ASCII letters
- * folded), the rule tpl.c's uniqueness check uses.
+ * count too.  Names compare under the collation of collate.h, the rule
+ * tpl.c's uniqueness check uses in SQL.
  */
 #ifndef CELLAR_TPL_IMPORT_H
 #define CELLAR_TPL_IMPORT_H

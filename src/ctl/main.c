@@ -1,15 +1,9 @@
 /*
- * cellarctl: the operator's command line.
+ * cellarctl: the operator's command line.  The commands are the table
+ * below (usage() prints it); each lives in setup.c or tenants.c.
  *
- *   cellarctl [--config DIR] init            master key 1 and the registry
- *   cellarctl [--config DIR] config check    validate, print the config
- *   cellarctl [--config DIR] tenants         list tenants (no secrets)
- *   cellarctl [--config DIR] tenant ping ID  signed call to its Jira
- *   cellarctl config example                 print the annotated example
- *   cellarctl version
- *
- * Exit status: 0 success, 1 the operation failed (the message says why),
- * 2 usage.
+ * Exit status: 0 success, 1 the operation failed (the message says why
+ * and what to do), 2 usage.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,185 +12,8 @@
 #include <sodium.h>
 
 #include "cellar/conf.h"
-#include "cellar/db.h"
-#include "cellar/jira.h"
-#include "cellar/keys.h"
-#include "cellar/registry.h"
 #include "cellar/version.h"
-
-static int
-cmd_config_check(const char *dir, char **args)
-{
-	struct conf	*cfg;
-	char		 err[CONF_ERRLEN];
-
-	(void)args;
-	if ((cfg = conf_load_cellar(dir, err)) == NULL) {
-		fprintf(stderr, "cellarctl: %s\n", err);
-		return 1;
-	}
-	conf_dump(cfg, stdout);
-	conf_free(cfg);
-	return ferror(stdout) ? 1 : 0;
-}
-
-/*
- * Creates master key version 1 (refusing to overwrite one, or to use a
- * directory others can read) and the encrypted registry.
- */
-static int
-cmd_init(const char *dir, char **args)
-{
-	struct conf	*cfg;
-	struct keyring	*kr = NULL;
-	struct registry	*reg = NULL;
-	char		 err[CONF_ERRLEN];
-	int		 rc = 1;
-
-	(void)args;
-	if ((cfg = conf_load_cellar(dir, err)) == NULL) {
-		fprintf(stderr, "cellarctl: %s\n", err);
-		return 1;
-	}
-	if (db_selftest() == -1) {
-		fprintf(stderr, "cellarctl: cipher self-test failed\n");
-		goto out;
-	}
-	if (keys_init_dir(conf_str(cfg, C_KEYS_DIR), err, sizeof(err)) ==
-	    -1 || (kr = keys_load(conf_str(cfg, C_KEYS_DIR), err,
-	    sizeof(err))) == NULL || (reg = registry_open(conf_str(cfg,
-	    C_SERVER_STATE_DIR), kr, 1, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "cellarctl: %s\n", err);
-		goto out;
-	}
-	printf("created master key version %d in %s and the registry in %s\n",
-	    keys_current(kr), conf_str(cfg, C_KEYS_DIR),
-	    conf_str(cfg, C_SERVER_STATE_DIR));
-	rc = 0;
-out:
-	registry_close(reg);
-	keys_free(kr);
-	conf_free(cfg);
-	return rc;
-}
-
-/* Loads config, keys and the existing registry; 0 or -1 (reported). */
-static int
-open_registry(const char *dir, struct conf **cfg, struct keyring **kr,
-    struct registry **reg)
-{
-	char	 err[CONF_ERRLEN];
-
-	*kr = NULL;
-	*reg = NULL;
-	if ((*cfg = conf_load_cellar(dir, err)) == NULL ||
-	    (*kr = keys_load(conf_str(*cfg, C_KEYS_DIR), err,
-	    sizeof(err))) == NULL ||
-	    (*reg = registry_open(conf_str(*cfg, C_SERVER_STATE_DIR), *kr, 0,
-	    err, sizeof(err))) == NULL) {
-		fprintf(stderr, "cellarctl: %s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-close_registry(struct conf *cfg, struct keyring *kr, struct registry *reg)
-{
-	registry_close(reg);
-	keys_free(kr);
-	conf_free(cfg);
-}
-
-static int
-print_tenant(const struct tenant *t, void *arg)
-{
-	(void)arg;
-	printf("%s\t%s\t%s\tinstalled=%lld\tdelete_after=%lld\t%s\n", t->id,
-	    t->state == TENANT_INSTALLED ? "installed" : "departed",
-	    t->enabled ? "enabled" : "disabled", t->installed_at,
-	    t->delete_after, t->base_url);
-	return 0;
-}
-
-static int
-cmd_tenants(const char *dir, char **args)
-{
-	struct conf	*cfg = NULL;
-	struct keyring	*kr;
-	struct registry	*reg;
-	int		 rc = 1;
-
-	(void)args;
-	if (open_registry(dir, &cfg, &kr, &reg) == 0) {
-		printf("# id\tstate\tenabled\tinstalled\tdelete_after\t"
-		    "base_url\n");
-		if (registry_each(reg, print_tenant, NULL) >= 0)
-			rc = 0;
-		else
-			fprintf(stderr, "cellarctl: cannot read the "
-			    "registry\n");
-	}
-	close_registry(cfg, kr, reg);
-	return rc;
-}
-
-/*
- * Calls the tenant's Jira as the app (GET /rest/api/3/serverInfo): proves
- * its shared secret and base URL work, without reading customer data.
- */
-static int
-cmd_tenant_ping(const char *dir, char **args)
-{
-	struct conf	*cfg = NULL;
-	struct keyring	*kr;
-	struct registry	*reg;
-	struct tenant	 t;
-	struct jira_reply jr;
-	const char	*id = args[0];
-	enum err	 e;
-	int		 rc = 1;
-
-	memset(&t, 0, sizeof(t));
-	if (open_registry(dir, &cfg, &kr, &reg) == -1)
-		goto out;
-	if ((e = registry_get(reg, id, &t)) != ERR_OK) {
-		fprintf(stderr, "cellarctl: %s: %s\n", id, e ==
-		    ERR_NOT_FOUND ? "no such tenant" : "registry error");
-		goto out;
-	}
-	if (jira_call(cfg, reg, &t, METHOD_GET, "/rest/api/3/serverInfo",
-	    NULL, NULL, &jr) != ERR_OK) {
-		fprintf(stderr, "cellarctl: %s: Jira did not answer\n", id);
-		goto out;
-	}
-	printf("%s: Jira answered %ld\n", id, jr.status);
-	rc = jr.status == 200 ? 0 : 1;
-	jira_reply_free(&jr);
-out:
-	registry_tenant_free(&t);
-	close_registry(cfg, kr, reg);
-	return rc;
-}
-
-static int
-cmd_config_example(const char *dir, char **args)
-{
-	(void)dir;
-	(void)args;
-	printf("# cellar configuration: %s/cellar.conf, then conf.d/*.conf in "
-	    "lexical order,\n"
-	    "# later files winning.  '#' or ';' at the start of a line "
-	    "begins a comment.\n"
-	    "# An unknown key or a bad value stops the program with "
-	    "file:line: message.\n"
-	    "# Generated by \"cellarctl config example\"; every key is "
-	    "listed with its\n"
-	    "# default, commented out.  Required keys are set to an "
-	    "example value.\n", "/etc/cellar");
-	conf_example(conf_schema, C__MAX, stdout);
-	return ferror(stdout) ? 1 : 0;
-}
+#include "ctl.h"
 
 static int
 cmd_version(const char *dir, char **args)
@@ -207,55 +24,100 @@ cmd_version(const char *dir, char **args)
 	return ferror(stdout) ? 1 : 0;
 }
 
+static int	 cmd_help(const char *dir, char **args);
+
 /*
- * The commands: the words that name each, how many arguments follow
- * them, and what usage() shows for the arguments.
+ * The commands: the words that name each, how many arguments may follow
+ * them, what usage() shows for those, and what the command does.
  */
 static const struct cmd {
 	const char	*words[2];	/* second NULL: one word */
-	int		 nargs;
+	int		 min_args, max_args;
 	const char	*args;		/* for usage(); "" for none */
 	int		 uses_config;	/* [--config DIR] applies */
+	const char	*help;
 	int		(*fn)(const char *dir, char **args);
 } cmds[] = {
-	{ { "init", NULL }, 0, "", 1, cmd_init },
-	{ { "config", "check" }, 0, "", 1, cmd_config_check },
-	{ { "tenants", NULL }, 0, "", 1, cmd_tenants },
-	{ { "tenant", "ping" }, 1, " TENANT-ID", 1, cmd_tenant_ping },
-	{ { "config", "example" }, 0, "", 0, cmd_config_example },
-	{ { "version", NULL }, 0, "", 0, cmd_version },
+	{ { "init", NULL }, 0, 0, "", 1, "create the state directory, master "
+	    "key 1 and the registry (completes an earlier run)", cmd_init },
+	{ { "config", "check" }, 0, 0, "", 1, "check the configuration and "
+	    "open what a worker opens; print the effective values",
+	    cmd_config_check },
+	{ { "tenants", NULL }, 0, 0, "", 1, "list the tenants (no secrets)",
+	    cmd_tenants },
+	{ { "tenant", "ping" }, 1, 1, " TENANT-ID", 1, "a signed call to the "
+	    "tenant's Jira", cmd_tenant_ping },
+	{ { "tenant", "release" }, 1, 1, " TENANT-ID", 1, "lift a "
+	    "quarantine once the tenant's file reads back intact",
+	    cmd_tenant_release },
+	{ { "orphans", NULL }, 0, 1, " [--remove]", 1, "tenant files that "
+	    "belong to no tenant; --remove deletes those older than 10 "
+	    "minutes", cmd_orphans },
+	{ { "config", "example" }, 0, 0, "", 0, "print the annotated example "
+	    "configuration", cmd_config_example },
+	{ { "version", NULL }, 0, 0, "", 0, "print the version",
+	    cmd_version },
+	{ { "help", NULL }, 0, 0, "", 0, "this text", cmd_help },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
-static int
-usage(void)
+static void
+usage_to(FILE *f)
 {
 	size_t	 i;
 
 	for (i = 0; i < NCMDS; i++)
-		fprintf(stderr, "%s cellarctl %s%s%s%s%s\n",
+		fprintf(f, "%s cellarctl %s%s%s%s%s\n",
 		    i == 0 ? "usage:" : "      ",
 		    cmds[i].uses_config ? "[--config DIR] " : "",
 		    cmds[i].words[0], cmds[i].words[1] != NULL ? " " : "",
 		    cmds[i].words[1] != NULL ? cmds[i].words[1] : "",
 		    cmds[i].args);
+}
+
+static int
+cmd_help(const char *dir, char **args)
+{
+	size_t	 i;
+
+	(void)dir;
+	(void)args;
+	usage_to(stdout);
+	printf("\n");
+	for (i = 0; i < NCMDS; i++)
+		printf("  %s%s%s\n      %s\n", cmds[i].words[0],
+		    cmds[i].words[1] != NULL ? " " : "",
+		    cmds[i].words[1] != NULL ? cmds[i].words[1] : "",
+		    cmds[i].help);
+	printf("\nThe configuration is read from DIR (--config), else "
+	    "$CELLAR_CONFIG, else\n/etc/cellar: cellar.conf, then "
+	    "conf.d/*.conf.\n");
+	return ferror(stdout) ? 1 : 0;
+}
+
+static int
+usage(void)
+{
+	usage_to(stderr);
 	return 2;
 }
 
 /* The command argv[1..] names, or NULL. */
 static const struct cmd *
-cmd_find(int argc, char **argv)
+cmd_find(int argc, char **argv, int *words)
 {
 	size_t	 i;
-	int	 nw;
+	int	 nw, nargs;
 
 	for (i = 0; i < NCMDS; i++) {
 		nw = cmds[i].words[1] != NULL ? 2 : 1;
-		if (argc != 1 + nw + cmds[i].nargs ||
+		nargs = argc - 1 - nw;
+		if (nargs < cmds[i].min_args || nargs > cmds[i].max_args ||
 		    strcmp(argv[1], cmds[i].words[0]) != 0 ||
 		    (nw == 2 && strcmp(argv[2], cmds[i].words[1]) != 0))
 			continue;
+		*words = nw;
 		return &cmds[i];
 	}
 	return NULL;
@@ -266,14 +128,18 @@ main(int argc, char *argv[])
 {
 	const struct cmd *c;
 	const char	*dir;
+	int		 words;
 
 	umask(077);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "cellarctl: sodium_init failed\n");
 		return 1;
 	}
-	if ((dir = conf_dir_from_args(&argc, argv)) == NULL || argc < 2 ||
-	    (c = cmd_find(argc, argv)) == NULL)
+	if ((dir = conf_dir_from_args(&argc, argv)) == NULL || argc < 2)
 		return usage();
-	return c->fn(dir, argv + 1 + (c->words[1] != NULL ? 2 : 1));
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(dir, argv + 2);
+	if ((c = cmd_find(argc, argv, &words)) == NULL)
+		return usage();
+	return c->fn(dir, argv + 1 + words);
 }

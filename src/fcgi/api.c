@@ -84,7 +84,11 @@ api_path_id(const struct req *r, long long *id)
 enum err
 api_tenantdb(struct req *r, struct tenantdb **out)
 {
-	return pool_tenantdb(r->app->reg, r->tenant, out);
+	*out = NULL;
+	/* A held tenant's file is not opened, not even to read. */
+	if (r->tenant->quarantined_at != 0)
+		return ERR_QUARANTINED;
+	return pool_tenantdb(r->app->reg, r->tenant, r->rid, out);
 }
 
 enum err

@@ -47,7 +47,10 @@ int		 api_project_param_bad(const struct req *);
 /* The path's first {} as an id in [1, API_PATH_ID_MAX]; 0 or -1. */
 int		 api_path_id(const struct req *, long long *id);
 
-/* The caller's tenant database, from the worker's pool (pool.h). */
+/*
+ * The caller's tenant database, from the worker's pool (pool.h);
+ * ERR_QUARANTINED while the tenant is held.
+ */
 enum err	 api_tenantdb(struct req *, struct tenantdb **out)
 		    __attribute__((warn_unused_result));
 

@@ -79,6 +79,32 @@ app_free(struct app *a)
 	free(a);
 }
 
+/*
+ * A request found its tenant's file damaged (or not its own): hold the
+ * tenant so that no request opens the file again until an operator has
+ * checked it, and say so once, whichever worker found it first.
+ */
+static void
+app_quarantine(const struct app *a, const struct req *r)
+{
+	if (r->tenant == NULL || r->tenant->quarantined_at != 0)
+		return;
+	pool_drop(r->tenant->id);
+	switch (registry_quarantine(a->reg, r->tenant->id, clock_now(),
+	    "damaged")) {
+	case 1:
+		log_msg(LOGL_ERR, r->rid, "reason=tenant_quarantined "
+		    "tenant=%s", r->tenant->id);
+		break;
+	case -1:
+		log_msg(LOGL_ERR, r->rid, "reason=quarantine_failed tenant=%s",
+		    r->tenant->id);
+		break;
+	default:
+		break;
+	}
+}
+
 void
 app_serve(const struct app *a, const struct http_io *io)
 {
@@ -87,7 +113,7 @@ app_serve(const struct app *a, const struct http_io *io)
 	struct reply	 rep;
 	enum err	 e;
 
-	memset(&rep, 0, sizeof(rep));
+	reply_init(&rep);
 	memset(&st, 0, sizeof(st));
 	if ((e = req_init(&r, io, a->base_path, a)) == ERR_OK) {
 		r.auth = &st;
@@ -97,6 +123,8 @@ app_serve(const struct app *a, const struct http_io *io)
 		    err_code(e));
 		reply_error(&rep, e);
 	}
+	if (rep.err == ERR_QUARANTINED)
+		app_quarantine(a, &r);
 	if (reply_send(&rep, io, r.rid) == -1)
 		log_msg(LOGL_WARN, r.rid, "reason=client_gone");
 	log_request(r.rid, r.route != NULL ? r.route->name : "-",

@@ -180,12 +180,37 @@ aud_ok(const cJSON *aud, const char *base)
 	return al == bl && strncmp(aud->valuestring, base, al) == 0;
 }
 
+/*
+ * aud names one of the base URLs the app had before ("u1,u2"): while a
+ * move of base_url rolls out, Jira still signs lifecycle events for the
+ * old one, and a departure must not be lost to that.
+ */
+static int
+aud_former(const cJSON *aud, const char *urls)
+{
+	char	 one[256];
+	size_t	 n;
+
+	while (*urls != '\0') {
+		n = strcspn(urls, ",");
+		if (n < sizeof(one)) {
+			memcpy(one, urls, n);
+			one[n] = '\0';
+			if (aud_ok(aud, one))
+				return 1;
+		}
+		urls += n;
+		if (*urls == ',')
+			urls++;
+	}
+	return 0;
+}
+
 static int
 auth_lifecycle(struct req *r, const char *token, const char **reason)
 {
 	const struct conf *cfg = r->app->cfg;
 	const struct token_claims *c = r->claims;
-	const char	*client_key;
 	char		*pem;
 	size_t		 len = 0;
 	int		 fetched, rc;
@@ -194,17 +219,13 @@ auth_lifecycle(struct req *r, const char *token, const char **reason)
 		*reason = "kid_invalid";
 		return -1;
 	}
-	if (!aud_ok(c->aud, conf_str(cfg, C_APP_BASE_URL))) {
+	if (!aud_ok(c->aud, conf_str(cfg, C_APP_BASE_URL)) &&
+	    !aud_former(c->aud, conf_str(cfg, C_APP_FORMER_BASE_URLS))) {
 		*reason = "aud_mismatch";
 		return -1;
 	}
-	if (r->json == NULL || json_get_str(r->json, "clientKey", 1, 255,
-	    &client_key) != JSON_OK || strcmp(client_key, c->iss) != 0) {
-		*reason = "iss_not_client_key";
-		return -1;
-	}
-	if ((pem = installkey_get(cfg, c->kid, &len, &fetched, reason)) ==
-	    NULL)
+	if ((pem = installkey_get(cfg, c->kid, r->remote_addr, &len, &fetched,
+	    reason)) == NULL)
 		return -1;
 	rc = token_check_sig(token, TOKEN_RS256, (const unsigned char *)pem,
 	    len, reason);
@@ -260,8 +281,30 @@ auth_tenant(struct req *r, const char *token, const unsigned char *hash,
 	return rc;
 }
 
+/*
+ * What a verified token must agree with in the body: a signed install
+ * speaks for the clientKey it was issued by (iss).
+ */
+static enum err
+auth_body(struct req *r)
+{
+	const char	*client_key;
+
+	if (r->route->auth != AUTH_LIFECYCLE)
+		return ERR_OK;
+	if (r->claims == NULL || r->json == NULL ||
+	    json_get_str(r->json, "clientKey", 1, 255, &client_key) !=
+	    JSON_OK || strcmp(client_key, r->claims->iss) != 0) {
+		log_msg(LOGL_WARN, r->rid, "reason=iss_not_client_key route=%s",
+		    r->route->name);
+		auth_release(r);
+		return ERR_UNAUTHORIZED;
+	}
+	return ERR_OK;
+}
+
 enum err
-auth_request(struct req *r)
+auth_request(struct req *r, enum auth_phase phase)
 {
 	const struct conf *cfg = r->app->cfg;
 	const char	*token = NULL, *reason = "unknown";
@@ -271,6 +314,8 @@ auth_request(struct req *r)
 	enum auth_level	 level = r->route->auth;
 	int		 ok = 0;
 
+	if (phase == AUTH_PHASE_BODY)
+		return auth_body(r);
 	if (r->auth == NULL) {
 		reason = "no_auth_state";
 		goto out;

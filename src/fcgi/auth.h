@@ -21,6 +21,7 @@
 #include "cellar/registry.h"
 #include "cellar/token.h"
 #include "req.h"
+#include "router.h"
 
 /*
  * What authentication found for one request.  The request borrows from
@@ -33,10 +34,11 @@ struct auth_state {
 };
 
 /*
- * The router_auth_fn: authenticates r for r->route->auth, using r->auth
- * (which must be set) for what it finds.  ERR_OK or ERR_UNAUTHORIZED.
+ * The router_auth_fn: authenticates r for r->route->auth in phase (the
+ * headers, then what the body must agree with), using r->auth (which
+ * must be set) for what it finds.  ERR_OK or ERR_UNAUTHORIZED.
  */
-enum err	 auth_request(struct req *r);
+enum err	 auth_request(struct req *r, enum auth_phase phase);
 
 /* Ends what r borrowed from r->auth and frees it; r->auth may be NULL. */
 void		 auth_release(struct req *r);

@@ -126,48 +126,115 @@ out:
 
 /*
  * Fetching a key costs a worker up to fetch_timeout_ms, and anyone can
- * ask for one with a made-up kid before any signature is checked.  So a
- * worker fetches at most once per [auth] fetch_interval seconds and
- * remembers kids the key service did not give for unknown_kid_seconds.
+ * ask for one with a made-up kid before any signature is checked.  So:
+ *
+ * - each kid is fetched at most once per [auth] fetch_interval, and a kid
+ *   the key service did not know is not asked for again for
+ *   unknown_kid_seconds;
+ * - a client address whose kids turned out unknown more than
+ *   unknown_kid_budget times within unknown_kid_seconds gets no further
+ *   fetches until that time has passed.
+ *
+ * There is no cap across kids or addresses: Atlassian's own requests,
+ * which only ever name kids its key service knows, are never held up by
+ * what another sender does.  All times are monotonic seconds.
  */
-#define FETCH_FAILED	32
+#define KIDS		64
+#define ADDRS		256
+#define ADDR_MAX	64
 
-static long long	 last_fetch;
-static struct {
+static struct kid_entry {
 	char		 kid[129];
-	long long	 until;
-} failed_kids[FETCH_FAILED];
+	long long	 fetched;	/* last fetch; 0: never */
+	long long	 unknown_until;	/* 0: not known to be unknown */
+	long long	 used;
+} kids[KIDS];
+
+static struct addr_entry {
+	char		 addr[ADDR_MAX];
+	int		 strikes;	/* unknown kids since since */
+	long long	 since;
+	long long	 used;
+} addrs[ADDRS];
+
+/* Sets out to the entry of tab whose field is key, else the oldest. */
+#define TABLE_FIND(tab, n, field, key, out) do {			\
+	size_t	 i_;							\
+	(out) = &(tab)[0];						\
+	for (i_ = 0; i_ < (n); i_++) {					\
+		if (strcmp((tab)[i_].field, (key)) == 0) {		\
+			(out) = &(tab)[i_];				\
+			break;						\
+		}							\
+		if ((tab)[i_].used < (out)->used)			\
+			(out) = &(tab)[i_];				\
+	}								\
+} while (0)
+
+static struct kid_entry *
+kid_entry(const char *kid)
+{
+	struct kid_entry *e;
+
+	TABLE_FIND(kids, KIDS, kid, kid, e);
+	if (strcmp(e->kid, kid) != 0) {
+		memset(e, 0, sizeof(*e));
+		snprintf(e->kid, sizeof(e->kid), "%s", kid);
+	}
+	e->used = clock_mono_usec();
+	return e;
+}
+
+static struct addr_entry *
+addr_entry(const char *addr, long long now, long long window)
+{
+	struct addr_entry *e;
+
+	TABLE_FIND(addrs, ADDRS, addr, addr, e);
+	if (strcmp(e->addr, addr) != 0 || now - e->since >= window) {
+		memset(e, 0, sizeof(*e));
+		snprintf(e->addr, sizeof(e->addr), "%s", addr);
+		e->since = now;
+	}
+	e->used = clock_mono_usec();
+	return e;
+}
 
 static int
-fetch_allowed(const struct conf *cfg, const char *kid, const char **reason)
+fetch_allowed(const struct conf *cfg, const char *kid, const char *addr,
+    const char **reason)
 {
-	long long	 now = clock_now();
-	size_t		 i;
+	long long	 now = clock_mono();
+	struct kid_entry *k = kid_entry(kid);
+	struct addr_entry *a;
 
-	for (i = 0; i < FETCH_FAILED; i++)
-		if (failed_kids[i].until > now &&
-		    strcmp(failed_kids[i].kid, kid) == 0) {
-			*reason = "install_key_unknown_recently";
-			return 0;
-		}
-	if (last_fetch != 0 &&
-	    now - last_fetch < conf_int(cfg, C_AUTH_FETCH_INTERVAL)) {
+	if (k->unknown_until > now) {
+		*reason = "install_key_unknown_recently";
+		return 0;
+	}
+	a = addr_entry(addr, now, conf_int(cfg, C_AUTH_UNKNOWN_KID_SECONDS));
+	if (a->strikes > conf_int(cfg, C_AUTH_UNKNOWN_KID_BUDGET)) {
 		*reason = "install_key_fetch_throttled";
 		return 0;
 	}
-	last_fetch = now;
+	if (k->fetched != 0 &&
+	    now - k->fetched < conf_int(cfg, C_AUTH_FETCH_INTERVAL)) {
+		*reason = "install_key_fetch_throttled";
+		return 0;
+	}
+	k->fetched = now;
 	return 1;
 }
 
+/* The key service did not know kid: remember it, and who asked. */
 static void
-fetch_failed(const struct conf *cfg, const char *kid)
+fetch_unknown(const struct conf *cfg, const char *kid, const char *addr)
 {
-	static unsigned int next;
-	size_t	 i = next++ % FETCH_FAILED;
+	long long	 now = clock_mono();
+	long long	 window = conf_int(cfg, C_AUTH_UNKNOWN_KID_SECONDS);
 
-	snprintf(failed_kids[i].kid, sizeof(failed_kids[i].kid), "%s", kid);
-	failed_kids[i].until = clock_now() +
-	    conf_int(cfg, C_AUTH_UNKNOWN_KID_SECONDS);
+	kid_entry(kid)->unknown_until = now + window;
+	addr_entry(addr, now, window)->strikes++;
 }
 
 /* Caches a verified key as dir/KID.pem: temp file, fsync, rename. */
@@ -211,8 +278,8 @@ fail:
 }
 
 char *
-installkey_get(const struct conf *cfg, const char *kid, size_t *len,
-    int *fetched, const char **reason)
+installkey_get(const struct conf *cfg, const char *kid, const char *addr,
+    size_t *len, int *fetched, const char **reason)
 {
 	char	*pem;
 
@@ -220,10 +287,12 @@ installkey_get(const struct conf *cfg, const char *kid, size_t *len,
 	if ((pem = pem_read(conf_str(cfg, C_AUTH_INSTALL_KEY_DIR), kid,
 	    len)) != NULL)
 		return pem;
-	if (!fetch_allowed(cfg, kid, reason))
+	if (!fetch_allowed(cfg, kid, addr != NULL ? addr : "-", reason))
 		return NULL;
 	if ((pem = pem_fetch(cfg, kid, len, reason)) == NULL) {
-		fetch_failed(cfg, kid);
+		/* A key service that could not be reached knows nothing. */
+		if (strcmp(*reason, "install_key_fetch_failed") != 0)
+			fetch_unknown(cfg, kid, addr != NULL ? addr : "-");
 		return NULL;
 	}
 	*fetched = 1;
@@ -240,6 +309,6 @@ installkey_keep(const struct conf *cfg, const char *kid, const char *pem,
 void
 installkey_forget(void)
 {
-	last_fetch = 0;
-	memset(failed_kids, 0, sizeof(failed_kids));
+	memset(kids, 0, sizeof(kids));
+	memset(addrs, 0, sizeof(addrs));
 }

@@ -3,8 +3,9 @@
  * RS256), found by the token's kid: in install_key_dir/KID.pem, dropped
  * there by an admin or cached after a fetch, else fetched from
  * install_keys_url/KID.  A kid is unauthenticated input, so fetches are
- * throttled per worker and kids the key service did not know are
- * remembered for a while.
+ * throttled per kid and per client address, and kids the key service did
+ * not know are remembered for a while (installkey.c says how, and why
+ * nobody can hold up Atlassian's own installs).
  */
 #ifndef CELLAR_FCGI_INSTALLKEY_H
 #define CELLAR_FCGI_INSTALLKEY_H
@@ -20,13 +21,16 @@
 int	 installkey_kid_ok(const char *kid);
 
 /*
- * The PEM public key for kid (checked with installkey_kid_ok first): a
+ * The PEM public key for kid (checked with installkey_kid_ok first),
+ * asked for by a client at addr (nginx's REMOTE_ADDR; NULL: unknown): a
  * malloc'd, NUL-terminated text of *len bytes, and in *fetched whether
  * it came from the key service (keep it with installkey_keep only once
- * it verified a token).  NULL with a log reason in *reason.
+ * it verified a token).  NULL with a log reason in *reason
+ * (install_key_fetch_throttled, install_key_unknown_recently,
+ * install_key_not_found, install_key_invalid, install_key_fetch_failed).
  */
-char	*installkey_get(const struct conf *, const char *kid, size_t *len,
-	    int *fetched, const char **reason);
+char	*installkey_get(const struct conf *, const char *kid,
+	    const char *addr, size_t *len, int *fetched, const char **reason);
 
 /*
  * Caches a fetched key that verified a token as install_key_dir/KID.pem

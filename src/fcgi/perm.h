@@ -1,8 +1,8 @@
 /*
  * What Jira says about a user: Jira admin, permissions in projects, group
  * membership.  Asked through the app-signed Jira client and cached per
- * worker for [jira] cache_seconds.  Every question that Jira cannot
- * answer is ERR_UNAVAILABLE: callers fail closed.
+ * worker for [jira] cache_seconds (monotonic time).  Every question that
+ * Jira cannot answer is ERR_UNAVAILABLE: callers fail closed.
  */
 #ifndef CELLAR_FCGI_PERM_H
 #define CELLAR_FCGI_PERM_H
@@ -14,8 +14,8 @@
 
 /* Longest id accepted for an account, project or group. */
 #define PERM_ID_MAX	128
-/* Most projects asked about at once (a template names at most 50). */
-#define PERM_PROJECTS_MAX	50
+/* Most projects asked about in one call to Jira. */
+#define PERM_BATCH	100
 
 enum perm_project {
 	PERM_BROWSE = 0,	/* BROWSE_PROJECTS: works on its issues */
@@ -37,6 +37,15 @@ int		 perm_jira_known_down(const struct req *);
  * ERR_FORBIDDEN for a caller without an account id.
  */
 enum err	 perm_jira_admin(struct req *r, int *yes)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Asks Jira about perm in every project of projects[0..n) (canonical
+ * ids) whose answer is not cached, PERM_BATCH at a time, and caches the
+ * answers: a listing that will ask about many projects asks once.
+ */
+enum err	 perm_prefetch(struct req *r, enum perm_project,
+		    const char *const *projects, size_t n)
 		    __attribute__((warn_unused_result));
 
 /*

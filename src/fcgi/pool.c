@@ -50,7 +50,7 @@ pool_take(const struct tenant *t)
 }
 
 enum err
-pool_tenantdb(struct registry *reg, const struct tenant *t,
+pool_tenantdb(struct registry *reg, const struct tenant *t, const char *rid,
     struct tenantdb **out)
 {
 	struct pool_slot *s;
@@ -59,7 +59,7 @@ pool_tenantdb(struct registry *reg, const struct tenant *t,
 
 	*out = NULL;
 	if ((s = pool_find(t)) == NULL) {
-		if ((e = tenantdb_open(reg, t, &tdb)) != ERR_OK)
+		if ((e = tenantdb_open(reg, t, rid, &tdb)) != ERR_OK)
 			return e;
 		s = pool_take(t);
 		s->tdb = tdb;
@@ -67,6 +67,19 @@ pool_tenantdb(struct registry *reg, const struct tenant *t,
 	s->used = ++pool_clock;
 	*out = s->tdb;
 	return ERR_OK;
+}
+
+void
+pool_drop(const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < POOL_SIZE; i++)
+		if (slots[i].tdb != NULL &&
+		    strcmp(tenantdb_id(slots[i].tdb), id) == 0) {
+			tenantdb_close(slots[i].tdb);
+			memset(&slots[i], 0, sizeof(slots[i]));
+		}
 }
 
 void

@@ -26,7 +26,11 @@ struct tenantdb;
  * is valid until the next pool_tenantdb call.
  */
 enum err	 pool_tenantdb(struct registry *, const struct tenant *t,
-		    struct tenantdb **out) __attribute__((warn_unused_result));
+		    const char *rid, struct tenantdb **out)
+		    __attribute__((warn_unused_result));
+
+/* Closes the handle of tenant id, if the pool holds one. */
+void		 pool_drop(const char *id);
 
 /* Closes every pooled handle (at worker exit, and in tests). */
 void		 pool_clear(void);

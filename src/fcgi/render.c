@@ -38,6 +38,18 @@ trim_span(const char *s, const char *e, size_t *len)
 	return s;
 }
 
+/* The last "{{" that starts at or after open and before close. */
+static const char *
+innermost_open(const char *open, const char *close)
+{
+	const char	*s;
+
+	for (s = close - 2; s > open; s--)
+		if (s[0] == '{' && s[1] == '{')
+			return s;
+	return open;
+}
+
 char *
 render(const char *body, const cJSON *values, const char *today)
 {
@@ -48,11 +60,15 @@ render(const char *body, const cJSON *values, const char *today)
 	size_t		 nlen, flen;
 
 	while (!o.failed && (open = strstr(p, "{{")) != NULL) {
-		buf_add(&o, p, (size_t)(open - p));
-		if ((close = strstr(open + 2, "}}")) == NULL) {
-			p = open;
+		if ((close = strstr(open + 2, "}}")) == NULL)
 			break;
-		}
+		/*
+		 * The innermost "{{" before the "}}" starts the candidate:
+		 * in "{{{x}}}" or "{{ {{x}} }}" the braces before it are
+		 * literal text, and the scan resumes at the right place.
+		 */
+		open = innermost_open(open, close);
+		buf_add(&o, p, (size_t)(open - p));
 		bar = memchr(open + 2, '|', (size_t)(close - open - 2));
 		name = trim_span(open + 2, bar != NULL ? bar : close, &nlen);
 		fb = bar != NULL ? trim_span(bar + 1, close, &flen) : NULL;

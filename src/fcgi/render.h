@@ -2,6 +2,9 @@
  * Template variables: {{name}} or {{name | fallback text}}, filled from
  * the caller's values in one pass (a value that itself holds "{{" is
  * never expanded again).  Unknown names stay literal so typos show.
+ * Extra braces are text: the innermost "{{" before a "}}" opens the
+ * variable, so with issue.key = OPS-42 "{{{issue.key}}}" renders
+ * "{OPS-42}" and "{{ {{issue.key}} }}" renders "{{ OPS-42 }}".
  */
 #ifndef CELLAR_FCGI_RENDER_H
 #define CELLAR_FCGI_RENDER_H

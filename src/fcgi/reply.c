@@ -43,20 +43,44 @@ reply_jw(struct reply *rep, int status, struct jw *w)
 }
 
 void
+reply_init(struct reply *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->status = 200;
+	rep->index = rep->limit = -1;
+}
+
+void
+reply_detail(struct reply *rep, const char *field, long long index,
+    long long limit)
+{
+	rep->field = field;
+	rep->index = index;
+	rep->limit = limit;
+}
+
+void
 reply_error(struct reply *rep, enum err e)
 {
-	cJSON	*o;
+	struct jw	 w = JW_INIT;
 
 	free(rep->body);
 	rep->body = NULL;
 	rep->len = 0;
 	rep->status = err_status(e);
-	if ((o = cJSON_CreateObject()) != NULL &&
-	    cJSON_AddStringToObject(o, "error", err_code(e)) != NULL &&
-	    cJSON_AddStringToObject(o, "message", err_message(e)) != NULL &&
-	    (rep->body = cJSON_PrintUnformatted(o)) != NULL)
-		rep->len = strlen(rep->body);
-	cJSON_Delete(o);
+	rep->retry_after = err_retry_after(e);
+	rep->err = e;
+	jw_begin_object(&w, NULL);
+	jw_string(&w, "error", err_code(e));
+	jw_string(&w, "message", err_message(e));
+	if (rep->field != NULL)
+		jw_string(&w, "field", rep->field);
+	if (rep->index >= 0)
+		jw_int(&w, "index", rep->index);
+	if (rep->limit >= 0)
+		jw_int(&w, "limit", rep->limit);
+	jw_end_object(&w);
+	rep->body = jw_finish(&w, &rep->len);
 }
 
 int
@@ -75,10 +99,13 @@ reply_send(const struct reply *rep, const struct http_io *io, const char *rid)
 	    "Referrer-Policy: no-referrer\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "%s%s%s"
+	    "%s%.0d%s"
 	    "\r\n",
 	    rep->status, http_reason(rep->status), rep->len, rid,
 	    rep->allow[0] ? "Allow: " : "", rep->allow,
-	    rep->allow[0] ? "\r\n" : "");
+	    rep->allow[0] ? "\r\n" : "",
+	    rep->retry_after > 0 ? "Retry-After: " : "", rep->retry_after,
+	    rep->retry_after > 0 ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -1;
 	if (io->write(io->ctx, head, (size_t)n) == -1)
@@ -94,5 +121,5 @@ reply_free(struct reply *rep)
 	if (rep == NULL)
 		return;
 	free(rep->body);
-	memset(rep, 0, sizeof(*rep));
+	reply_init(rep);
 }

@@ -20,7 +20,27 @@ struct reply {
 	char		*body;		/* JSON, malloc'd; NULL for none */
 	size_t		 len;
 	char		 allow[64];	/* Allow header for 405, or "" */
+	int		 retry_after;	/* Retry-After seconds; 0: none */
+	enum err	 err;		/* the error answered; ERR_OK: none */
+	/*
+	 * What an error reply names besides its code: the body field at
+	 * fault (our constant, never input), the import row, the limit.
+	 * Set by a handler before it returns the error; see reply_detail.
+	 */
+	const char	*field;		/* NULL: none */
+	long long	 index;		/* -1: none */
+	long long	 limit;		/* -1: none */
 };
+
+/* A reply before anything is known: status 200, no details. */
+void		 reply_init(struct reply *);
+
+/*
+ * Names the body field (a constant), the import row (-1: none) and the
+ * limit (-1: none) that the next reply_error reports.
+ */
+void		 reply_detail(struct reply *, const char *field,
+		    long long index, long long limit);
 
 /* Replaces the reply body with v serialised; 0 or -1 (no memory). */
 int		 reply_json(struct reply *, int status, const cJSON *v);
@@ -31,7 +51,12 @@ int		 reply_json(struct reply *, int status, const cJSON *v);
  */
 enum err	 reply_jw(struct reply *, int status, struct jw *);
 
-/* Replaces the reply with the error's fixed JSON body and status. */
+/*
+ * Replaces the reply with the error's JSON body and status: {"error":
+ * CODE, "message": TEXT} plus "field", "index" and "limit" when set
+ * (reply_detail), and the error's Retry-After.  Nothing in it comes from
+ * the request.
+ */
 void		 reply_error(struct reply *, enum err);
 
 /*

@@ -132,7 +132,7 @@ enum err
 req_init(struct req *r, const struct http_io *io, const char *base_path,
     const struct app *app)
 {
-	const char	*m, *cl;
+	const char	*m, *cl, *ra;
 	long long	 n;
 	enum err	 e;
 
@@ -164,6 +164,9 @@ req_init(struct req *r, const struct http_io *io, const char *base_path,
 			return ERR_BAD_REQUEST;
 		r->content_length = n;
 	}
+	if ((ra = io->param(io->ctx, "REMOTE_ADDR")) != NULL &&
+	    strlen(ra) < sizeof(r->remote_addr) && util_printable(ra))
+		memcpy(r->remote_addr, ra, strlen(ra) + 1);
 	if (param_copy(io, "CONTENT_TYPE", HTTP_MAX_HEADER,
 	    &r->content_type) == -1 ||
 	    param_copy(io, "HTTP_AUTHORIZATION", HTTP_MAX_HEADER,

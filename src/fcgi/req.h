@@ -57,6 +57,7 @@ struct req {
 	char			*content_type;	/* NULL if absent */
 	long long		 content_length; /* -1 if absent */
 	char			*authorization;	/* NULL if absent */
+	char			 remote_addr[64]; /* nginx's; "" if absent */
 	char			*body;		/* NUL-terminated copy */
 	size_t			 body_len;
 	cJSON			*json;		/* parsed JSON body, if any */

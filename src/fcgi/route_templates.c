@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "cellar/clock.h"
+#include "cellar/collate.h"
 #include "cellar/db.h"
 #include "cellar/json.h"
 #include "cellar/log.h"
@@ -46,6 +47,13 @@
 #define IMPORT_MAX	TPL_MAX_PER_TENANT
 /* The list's page size when the caller names none. */
 #define LIST_DEFAULT	50
+/*
+ * An export page stops below this many bytes of JSON, so that every
+ * page imports again under the import route's 16 MiB.
+ */
+#define EXPORT_PAGE_MAX	(15 * 1024 * 1024)
+/* Templates read at a time by listings that filter what they read. */
+#define SCAN_CHUNK	100
 
 /*
  * May the caller manage t?  ERR_OK, ERR_FORBIDDEN, or ERR_UNAVAILABLE
@@ -231,33 +239,100 @@ load_managed(struct req *r, struct tenantdb **tdb, struct tpl *t)
 	return e;
 }
 
+/*
+ * Before a page of templates is judged with may_manage: one question
+ * about admin rights, and (for a caller who is not a Jira admin) one
+ * batched question about the projects of its projects templates, so that
+ * judging the rows asks Jira nothing more.  ERR_UNAVAILABLE when Jira
+ * cannot answer.
+ */
 static enum err
-reply_tpl(struct reply *rep, int status, const struct tpl *t)
+manage_prefetch(struct req *r, const struct tpl *ts, size_t n)
 {
-	struct jw	 w = JW_INIT;
+	const char	**ids = NULL;
+	size_t		 i, k, nids = 0, cap = 0;
+	enum err	 e;
+	int		 admin, shared = 0;
 
-	tpl_json_write(&w, t, 0);
-	return reply_jw(rep, status, &w);
+	for (i = 0; i < n; i++)
+		if (ts[i].scope != SCOPE_PERSONAL) {
+			shared = 1;
+			if (ts[i].scope == SCOPE_PROJECTS)
+				cap += ts[i].ntargets;
+		}
+	if (!shared)
+		return ERR_OK;
+	if ((e = perm_jira_admin(r, &admin)) != ERR_OK || admin || cap == 0)
+		return e;
+	if ((ids = calloc(cap, sizeof(*ids))) == NULL)
+		return ERR_INTERNAL;
+	for (i = 0; i < n; i++)
+		if (ts[i].scope == SCOPE_PROJECTS)
+			for (k = 0; k < ts[i].ntargets; k++)
+				ids[nids++] = ts[i].targets[k];
+	e = perm_prefetch(r, PERM_ADMIN_PROJECT, ids, nids);
+	free(ids);
+	return e;
+}
+
+/* May the caller change t?  Unknown (Jira down) counts as no. */
+static int
+can_edit(struct req *r, const struct tpl *t)
+{
+	return may_manage(r, t) == ERR_OK;
 }
 
 static enum err
-field_error(struct req *r, enum err e, const char *field)
+reply_tpl(struct reply *rep, int status, const struct tpl *t, int edit)
 {
+	struct jw	 w = JW_INIT;
+
+	tpl_json_write(&w, t, TPL_FORM_API, edit);
+	return reply_jw(rep, status, &w);
+}
+
+/* A refused body field: logged and named in the reply, never its value. */
+static enum err
+field_error(struct req *r, struct reply *rep, enum err e, const char *field,
+    long long index)
+{
+	reply_detail(rep, field, index, -1);
 	return api_field_error(r, e, "template_invalid", field);
+}
+
+/* The limits a change must keep, the personal one from the config. */
+static void
+limits(const struct req *r, struct tpl_limits *lim)
+{
+	lim->shared_max = TPL_MAX_PER_TENANT;
+	lim->personal_max = conf_int(r->app->cfg, C_TEMPLATES_PERSONAL_MAX);
+}
+
+/* A limit error names the limit it met. */
+static enum err
+limit_detail(struct reply *rep, enum err e, const struct tpl_limits *lim)
+{
+	if (e == ERR_LIMIT_TEMPLATES)
+		reply_detail(rep, NULL, -1, lim->shared_max);
+	else if (e == ERR_LIMIT_PERSONAL)
+		reply_detail(rep, NULL, -1, lim->personal_max);
+	return e;
 }
 
 /* The list's query parameters. */
 struct list_query {
-	char		*q;		/* folded (db_fold), NULL for none */
+	char		*q;		/* folded (collate_fold), NULL for none */
 	long long	 limit;
 	int		 active;	/* 1, 0, or -1 for both */
+	int		 manage;	/* what the caller manages, not uses */
 	struct tpl_cursor cursor;
 };
 
+/* The values an on/off parameter takes ("active" adds "all"). */
 static const struct {
 	const char	*word;
-	int		 active;
-} active_words[] = {
+	int		 value;
+} flag_words[] = {
 	{ "true", 1 }, { "false", 0 }, { "all", -1 },
 };
 
@@ -269,38 +344,41 @@ list_query_free(struct list_query *lq)
 	memset(lq, 0, sizeof(*lq));
 }
 
-/* 0 if word names an active filter (stored in *active), else -1. */
+/* 0 if word is a flag word (all only where allowed), else -1. */
 static int
-active_parse(const char *word, int *active)
+flag_parse(const char *word, int all_ok, int *value)
 {
 	size_t	 i;
 
-	for (i = 0; i < sizeof(active_words) / sizeof(active_words[0]); i++)
-		if (strcmp(word, active_words[i].word) == 0) {
-			*active = active_words[i].active;
+	for (i = 0; i < sizeof(flag_words) / sizeof(flag_words[0]); i++)
+		if (strcmp(word, flag_words[i].word) == 0 &&
+		    (all_ok || flag_words[i].value >= 0)) {
+			*value = flag_words[i].value;
 			return 0;
 		}
 	return -1;
 }
 
 /*
- * Reads q, limit, cursor and active (and refuses a malformed projectId
- * even where no one checks it).  ERR_OK, ERR_BAD_REQUEST (logged), or
- * ERR_INTERNAL.
+ * Reads q, limit, cursor, active and manage (and refuses a malformed
+ * projectId even where no one checks it).  ERR_OK, ERR_BAD_REQUEST
+ * (logged), or ERR_INTERNAL.  What the caller manages lists active and
+ * inactive ones unless active narrows it.
  */
 static enum err
 list_query_parse(struct req *r, struct list_query *lq)
 {
 	char		*q = NULL, *lim = NULL, *cur = NULL, *act = NULL;
+	char		*man = NULL;
 	enum err	 e = ERR_BAD_REQUEST;
 
 	memset(lq, 0, sizeof(*lq));
 	lq->limit = LIST_DEFAULT;
-	lq->active = 1;
 	if (req_query_param(r->query, "q", QUERY_MAX, &q) == -1 ||
 	    req_query_param(r->query, "limit", 8, &lim) == -1 ||
 	    req_query_param(r->query, "cursor", CURSOR_MAX, &cur) == -1 ||
-	    req_query_param(r->query, "active", 8, &act) == -1)
+	    req_query_param(r->query, "active", 8, &act) == -1 ||
+	    req_query_param(r->query, "manage", 8, &man) == -1)
 		goto out;
 	if (lim != NULL && util_strtonum(lim, 1, TPL_PAGE_MAX, &lq->limit) ==
 	    -1)
@@ -309,12 +387,15 @@ list_query_parse(struct req *r, struct list_query *lq)
 		goto out;
 	if (cur != NULL && tpl_json_cursor_parse(cur, &lq->cursor) == -1)
 		goto out;
-	if (act != NULL && active_parse(act, &lq->active) == -1)
+	if (man != NULL && flag_parse(man, 0, &lq->manage) == -1)
+		goto out;
+	lq->active = lq->manage ? -1 : 1;
+	if (act != NULL && flag_parse(act, 1, &lq->active) == -1)
 		goto out;
 	if (q != NULL && !util_printable(q))
 		goto out;
 	e = ERR_INTERNAL;
-	if (q != NULL && q[0] != '\0' && (lq->q = db_fold(q)) == NULL)
+	if (q != NULL && q[0] != '\0' && (lq->q = collate_fold(q)) == NULL)
 		goto out;
 	e = ERR_OK;
 out:
@@ -326,6 +407,7 @@ out:
 	free(lim);
 	free(cur);
 	free(act);
+	free(man);
 	return e;
 }
 
@@ -344,7 +426,6 @@ list_viewer(struct req *r, struct tenantdb *tdb, struct tpl_viewer *v,
 	memset(v, 0, sizeof(*v));
 	v->account = r->account;
 	*groups = NULL;
-	*degraded = 0;
 	tpl_scopes(tdb, &projects, &grouped);
 	if (projects) {
 		e = caller_project(r, pbuf, pbufsz, &v->project);
@@ -364,23 +445,115 @@ list_viewer(struct req *r, struct tenantdb *tdb, struct tpl_viewer *v,
 	return ERR_OK;
 }
 
-/* The page: up to limit templates, the next cursor, the degraded flag. */
+/* Moves c to just after t in the list order. */
+static int
+cursor_after(struct tpl_cursor *c, const struct tpl *t)
+{
+	char	*name;
+
+	if ((name = strdup(t->name)) == NULL)
+		return -1;
+	free(c->name);
+	c->name = name;
+	c->position = t->position;
+	c->used30 = t->used30;
+	c->id = t->id;
+	c->set = 1;
+	return 0;
+}
+
+/*
+ * The templates the caller manages, in list order after c, at least want
+ * of them unless the scan ends: read SCAN_CHUNK at a time and judged with
+ * may_manage (Jira asked once per chunk).  A chunk is always judged
+ * whole, so the next scan starts on a fresh chunk and asks about each
+ * template once: *n may exceed want by up to SCAN_CHUNK - 1.  c is left
+ * after the last one read, so that the scan goes on from there.  *out
+ * (free with tpl_list_free) holds *n of them.
+ * When Jira cannot answer: with degraded NULL, ERR_UNAVAILABLE (an
+ * export is whole or nothing); else the shared templates only Jira could
+ * judge are left out and *degraded is set (the manager's listing, as
+ * the picker's).
+ */
 static enum err
-list_write(struct reply *rep, const struct tpl *ts, size_t n, size_t limit,
-    int degraded)
+managed_scan(struct req *r, struct tenantdb *tdb, const char *q, int active,
+    struct tpl_cursor *c, size_t want, int *degraded, struct tpl **out,
+    size_t *n)
+{
+	struct tpl	*ts = NULL, *kept = NULL;
+	size_t		 nts = 0, i;
+	enum err	 e = ERR_OK, m;
+
+	*out = NULL;
+	*n = 0;
+	if ((kept = calloc(want + SCAN_CHUNK, sizeof(*kept))) == NULL)
+		return ERR_INTERNAL;
+	while (*n < want) {
+		if ((e = tpl_scan(tdb, r->account, q, active, c, SCAN_CHUNK,
+		    api_today(), &ts, &nts)) != ERR_OK)
+			break;
+		if (nts == 0)
+			break;
+		if ((e = manage_prefetch(r, ts, nts)) == ERR_UNAVAILABLE &&
+		    degraded != NULL) {
+			*degraded = 1;
+			e = ERR_OK;
+		}
+		if (e != ERR_OK) {
+			tpl_list_free(ts, nts);
+			break;
+		}
+		for (i = 0; i < nts; i++) {
+			if (cursor_after(c, &ts[i]) == -1) {
+				e = ERR_INTERNAL;
+				break;
+			}
+			if ((m = may_manage(r, &ts[i])) == ERR_FORBIDDEN ||
+			    m == ERR_NOT_FOUND)
+				continue;
+			if (m == ERR_UNAVAILABLE && degraded != NULL) {
+				*degraded = 1;
+				continue;
+			}
+			if ((e = m) != ERR_OK)
+				break;
+			kept[(*n)++] = ts[i];
+			memset(&ts[i], 0, sizeof(ts[i]));
+		}
+		tpl_list_free(ts, nts);
+		ts = NULL;
+		if (e != ERR_OK || nts < SCAN_CHUNK)
+			break;
+	}
+	if (e != ERR_OK) {
+		tpl_list_free(kept, *n);
+		*n = 0;
+		return e;
+	}
+	*out = kept;
+	return ERR_OK;
+}
+
+/*
+ * The page: up to limit templates with what the caller may change, the
+ * next cursor, the degraded flag.  n > limit tells that a next page
+ * exists.
+ */
+static enum err
+list_write(struct req *r, struct reply *rep, const struct tpl *ts, size_t n,
+    size_t limit, int degraded)
 {
 	struct jw	 w = JW_INIT;
 	char		*next = NULL;
 	size_t		 i;
 	enum err	 e;
 
-	/* One more row than asked for tells that a next page exists. */
 	if (n > limit && (next = tpl_json_cursor(&ts[limit - 1])) == NULL)
 		return ERR_INTERNAL;
 	jw_begin_object(&w, NULL);
 	jw_begin_array(&w, "templates");
 	for (i = 0; i < n && i < limit; i++)
-		tpl_json_write(&w, &ts[i], 0);
+		tpl_json_write(&w, &ts[i], TPL_FORM_API, can_edit(r, &ts[i]));
 	jw_end_array(&w);
 	if (next != NULL)
 		jw_string(&w, "nextCursor", next);
@@ -393,6 +566,12 @@ list_write(struct reply *rep, const struct tpl *ts, size_t n, size_t limit,
 	return e;
 }
 
+/*
+ * What the caller may use here (the picker), or with manage=true what
+ * they manage (the template manager).  Rows say whether the caller may
+ * change them (canEdit); what only Jira could tell and cannot counts as
+ * no, and the page says degraded.
+ */
 enum err
 route_templates_list(struct req *r, struct reply *rep)
 {
@@ -402,23 +581,30 @@ route_templates_list(struct req *r, struct reply *rep)
 	struct tenantdb	*tdb;
 	char		*groups = NULL, pbuf[API_PROJECT_ID_BUF];
 	size_t		 n = 0;
-	int		 degraded;
+	int		 degraded = 0;
 	enum err	 e;
 
 	if (r->account == NULL)
 		return ERR_FORBIDDEN;
 	if ((e = list_query_parse(r, &lq)) != ERR_OK)
 		return e;
-	if ((e = api_tenantdb(r, &tdb)) != ERR_OK ||
-	    (e = list_viewer(r, tdb, &v, pbuf, sizeof(pbuf), &groups,
-	    &degraded)) != ERR_OK)
+	if ((e = api_tenantdb(r, &tdb)) != ERR_OK)
 		goto out;
-	if ((e = tpl_list(tdb, &v, lq.q, lq.active, &lq.cursor,
-	    (size_t)lq.limit + 1, api_today(), &ts, &n)) != ERR_OK)
+	if (lq.manage)
+		e = managed_scan(r, tdb, lq.q, lq.active, &lq.cursor,
+		    (size_t)lq.limit + 1, &degraded, &ts, &n);
+	else if ((e = list_viewer(r, tdb, &v, pbuf, sizeof(pbuf), &groups,
+	    &degraded)) == ERR_OK)
+		e = tpl_list(tdb, &v, lq.q, lq.active, &lq.cursor,
+		    (size_t)lq.limit + 1, api_today(), &ts, &n);
+	if (e != ERR_OK)
 		goto out;
+	/* Whether rows may be changed: asked once, not per row. */
+	if (manage_prefetch(r, ts, n) == ERR_UNAVAILABLE)
+		degraded = 1;
 	if (degraded)
 		log_msg(LOGL_WARN, r->rid, "reason=list_degraded_jira_down");
-	e = list_write(rep, ts, n, (size_t)lq.limit, degraded);
+	e = list_write(r, rep, ts, n, (size_t)lq.limit, degraded);
 out:
 	tpl_list_free(ts, n);
 	list_query_free(&lq);
@@ -429,6 +615,7 @@ out:
 enum err
 route_templates_create(struct req *r, struct reply *rep)
 {
+	struct tpl_limits lim;
 	struct tpl	 t;
 	struct tenantdb	*tdb;
 	const char	*field;
@@ -437,15 +624,17 @@ route_templates_create(struct req *r, struct reply *rep)
 	if (r->account == NULL)
 		return ERR_FORBIDDEN;
 	if ((e = tpl_json_parse(r->json, &t, &field)) != ERR_OK)
-		return field_error(r, e, field);
+		return field_error(r, rep, e, field, -1);
 	if ((t.owner = strdup(r->account)) == NULL) {
 		tpl_free(&t);
 		return ERR_INTERNAL;
 	}
+	limits(r, &lim);
 	if ((e = may_manage(r, &t)) == ERR_OK &&
 	    (e = api_tenantdb(r, &tdb)) == ERR_OK &&
-	    (e = tpl_create(tdb, &t, clock_now())) == ERR_OK)
-		e = reply_tpl(rep, 201, &t);
+	    (e = limit_detail(rep, tpl_create(tdb, &t, clock_now(), &lim),
+	    &lim)) == ERR_OK)
+		e = reply_tpl(rep, 201, &t, 1);
 	tpl_free(&t);
 	return e;
 }
@@ -459,7 +648,7 @@ route_templates_get(struct req *r, struct reply *rep)
 
 	if ((e = load_visible(r, &tdb, &t)) != ERR_OK)
 		return e;
-	e = reply_tpl(rep, 200, &t);
+	e = reply_tpl(rep, 200, &t, can_edit(r, &t));
 	tpl_free(&t);
 	return e;
 }
@@ -467,6 +656,7 @@ route_templates_get(struct req *r, struct reply *rep)
 enum err
 route_templates_put(struct req *r, struct reply *rep)
 {
+	struct tpl_limits lim;
 	struct tpl	 old, t;
 	struct tenantdb	*tdb;
 	const char	*field;
@@ -478,7 +668,7 @@ route_templates_put(struct req *r, struct reply *rep)
 		return e;
 	if (json_get_int(r->json, "version", 1, JSON_INT_MAX, &version) !=
 	    JSON_OK) {
-		e = field_error(r, ERR_UNPROCESSABLE, "version");
+		e = field_error(r, rep, ERR_UNPROCESSABLE, "version", -1);
 		goto out;
 	}
 	/*
@@ -491,7 +681,7 @@ route_templates_put(struct req *r, struct reply *rep)
 		goto out;
 	}
 	if ((e = tpl_json_parse(r->json, &t, &field)) != ERR_OK) {
-		e = field_error(r, e, field);
+		e = field_error(r, rep, e, field, -1);
 		goto out;
 	}
 	/* The owner never changes; the new shape must be ours to manage. */
@@ -506,30 +696,67 @@ route_templates_put(struct req *r, struct reply *rep)
 	}
 	if ((e = may_manage(r, &t)) != ERR_OK)
 		goto out;
-	if ((e = tpl_update(tdb, &t, version, clock_now())) != ERR_OK)
+	limits(r, &lim);
+	if ((e = limit_detail(rep, tpl_update(tdb, &t, version, clock_now(),
+	    &lim), &lim)) != ERR_OK)
 		goto out;
 	t.created_at = old.created_at;
 	t.used30 = old.used30;
-	e = reply_tpl(rep, 200, &t);
+	t.posted30 = old.posted30;
+	e = reply_tpl(rep, 200, &t, 1);
 out:
 	tpl_free(&old);
 	tpl_free(&t);
 	return e;
 }
 
+/*
+ * DELETE .../{id}?version=N: only the version the caller read (and the
+ * rights were checked against) goes; a stale one is 409.
+ */
 enum err
 route_templates_delete(struct req *r, struct reply *rep)
 {
 	struct tpl	 t;
 	struct tenantdb	*tdb;
+	char		*v = NULL;
+	long long	 version;
 	enum err	 e;
+	int		 rc;
 
+	/* Who may, first (as PUT): a refusal never depends on the query. */
 	if ((e = load_managed(r, &tdb, &t)) != ERR_OK)
 		return e;
-	/* Only the version the rights were checked against. */
-	if ((e = tpl_delete(tdb, t.id, t.version)) == ERR_OK)
+	rc = req_query_param(r->query, "version", 20, &v);
+	if (rc != 0 || util_strtonum(v, 1, JSON_INT_MAX, &version) == -1)
+		e = field_error(r, rep, ERR_UNPROCESSABLE, "version", -1);
+	else if (version != t.version)
+		e = ERR_CONFLICT;
+	else if ((e = tpl_delete(tdb, t.id, t.version)) == ERR_OK)
 		rep->status = 204;
+	free(v);
 	tpl_free(&t);
+	return e;
+}
+
+/*
+ * Counts a use.  A render still answers when the count cannot be
+ * written (a full disk, a busy file): the text matters more than the
+ * number, and the reason is logged.
+ */
+static enum err
+count_use(struct req *r, struct tenantdb *tdb, long long id,
+    enum tpl_use use)
+{
+	enum err	 e;
+
+	e = tpl_count_use(tdb, id, api_today(), use);
+	if (use == TPL_USE_INSERTED && (e == ERR_STORAGE_FULL ||
+	    e == ERR_UNAVAILABLE)) {
+		log_msg(LOGL_WARN, r->rid, "reason=use_not_counted err=%s",
+		    err_code(e));
+		e = ERR_OK;
+	}
 	return e;
 }
 
@@ -545,19 +772,21 @@ route_templates_render(struct req *r, struct reply *rep)
 
 	values = cJSON_GetObjectItemCaseSensitive(r->json, "values");
 	if (values != NULL && !cJSON_IsObject(values))
-		return field_error(r, ERR_UNPROCESSABLE, "values");
+		return field_error(r, rep, ERR_UNPROCESSABLE, "values", -1);
 	cJSON_ArrayForEach(it, values)
 		if (!cJSON_IsString(it))
-			return field_error(r, ERR_UNPROCESSABLE, "values");
+			return field_error(r, rep, ERR_UNPROCESSABLE, "values",
+			    -1);
 	if ((e = load_visible(r, &tdb, &t)) != ERR_OK)
 		return e;
 	api_today_ymd(day);
 	e = ERR_LIMIT_VALUES;
-	if ((text = render(t.body, values, day)) == NULL)
+	if ((text = render(t.body, values, day)) == NULL) {
+		reply_detail(rep, "values", -1, RENDER_MAX);
 		goto out;
+	}
 	/* Count the insert; the text itself is never stored or logged. */
-	if ((e = tpl_count_use(tdb, t.id, api_today(), TPL_USE_INSERTED)) !=
-	    ERR_OK)
+	if ((e = count_use(r, tdb, t.id, TPL_USE_INSERTED)) != ERR_OK)
 		goto out;
 	e = ERR_INTERNAL;
 	if ((o = cJSON_CreateObject()) == NULL ||
@@ -581,63 +810,121 @@ route_templates_uses(struct req *r, struct reply *rep)
 
 	if (json_get_str(r->json, "kind", 1, 16, &kind) != JSON_OK ||
 	    strcmp(kind, "posted") != 0)
-		return field_error(r, ERR_UNPROCESSABLE, "kind");
+		return field_error(r, rep, ERR_UNPROCESSABLE, "kind", -1);
 	if ((e = load_visible(r, &tdb, &t)) != ERR_OK)
 		return e;
-	if ((e = tpl_count_use(tdb, t.id, api_today(), TPL_USE_POSTED)) ==
-	    ERR_OK)
+	if ((e = count_use(r, tdb, t.id, TPL_USE_POSTED)) == ERR_OK)
 		rep->status = 204;
 	tpl_free(&t);
 	return e;
 }
 
+/*
+ * Appends t as one export entry when the page has room for it; 1 if it
+ * did, 0 if the page is full, -1 on no memory.
+ */
+static int
+export_add(struct jw *w, const struct tpl *t)
+{
+	struct jw	 one = JW_INIT;
+	char		*text;
+	size_t		 len;
+
+	tpl_json_write(&one, t, TPL_FORM_EXPORT, 0);
+	if ((text = jw_finish(&one, &len)) == NULL)
+		return -1;
+	if (jw_len(w) + len + 64 > EXPORT_PAGE_MAX) {
+		free(text);
+		return 0;
+	}
+	jw_raw(w, NULL, text, len);
+	free(text);
+	return 1;
+}
+
+/*
+ * GET /api/templates/export?cursor=: the templates the caller manages,
+ * in pages of at most EXPORT_PAGE_MAX bytes, each of which imports
+ * again; nextCursor leads to the next page.
+ */
 enum err
 route_templates_export(struct req *r, struct reply *rep)
 {
+	struct tpl_cursor c, at;
 	struct tpl	*ts = NULL;
 	struct jw	 w = JW_INIT;
 	struct tenantdb	*tdb;
+	char		*cur = NULL, *next = NULL;
 	size_t		 n = 0, i;
 	enum err	 e;
+	int		 more = 0, rc = 1;
 
+	memset(&c, 0, sizeof(c));
+	memset(&at, 0, sizeof(at));
 	if (r->account == NULL)
 		return ERR_FORBIDDEN;
+	if (req_query_param(r->query, "cursor", CURSOR_MAX, &cur) == -1 ||
+	    (cur != NULL && tpl_json_cursor_parse(cur, &c) == -1)) {
+		free(cur);
+		log_msg(LOGL_WARN, r->rid, "reason=export_cursor_invalid");
+		return ERR_BAD_REQUEST;
+	}
+	free(cur);
 	if ((e = api_tenantdb(r, &tdb)) != ERR_OK)
-		return e;
-	/* Others' personal templates are never even read. */
-	if ((e = tpl_all(tdb, r->account, api_today(), &ts, &n)) != ERR_OK)
-		return e;
+		goto out;
 	jw_begin_object(&w, NULL);
 	jw_string(&w, "format", "cellar-templates");
 	jw_int(&w, "version", 1);
 	jw_begin_array(&w, "templates");
-	for (i = 0; i < n; i++) {
-		e = may_manage(r, &ts[i]);
-		if (e == ERR_FORBIDDEN || e == ERR_NOT_FOUND)
-			continue;
-		if (e != ERR_OK)
+	/* Others' personal templates are never even read. */
+	do {
+		if ((e = managed_scan(r, tdb, NULL, -1, &c, SCAN_CHUNK, NULL,
+		    &ts, &n)) != ERR_OK)
 			goto out;
-		tpl_json_write(&w, &ts[i], 1);
-	}
+		for (i = 0; i < n && rc == 1; i++)
+			if ((rc = export_add(&w, &ts[i])) == 1 &&
+			    cursor_after(&at, &ts[i]) == -1)
+				rc = -1;
+		more = rc == 0 || (n >= SCAN_CHUNK && rc == 1);
+		tpl_list_free(ts, n);
+		ts = NULL;
+		n = 0;
+	} while (rc == 1 && more);
+	e = ERR_INTERNAL;
+	if (rc == -1 || (rc == 0 && (!at.set ||
+	    (next = tpl_json_cursor_at(&at)) == NULL)))
+		goto out;
 	jw_end_array(&w);
+	if (next != NULL)
+		jw_string(&w, "nextCursor", next);
+	else
+		jw_null(&w, "nextCursor");
 	jw_end_object(&w);
 	e = reply_jw(rep, 200, &w);
 out:
 	free(jw_finish(&w, &i));
 	tpl_list_free(ts, n);
+	free(next);
+	free(c.name);
+	free(at.name);
 	return e;
 }
 
+/*
+ * POST /api/templates/import: every template valid and the caller's to
+ * create, or nothing happens; names free where each goes (renamed
+ * "name (2)" otherwise), chosen inside the transaction.
+ */
 enum err
 route_templates_import(struct req *r, struct reply *rep)
 {
+	struct tpl_limits lim;
 	const cJSON	*list, *it;
 	struct tpl	*ts = NULL;
 	struct tenantdb	*tdb;
 	cJSON		*o = NULL, *renamed, *ids, *x;
-	struct tpl_import *names = NULL;
 	const char	*field;
-	char		*name;
+	char		**names = NULL;
 	long long	*old_ids = NULL;
 	size_t		 n = 0, i, cnt;
 	enum err	 e;
@@ -646,66 +933,65 @@ route_templates_import(struct req *r, struct reply *rep)
 		return ERR_FORBIDDEN;
 	list = cJSON_GetObjectItemCaseSensitive(r->json, "templates");
 	if (!cJSON_IsArray(list))
-		return field_error(r, ERR_UNPROCESSABLE, "templates");
+		return field_error(r, rep, ERR_UNPROCESSABLE, "templates", -1);
 	cnt = (size_t)cJSON_GetArraySize(list);
-	if (cnt > IMPORT_MAX)
+	if (cnt > IMPORT_MAX) {
+		reply_detail(rep, "templates", -1, IMPORT_MAX);
 		return ERR_LIMIT_IMPORT;
+	}
 	if ((ts = calloc(cnt ? cnt : 1, sizeof(*ts))) == NULL ||
+	    (names = calloc(cnt ? cnt : 1, sizeof(*names))) == NULL ||
 	    (old_ids = calloc(cnt ? cnt : 1, sizeof(*old_ids))) == NULL) {
 		e = ERR_INTERNAL;
 		goto out;
 	}
-	/* Every template valid and ours to create, or nothing happens. */
 	cJSON_ArrayForEach(it, list) {
 		if ((e = tpl_json_parse(it, &ts[n], &field)) != ERR_OK) {
 			log_msg(LOGL_WARN, r->rid, "reason=import_invalid "
 			    "index=%zu", n);
-			e = field_error(r, e, field);
+			e = field_error(r, rep, e, field, (long long)n);
 			goto out;
 		}
 		/* An exported id, reported back as "from"; else none. */
 		if (json_get_int(it, "id", 1, JSON_INT_MAX, &old_ids[n]) !=
 		    JSON_OK)
 			old_ids[n] = 0;
-		n++;
-		if ((ts[n - 1].owner = strdup(r->account)) == NULL) {
+		if ((ts[n].owner = strdup(r->account)) == NULL) {
 			e = ERR_INTERNAL;
 			goto out;
 		}
-		if ((e = may_manage(r, &ts[n - 1])) != ERR_OK) {
+		n++;
+	}
+	/* Ours to create, every one: Jira asked once for all of them. */
+	if ((e = manage_prefetch(r, ts, n)) != ERR_OK)
+		goto out;
+	for (i = 0; i < n; i++)
+		if ((e = may_manage(r, &ts[i])) != ERR_OK) {
 			log_msg(LOGL_WARN, r->rid, "reason=import_forbidden "
-			    "index=%zu", n - 1);
+			    "index=%zu", i);
+			reply_detail(rep, NULL, (long long)i, -1);
 			goto out;
 		}
-	}
 	if ((e = api_tenantdb(r, &tdb)) != ERR_OK)
 		goto out;
+	limits(r, &lim);
+	if ((e = limit_detail(rep, tpl_import_all(tdb, ts, n, clock_now(),
+	    &lim, names), &lim)) != ERR_OK)
+		goto out;
 	e = ERR_INTERNAL;
-	if ((names = tpl_import_new()) == NULL ||
-	    (o = cJSON_CreateObject()) == NULL ||
+	if ((o = cJSON_CreateObject()) == NULL ||
 	    (renamed = cJSON_AddArrayToObject(o, "renamed")) == NULL ||
 	    (ids = cJSON_AddArrayToObject(o, "ids")) == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if ((name = tpl_import_name(names, tdb, &ts[i])) == NULL)
-			goto out;
-		if (strcmp(name, ts[i].name) != 0) {
-			if ((x = cJSON_CreateObject()) == NULL) {
-				free(name);
+		if (strcmp(names[i], ts[i].name) != 0) {
+			if ((x = cJSON_CreateObject()) == NULL)
 				goto out;
-			}
 			json_add_int(x, "index", (long long)i);
 			cJSON_AddStringToObject(x, "from", ts[i].name);
-			cJSON_AddStringToObject(x, "to", name);
+			cJSON_AddStringToObject(x, "to", names[i]);
 			cJSON_AddItemToArray(renamed, x);
 		}
-		free(ts[i].name);
-		ts[i].name = name;
-	}
-	if ((e = tpl_create_all(tdb, ts, n, clock_now())) != ERR_OK)
-		goto out;
-	e = ERR_INTERNAL;
-	for (i = 0; i < n; i++) {
 		if ((x = cJSON_CreateObject()) == NULL)
 			goto out;
 		if (old_ids[i] > 0)
@@ -719,7 +1005,9 @@ route_templates_import(struct req *r, struct reply *rep)
 	e = reply_json(rep, 201, o) == 0 ? ERR_OK : ERR_INTERNAL;
 out:
 	cJSON_Delete(o);
-	tpl_import_free(names);
+	for (i = 0; names != NULL && i < cnt; i++)
+		free(names[i]);
+	free(names);
 	if (ts != NULL)
 		tpl_list_free(ts, cnt ? cnt : 1);
 	free(old_ids);

@@ -1,20 +1,21 @@
 /*
  * GET /api/tenant: what cellar stores about the calling tenant, the way
- * a vendor's "what data is stored" page would show it.  Never the
- * shared secret, never a key.
+ * a vendor's "what data is stored" page would show it, and only facts
+ * the service can show (its key version and age, the deletion it has
+ * scheduled): evidence of jobs that do not run yet is null, never a
+ * promise read from the configuration.  Never the shared secret, never
+ * a key.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cellar/clock.h"
 #include "cellar/json.h"
+#include "cellar/tenantdb.h"
 #include "cellar/tpl.h"
 #include "cellar/util.h"
 #include "api.h"
 #include "fcgi.h"
-
-/* Access logs are kept this many days (conf/logrotate/cellar-nginx). */
-#define ACCESS_LOG_DAYS	7
 
 static cJSON *
 iso_time(long long t)
@@ -46,11 +47,10 @@ enum err
 route_tenant(struct req *r, struct reply *rep)
 {
 	const struct tenant *t = r->tenant;
-	const struct conf *cfg = r->app->cfg;
 	struct tenantdb	*tdb;
 	cJSON		*o = NULL, *x;
 	long long	 now = clock_now(), created = t->dek_created;
-	int		 dekv = t->dek_version;
+	int		 dekv = t->dek_version, enc;
 	enum err	 e;
 
 	if ((e = api_tenantdb(r, &tdb)) != ERR_OK)
@@ -71,19 +71,19 @@ route_tenant(struct req *r, struct reply *rep)
 		goto out;
 	if ((x = cJSON_AddObjectToObject(o, "keys")) == NULL)
 		goto out;
-	cJSON_AddBoolToObject(x, "fileEncrypted", 1);
+	/* Read from the file's first bytes, not assumed. */
+	if ((enc = tenantdb_encrypted(tdb)) == -1)
+		goto out;
+	cJSON_AddBoolToObject(x, "fileEncrypted", enc);
 	json_add_int(x, "dataKeyVersion", dekv);
 	cJSON_AddItemToObject(x, "dataKeyCreatedAt", iso_time(created));
 	json_add_int(x, "dataKeyAgeDays", (now - created) / CLOCK_DAY);
-	json_add_int(x, "rotationDays",
-	    conf_int(cfg, C_TENANTS_ROTATION_DAYS));
-	cJSON_AddBoolToObject(x, "sharedSecretSealed", 1);
-	if ((x = cJSON_AddObjectToObject(o, "retention")) == NULL)
+	/* Facts only: null until the job that produces them runs. */
+	cJSON_AddNullToObject(x, "lastRotatedAt");
+	if ((x = cJSON_AddObjectToObject(o, "backups")) == NULL)
 		goto out;
-	json_add_int(x, "afterUninstallDays",
-	    conf_int(cfg, C_TENANTS_GRACE_DAYS));
-	json_add_int(x, "backupDays", conf_int(cfg, C_TENANTS_BACKUP_DAYS));
-	json_add_int(x, "accessLogDays", ACCESS_LOG_DAYS);
+	cJSON_AddNullToObject(x, "lastBackupAt");
+	cJSON_AddNullToObject(x, "lastVerifiedAt");
 	if ((x = cJSON_AddObjectToObject(o, "deletion")) == NULL)
 		goto out;
 	cJSON_AddItemToObject(x, "scheduledAt", iso_time(t->delete_after));

@@ -108,6 +108,19 @@ router_check_body(const struct req *r)
 	return ERR_OK;
 }
 
+/* Runs phase of auth for a protected route; none: fail closed. */
+static enum err
+router_auth(router_auth_fn auth, struct req *r, enum auth_phase phase)
+{
+	if (r->route->auth == AUTH_NONE)
+		return ERR_OK;
+	if (auth == NULL) {
+		log_msg(LOGL_WARN, r->rid, "reason=no_verifier");
+		return ERR_UNAUTHORIZED;
+	}
+	return auth(r, phase);
+}
+
 void
 router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
     struct req *r, const struct http_io *io, struct reply *rep)
@@ -121,8 +134,11 @@ router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
 	rep->allow[0] = '\0';
 	if ((e = router_check_body(r)) != ERR_OK)
 		goto out;
-	if (r->route->body_max > 0 && (e = req_body_read(io, r->content_length,
-	    r->route->body_max, &r->body, &r->body_len)) != ERR_OK) {
+	if ((e = router_auth(auth, r, AUTH_PHASE_HEADERS)) != ERR_OK)
+		goto out;
+	if (r->route->body_max > 0 && (e = req_body_read(io,
+	    r->content_length, r->route->body_max, &r->body, &r->body_len)) !=
+	    ERR_OK) {
 		if (e == ERR_BAD_REQUEST)
 			log_msg(LOGL_WARN, r->rid, "reason=body_short");
 		goto out;
@@ -140,22 +156,16 @@ router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
 			goto out;
 		}
 	}
-	if (r->route->auth != AUTH_NONE) {
-		/* No verifier for a protected route: fail closed. */
-		if (auth == NULL) {
-			log_msg(LOGL_WARN, r->rid, "reason=no_verifier");
-			e = ERR_UNAUTHORIZED;
-			goto out;
-		}
-		if ((e = auth(r)) != ERR_OK)
-			goto out;
-	}
+	if (r->route->body_max > 0 &&
+	    (e = router_auth(auth, r, AUTH_PHASE_BODY)) != ERR_OK)
+		goto out;
 	e = r->route->handler(r, rep);
 out:
 	if (e != ERR_OK) {
-		if (e == ERR_INTERNAL)
-			log_msg(LOGL_ERR, r->rid, "reason=internal route=%s",
-			    r->route != NULL ? r->route->name : "-");
+		if (e == ERR_INTERNAL || e == ERR_STORAGE_FULL)
+			log_msg(LOGL_ERR, r->rid, "reason=%s route=%s",
+			    err_code(e), r->route != NULL ? r->route->name :
+			    "-");
 		reply_error(rep, e);
 	} else if (rep->body == NULL && rep->status != 204) {
 		/* A handler that produced nothing is our bug. */

@@ -59,15 +59,29 @@ enum err	 router_match(const struct route *, size_t n, struct req *,
 enum err	 router_check_body(const struct req *);
 
 /*
- * Authenticates req for req->route->auth.  Provided by the auth module;
- * ERR_OK or ERR_UNAUTHORIZED (the reason goes to the log).
+ * Authentication runs in two phases.  From the headers alone (the token,
+ * the tenant, the signature), before a byte of body is read: a request
+ * that is not authenticated costs no body read and no JSON parse.  Then,
+ * for routes with a body, once the body is parsed: what the token must
+ * agree with in the body (a signed install's clientKey).
  */
-typedef enum err (*router_auth_fn)(struct req *);
+enum auth_phase {
+	AUTH_PHASE_HEADERS = 0,
+	AUTH_PHASE_BODY,
+	AUTH_PHASE__MAX
+};
 
 /*
- * The whole pipeline for one parsed request: match, body checks, body
- * read through io, authentication, handler.  Always leaves a complete
- * reply (the handler's, or the error's) in *rep.
+ * Authenticates req for req->route->auth in phase.  Provided by the auth
+ * module; ERR_OK or ERR_UNAUTHORIZED (the reason goes to the log).
+ */
+typedef enum err (*router_auth_fn)(struct req *, enum auth_phase);
+
+/*
+ * The whole pipeline for one parsed request: match, body header checks
+ * (length, type), authentication from the headers, body read through io
+ * and parsed, authentication against the body, handler.  Always leaves a
+ * complete reply (the handler's, or the error's) in *rep.
  */
 void		 router_dispatch(const struct route *, size_t n,
 		    router_auth_fn, struct req *, const struct http_io *,

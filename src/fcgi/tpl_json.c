@@ -180,7 +180,8 @@ out:
 }
 
 void
-tpl_json_write(struct jw *w, const struct tpl *t, int export)
+tpl_json_write(struct jw *w, const struct tpl *t, enum tpl_form form,
+    int can_edit)
 {
 	const struct scope_rule *rule = &scope_rules[t->scope];
 	char	 when[21];
@@ -199,7 +200,7 @@ tpl_json_write(struct jw *w, const struct tpl *t, int export)
 	}
 	jw_int(w, "position", t->position);
 	jw_bool(w, "active", t->active);
-	if (!export) {
+	if (form == TPL_FORM_API) {
 		jw_int(w, "version", t->version);
 		util_iso8601(when, t->created_at);
 		jw_string(w, "createdAt", when);
@@ -207,28 +208,38 @@ tpl_json_write(struct jw *w, const struct tpl *t, int export)
 		jw_string(w, "updatedAt", when);
 		jw_begin_object(w, "usage");
 		jw_int(w, "last30Days", t->used30);
+		jw_int(w, "postedLast30Days", t->posted30);
 		jw_end_object(w);
+		jw_bool(w, "canEdit", can_edit);
 	}
 	jw_end_object(w);
 }
 
 /* Cursors: [position, used30, id, name]. */
 char *
-tpl_json_cursor(const struct tpl *t)
+tpl_json_cursor_at(const struct tpl_cursor *c)
 {
 	cJSON	*a;
 	char	*out = NULL;
 
 	if ((a = cJSON_CreateArray()) == NULL)
 		return NULL;
-	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->position));
-	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->used30));
-	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->id));
-	cJSON_AddItemToArray(a, cJSON_CreateString(t->name));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)c->position));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)c->used30));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)c->id));
+	cJSON_AddItemToArray(a, cJSON_CreateString(c->name));
 	if (cJSON_GetArraySize(a) == 4)
 		out = api_cursor_make(a);
 	cJSON_Delete(a);
 	return out;
+}
+
+char *
+tpl_json_cursor(const struct tpl *t)
+{
+	struct tpl_cursor c = { t->position, t->used30, t->name, t->id, 1 };
+
+	return tpl_json_cursor_at(&c);
 }
 
 int

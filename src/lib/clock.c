@@ -29,6 +29,12 @@ clock_mono_usec(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+long long
+clock_mono(void)
+{
+	return clock_mono_usec() / 1000000;
+}
+
 void
 clock_fake(long long t)
 {

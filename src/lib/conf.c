@@ -24,6 +24,7 @@
 
 static const char *const type_names[CONF_TYPE__MAX] = {
 	"text", "integer", "boolean", "URL", "absolute path", "word", "list",
+	"URL list",
 };
 
 static void
@@ -65,6 +66,46 @@ choice_ok(const char *choices, const char *word, size_t wlen)
 		p = bar + 1;
 	}
 	return 0;
+}
+
+/*
+ * Normalises "u1, u2/" to "u1,u2" in place, each an http(s) URL as
+ * util_url_check wants it.  NULL, or what is wrong (in msg).
+ */
+static const char *
+urls_normalise(char *v, char *msg, size_t msgsz)
+{
+	char		*p, *q, *out = v, one[256];
+	const char	*why;
+	size_t		 n;
+
+	for (p = v; ; p = q) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		for (q = p; *q != '\0' && *q != ',' && *q != ' ' &&
+		    *q != '\t'; q++)
+			continue;
+		if ((n = (size_t)(q - p)) >= sizeof(one)) {
+			snprintf(msg, msgsz, "expected URLs: one is longer "
+			    "than 255 characters");
+			return msg;
+		}
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if ((why = util_url_check(one)) != NULL) {
+			snprintf(msg, msgsz, "expected URLs: one %s", why);
+			return msg;
+		}
+		if (out != v)
+			*out++ = ',';
+		n = strlen(one);
+		memmove(out, one, n);
+		out += n;
+	}
+	*out = '\0';
+	return NULL;
 }
 
 /*
@@ -167,6 +208,12 @@ value_set(const struct conf_key *k, const char *text, struct conf_val *val,
 		if ((long long)strlen(v) < k->min) {
 			free(v);
 			return "must not be empty";
+		}
+		break;
+	case CONF_URLS:
+		if ((why = urls_normalise(v, msg, msgsz)) != NULL) {
+			free(v);
+			return why;
 		}
 		break;
 	default:

@@ -28,6 +28,11 @@ const struct conf_key conf_schema[C__MAX] = {
 	    0, 0, NULL, "public URL Jira calls (https; http only on "
 	    "loopback); its path is stripped from every request",
 	    "https://cellar.example.com" },
+	[C_APP_FORMER_BASE_URLS] = { "app", "former_base_urls", CONF_URLS, 0,
+	    "", 0, 0, NULL, "base URLs the app had before, comma-separated: "
+	    "signed installs and uninstalls may still name them while Jira "
+	    "catches up with a move (the descriptor shows base_url only)",
+	    NULL },
 	[C_APP_SCOPES] = { "app", "scopes", CONF_LIST, 0, "READ", 1, 0,
 	    SCOPES, "Connect scopes the app asks for, comma-separated", NULL },
 	[C_APP_LICENSING] = { "app", "licensing", CONF_BOOL, 0, "false", 0, 0,
@@ -73,17 +78,37 @@ const struct conf_key conf_schema[C__MAX] = {
 	[C_AUTH_UNKNOWN_KID_SECONDS] = { "auth", "unknown_kid_seconds",
 	    CONF_INT, 0, "300", 0, 86400, NULL, "a kid the key service did "
 	    "not know is not asked for again for this many seconds", NULL },
+	[C_AUTH_UNKNOWN_KID_BUDGET] = { "auth", "unknown_kid_budget",
+	    CONF_INT, 0, "3", 0, 1000, NULL, "a client address whose kids the "
+	    "key service did not know this many times in unknown_kid_seconds "
+	    "gets no further fetches until then (others are never held up)",
+	    NULL },
 	[C_TENANTS_GRACE_DAYS] = { "tenants", "grace_days", CONF_INT, 0,
 	    "30", 0, 365, NULL, "a departed tenant's data is deleted this "
 	    "many days after uninstall", NULL },
 	[C_TENANTS_ROTATION_DAYS] = { "tenants", "rotation_days", CONF_INT,
-	    0, "90", 1, 365, NULL, "data keys and secrets are rotated after "
-	    "this many days", NULL },
+	    0, "90", 1, 365, NULL, "data keys and secrets are to be rotated "
+	    "after this many days (by the reaper, not built yet)", NULL },
 	[C_TENANTS_BACKUP_DAYS] = { "tenants", "backup_days", CONF_INT, 0,
-	    "30", 1, 365, NULL, "backups are kept this many days", NULL },
+	    "30", 1, 365, NULL, "backups are to be kept this many days (by "
+	    "the reaper, not built yet)", NULL },
 	[C_JIRA_CACHE_SECONDS] = { "jira", "cache_seconds", CONF_INT, 0,
 	    "60", 0, 3600, NULL, "how long a worker trusts Jira's answer on "
 	    "a user's admin rights, project permissions and groups", NULL },
+	[C_JIRA_CONNECT_TIMEOUT_MS] = { "jira", "connect_timeout_ms",
+	    CONF_INT, 0, "2000", 100, 30000, NULL, "timeout for connecting to "
+	    "a tenant's Jira (milliseconds)", NULL },
+	[C_JIRA_TIMEOUT_MS] = { "jira", "timeout_ms", CONF_INT, 0, "5000",
+	    100, 60000, NULL, "timeout for a whole call to a tenant's Jira "
+	    "(milliseconds)", NULL },
+	[C_JIRA_DOWN_SECONDS] = { "jira", "down_seconds", CONF_INT, 0, "5", 0,
+	    3600, NULL, "after a call to a tenant's Jira failed, its calls "
+	    "fail at once for this many seconds instead of each waiting for "
+	    "a timeout", NULL },
+	[C_TEMPLATES_PERSONAL_MAX] = { "templates", "personal_max", CONF_INT,
+	    0, "100", 1, 2000, NULL, "personal templates one person may hold "
+	    "(shared templates: 2000 per site, whatever personal ones exist)",
+	    NULL },
 };
 
 struct conf *

@@ -3,17 +3,16 @@
  * where each is handled.
  */
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <time.h>
-#include <locale.h>
 #include <stdlib.h>
-#include <wchar.h>
-#include <wctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "cellar/collate.h"
 #include "cellar/db.h"
 #include "cellar/keys.h"
 #include "cellar/util.h"
@@ -24,6 +23,7 @@ static const char *const status_codes[DB__MAX] = {
 	[DB_WRONG_KEY] = "db_wrong_key",
 	[DB_NEWER] = "db_newer",
 	[DB_ERROR] = "db_error",
+	[DB_FULL] = "db_full",
 };
 
 const char *
@@ -52,67 +52,6 @@ db_key(sqlite3 *db, const unsigned char *key)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* The C.UTF-8 character tables, loaded once, for towlower(3). */
-static locale_t
-fold_locale(void)
-{
-	static locale_t	 loc;
-	static int	 tried;
-
-	if (!tried) {
-		tried = 1;
-		loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-	}
-	return loc;
-}
-
-char *
-db_fold(const char *s)
-{
-	locale_t	 loc = fold_locale();
-	mbstate_t	 in, out;
-	size_t		 len = strlen(s), n, k, o = 0;
-	wchar_t		 wc;
-	locale_t	 old;
-	char		*r, mb[8];
-
-	/* Lowercase forms take at most 4 bytes a character, as do inputs. */
-	if ((r = malloc(len * 2 + 1)) == NULL)
-		return NULL;
-	if (loc == (locale_t)0) {
-		for (n = 0; n < len; n++)
-			r[n] = (s[n] >= 'A' && s[n] <= 'Z') ?
-			    (char)(s[n] - 'A' + 'a') : s[n];
-		r[len] = '\0';
-		return r;
-	}
-	memset(&in, 0, sizeof(in));
-	memset(&out, 0, sizeof(out));
-	old = uselocale(loc);
-	for (n = 0; n < len; n += k) {
-		k = mbrtowc(&wc, s + n, len - n, &in);
-		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-			/* Not ours to judge: copy the byte as it is. */
-			r[o++] = s[n];
-			k = 1;
-			memset(&in, 0, sizeof(in));
-			continue;
-		}
-		wc = (wchar_t)towlower((wint_t)wc);
-		if (wcrtomb(mb, wc, &out) != k ||
-		    o + k > len * 2) {
-			memcpy(r + o, s + n, k);
-			o += k;
-			continue;
-		}
-		memcpy(r + o, mb, k);
-		o += k;
-	}
-	uselocale(old);
-	r[o] = '\0';
-	return r;
-}
-
 static void
 fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -124,11 +63,19 @@ fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(ctx);
 		return;
 	}
-	if ((r = db_fold((const char *)s)) == NULL) {
+	if ((r = collate_fold((const char *)s)) == NULL) {
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
 	sqlite3_result_text(ctx, r, -1, free);
+}
+
+/* The CELLAR collation: collate_cmp. */
+static int
+collation_fn(void *arg, int alen, const void *a, int blen, const void *b)
+{
+	(void)arg;
+	return collate_cmp(a, (size_t)alen, b, (size_t)blen);
 }
 
 static int
@@ -198,22 +145,67 @@ db_tx(sqlite3 *db, enum err (*fn)(sqlite3 *, void *), void *arg)
 		if (db_exec(db, "BEGIN IMMEDIATE") == -1) {
 			if (db_busy(db))
 				continue;
-			return ERR_UNAVAILABLE;
+			return (e = db_err(db)) == ERR_INTERNAL ?
+			    ERR_UNAVAILABLE : e;
 		}
 		if ((e = fn(db, arg)) == ERR_OK) {
 			if (db_exec(db, "COMMIT") == 0)
 				return ERR_OK;
 			e = ERR_INTERNAL;
 		}
+		/* A SQLite failure inside: what it means for the client. */
+		if (e == ERR_INTERNAL)
+			e = db_err(db);
 		/* Only a failure SQLite blamed on a lock is worth a retry. */
-		busy = (e == ERR_INTERNAL || e == ERR_UNAVAILABLE) &&
-		    db_busy(db);
+		busy = e == ERR_UNAVAILABLE && db_busy(db);
 		db_rollback(db);
 		if (!busy)
 			return e;
 		e = ERR_UNAVAILABLE;
 	}
 	return e;
+}
+
+int
+db_disk_full(const char *path)
+{
+	struct statvfs	 vfs;
+	char		*dir, *slash;
+	int		 full = 0;
+
+	if ((dir = strdup(path)) == NULL)
+		return 0;
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (statvfs(slash != NULL ? dir : ".", &vfs) == 0)
+		full = (unsigned long long)vfs.f_bavail * vfs.f_frsize <
+		    DB_ROOM_MIN;
+	free(dir);
+	return full;
+}
+
+enum err
+db_err(sqlite3 *db)
+{
+	const char	*path;
+
+	switch (sqlite3_errcode(db)) {
+	case SQLITE_FULL:
+		return ERR_STORAGE_FULL;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return ERR_QUARANTINED;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ERR_UNAVAILABLE;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		path = sqlite3_db_filename(db, "main");
+		return path != NULL && db_disk_full(path) ? ERR_STORAGE_FULL :
+		    ERR_INTERNAL;
+	default:
+		return ERR_INTERNAL;
+	}
 }
 
 int
@@ -326,17 +318,21 @@ db_open(const char *path, const unsigned char *key, int create,
 	    db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1)
 		goto out;
+	/* Before the migrations, which may use them too. */
+	if (sqlite3_create_function(db, "cellar_fold", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, fold_fn, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_collation(db, "CELLAR", SQLITE_UTF8, NULL,
+	    collation_fn) != SQLITE_OK)
+		goto out;
 	if ((st = db_migrate(db, m, nmig)) != DB_OK)
 		goto out;
-	if (sqlite3_create_function(db, "cellar_fold", 1, SQLITE_UTF8 |
-	    SQLITE_DETERMINISTIC, NULL, fold_fn, NULL, NULL) != SQLITE_OK) {
-		st = DB_ERROR;
-		goto out;
-	}
 	*out = db;
 	db = NULL;
 	st = DB_OK;
 out:
+	/* Opening writes too (the -wal and -shm files): no room, say so. */
+	if (st == DB_ERROR && db_disk_full(path))
+		st = DB_FULL;
 	if (db != NULL)
 		sqlite3_close(db);
 	return st;

@@ -10,6 +10,7 @@ static const struct err_row {
 	const char	*code;
 	const char	*message;
 	int		 status;
+	int		 retry_after;	/* seconds; 0: no Retry-After */
 } errs[ERR__MAX] = {
 	[ERR_OK] = { "ok", "ok", 200 },
 	[ERR_BAD_REQUEST] = { "bad_request", "the request is malformed", 400 },
@@ -31,7 +32,9 @@ static const struct err_row {
 	[ERR_UNPROCESSABLE] = { "invalid",
 	    "the request body has invalid fields", 422 },
 	[ERR_LIMIT_TEMPLATES] = { "limit_templates",
-	    "a site holds at most 2000 templates", 422 },
+	    "a site holds at most 2000 shared templates", 422 },
+	[ERR_LIMIT_PERSONAL] = { "limit_personal",
+	    "you hold as many personal templates as this site allows", 422 },
 	[ERR_LIMIT_NAME] = { "limit_name",
 	    "a template name holds 1 to 120 characters", 422 },
 	[ERR_LIMIT_BODY] = { "limit_body",
@@ -41,12 +44,17 @@ static const struct err_row {
 	[ERR_LIMIT_GROUPS] = { "limit_groups",
 	    "a groups template names 1 to 20 group ids", 422 },
 	[ERR_LIMIT_VALUES] = { "limit_values",
-	    "a rendered text holds at most 256 KiB", 413 },
+	    "a rendered text holds at most 256 KiB", 422 },
 	[ERR_LIMIT_IMPORT] = { "limit_import",
 	    "an import holds at most 2000 templates", 413 },
 	[ERR_INTERNAL] = { "internal", "internal error", 500 },
 	[ERR_UNAVAILABLE] = { "unavailable",
-	    "the service is temporarily unavailable", 503 },
+	    "the service is temporarily unavailable", 503, 5 },
+	[ERR_STORAGE_FULL] = { "storage_full",
+	    "the service is out of storage; retry later", 503, 60 },
+	[ERR_QUARANTINED] = { "tenant_quarantined",
+	    "this site's data is held for an operator's check; retry later",
+	    503, 600 },
 };
 
 const char *
@@ -65,4 +73,10 @@ int
 err_status(enum err e)
 {
 	return (e < ERR__MAX) ? errs[e].status : errs[ERR_INTERNAL].status;
+}
+
+int
+err_retry_after(enum err e)
+{
+	return (e < ERR__MAX) ? errs[e].retry_after : 0;
 }

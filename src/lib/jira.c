@@ -87,8 +87,8 @@ jira_call(const struct conf *cfg, struct registry *reg,
 	/* https only, but plain http to a loopback test double. */
 	o.protocols = strncmp(t->base_url, "http://", 7) == 0 ? "http" :
 	    "https";
-	o.connect_ms = JIRA_CONNECT_MS;
-	o.total_ms = JIRA_TOTAL_MS;
+	o.connect_ms = (long)conf_int(cfg, C_JIRA_CONNECT_TIMEOUT_MS);
+	o.total_ms = (long)conf_int(cfg, C_JIRA_TIMEOUT_MS);
 	o.headers = headers;
 	o.body = body;
 	o.user_agent = "cellar";

@@ -13,8 +13,16 @@
 #include "cellar/util.h"
 
 static const char *const status_codes[JSON__MAX] = {
-	"json_ok", "json_missing", "json_type", "json_range", "json_syntax",
-	"json_encoding", "json_duplicate", "json_depth", "json_nomem",
+	[JSON_OK] = "json_ok",
+	[JSON_MISSING] = "json_missing",
+	[JSON_TYPE] = "json_type",
+	[JSON_RANGE] = "json_range",
+	[JSON_SYNTAX] = "json_syntax",
+	[JSON_ENCODING] = "json_encoding",
+	[JSON_DUPLICATE] = "json_duplicate",
+	[JSON_DEPTH] = "json_depth",
+	[JSON_NOMEM] = "json_nomem",
+	[JSON_TOO_MANY] = "json_too_many_values",
 };
 
 const char *
@@ -65,12 +73,14 @@ json_number(const char *s, size_t n)
  * Scans the raw text for what cJSON would let through: a "\u0000"
  * escape or a raw control character inside a string, control characters
  * other than white space between tokens, numbers outside the JSON
- * grammar, and nesting deeper than JSON_MAX_DEPTH.
+ * grammar, nesting deeper than JSON_MAX_DEPTH, and more values than
+ * JSON_MAX_VALUES (each value but the first follows a ',' or opens a
+ * container, so their count bounds the nodes cJSON would build).
  */
 static enum json_status
 json_prescan(const char *buf, size_t len)
 {
-	size_t	 i, k;
+	size_t	 i, k, values = 1;
 	int	 depth = 0, in_str = 0;
 
 	for (i = 0; i < len; i++) {
@@ -98,6 +108,12 @@ json_prescan(const char *buf, size_t len)
 		case '[':
 			if (++depth > JSON_MAX_DEPTH)
 				return JSON_DEPTH;
+			if (++values > JSON_MAX_VALUES)
+				return JSON_TOO_MANY;
+			break;
+		case ',':
+			if (++values > JSON_MAX_VALUES)
+				return JSON_TOO_MANY;
 			break;
 		case '}':
 		case ']':
@@ -430,6 +446,19 @@ jw_null(struct jw *w, const char *key)
 {
 	jw_key(w, key);
 	jw_put(w, "null", 4);
+}
+
+void
+jw_raw(struct jw *w, const char *key, const char *text, size_t len)
+{
+	jw_key(w, key);
+	jw_put(w, text, len);
+}
+
+size_t
+jw_len(const struct jw *w)
+{
+	return w->b.len;
 }
 
 char *

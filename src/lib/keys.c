@@ -64,9 +64,8 @@ dir_private(const char *dir, char *err, size_t errsz)
 	return 0;
 }
 
-/* 1 if dir holds any master-NNNN.key (or cannot be read: be safe). */
-static int
-keys_any(const char *dir)
+int
+keys_present(const char *dir)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -80,12 +79,76 @@ keys_any(const char *dir)
 	return any;
 }
 
+/* Syncs directory dir, so that a name made in it lasts. */
+static int
+dir_sync(const char *dir)
+{
+	int	 fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Writes KEY_BYTES of fresh key to a temporary file in dir, syncs it and
+ * links it as path: link(2) never replaces an existing file, so a key is
+ * never overwritten, and path exists whole or not at all.
+ */
+static int
+key_write(const char *dir, const char *path, char *err, size_t errsz)
+{
+	unsigned char	*k = NULL;
+	char		*tmp = NULL;
+	int		 fd = -1, rc = -1;
+
+	if ((tmp = util_path_join(dir, ".master.key.tmp")) == NULL ||
+	    (k = sodium_malloc(KEY_BYTES)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	(void)unlink(tmp);	/* a leftover of a run that died */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
+		snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	randombytes_buf(k, KEY_BYTES);
+	if (write(fd, k, KEY_BYTES) != KEY_BYTES || fsync(fd) == -1 ||
+	    close(fd) == -1) {
+		snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (link(tmp, path) == -1) {
+		snprintf(err, errsz, "%s: %s", path, errno == EEXIST ?
+		    "a master key exists already; refusing to overwrite it" :
+		    strerror(errno));
+		goto out;
+	}
+	if (dir_sync(dir) == -1) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL)
+		(void)unlink(tmp);
+	sodium_free(k);
+	free(tmp);
+	return rc;
+}
+
 int
 keys_init_dir(const char *dir, char *err, size_t errsz)
 {
-	unsigned char	*k = NULL;
-	char		*path = NULL;
-	int		 fd = -1, rc = -1;
+	char	*path;
+	int	 rc;
 
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
@@ -93,46 +156,17 @@ keys_init_dir(const char *dir, char *err, size_t errsz)
 	}
 	if (dir_private(dir, err, errsz) == -1)
 		return -1;
-	if (keys_any(dir)) {
+	if (keys_present(dir)) {
 		snprintf(err, errsz, "%s: master keys exist already; refusing "
 		    "to create another version 1", dir);
 		return -1;
 	}
-	if ((path = util_path_join(dir, "master-0001.key")) == NULL ||
-	    (k = sodium_malloc(KEY_BYTES)) == NULL) {
+	if ((path = util_path_join(dir, "master-0001.key")) == NULL) {
 		snprintf(err, errsz, "out of memory");
-		goto out;
+		return -1;
 	}
-	/* O_EXCL: never overwrite a key (that would shred every tenant). */
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1) {
-		snprintf(err, errsz, "%s: %s", path, errno == EEXIST ?
-		    "a master key exists already; refusing to overwrite it" :
-		    strerror(errno));
-		goto out;
-	}
-	randombytes_buf(k, KEY_BYTES);
-	if (write(fd, k, KEY_BYTES) != KEY_BYTES || fsync(fd) == -1) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		close(fd);
-		fd = -1;
-		unlink(path);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd != -1 && close(fd) == -1 && rc == 0) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	if (rc == 0) {
-		/* Make the new name durable too. */
-		if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
-			fsync(fd);
-			close(fd);
-		}
-	}
-	sodium_free(k);
+	/* Never overwrite a key: that would shred every tenant. */
+	rc = key_write(dir, path, err, errsz);
 	free(path);
 	return rc;
 }

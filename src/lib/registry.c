@@ -3,6 +3,7 @@
  * bound.  Every write runs in db_tx (BEGIN IMMEDIATE, bounded retry when
  * busy; see db.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@ enum stmt {
 	STMT_CURRENT_KEY,
 	STMT_UNINSTALL,
 	STMT_SET_ENABLED,
+	STMT_QUARANTINE,
+	STMT_RELEASE,
 	STMT_AUDIT,
 	STMT__MAX
 };
@@ -36,7 +39,8 @@ enum stmt {
 #define TENANT_ROW "SELECT t.id, t.client_key, t.base_url, t.state, " \
 	"t.enabled, t.installed_at, t.updated_at, t.uninstalled_at, " \
 	"t.delete_after, t.secret_master, t.secret_sealed, k.version, " \
-	"k.created_at FROM tenants t LEFT JOIN tenant_keys k ON " \
+	"k.created_at, t.quarantined_at FROM tenants t LEFT JOIN " \
+	"tenant_keys k ON " \
 	"k.tenant_id = t.id AND k.state = 'current' "
 
 static const char *const stmts[STMT__MAX] = {
@@ -65,6 +69,12 @@ static const char *const stmts[STMT__MAX] = {
 	    "WHERE id = ?1",
 	[STMT_SET_ENABLED] = "UPDATE tenants SET enabled = ?2, updated_at = "
 	    "?3 WHERE id = ?1",
+	/* Only the first to find the damage holds it (and says so). */
+	[STMT_QUARANTINE] = "UPDATE tenants SET quarantined_at = ?2, "
+	    "quarantine_cause = ?3 WHERE id = ?1 AND quarantined_at IS NULL",
+	[STMT_RELEASE] = "UPDATE tenants SET quarantined_at = NULL, "
+	    "quarantine_cause = NULL WHERE id = ?1 AND quarantined_at IS NOT "
+	    "NULL",
 	[STMT_AUDIT] = "INSERT INTO audit (at, event, tenant_id, detail) "
 	    "VALUES (?1, ?2, ?3, ?4)",
 };
@@ -207,6 +217,7 @@ tenant_row(sqlite3_stmt *st, struct tenant *t)
 	t->secret_master = sqlite3_column_int(st, 9);
 	t->dek_version = sqlite3_column_int(st, 11);
 	t->dek_created = sqlite3_column_int64(st, 12);
+	t->quarantined_at = sqlite3_column_int64(st, 13);
 	blob = sqlite3_column_blob(st, 10);
 	t->secret_sealed_len = (size_t)sqlite3_column_bytes(st, 10);
 	if (blob == NULL || t->secret_sealed_len < KEYS_SEALED_LEN(1) ||
@@ -668,4 +679,124 @@ registry_set_enabled(struct registry *reg, const char *id, int enabled,
 	    now, now, enabled ? "enabled" : "disabled" };
 
 	return db_tx(reg->db, change_tx, &c);
+}
+
+/* Holds or releases a tenant: statement s on id, audited as event. */
+struct hold {
+	struct registry	*reg;
+	enum stmt	 s;
+	const char	*id;
+	long long	 now;
+	const char	*cause;		/* quarantine only */
+	const char	*event;
+	int		 changed;
+};
+
+static enum err
+hold_tx(sqlite3 *db, void *arg)
+{
+	struct hold	*h = arg;
+	sqlite3_stmt	*st;
+	enum err	 e = ERR_INTERNAL;
+
+	h->changed = 0;
+	if ((st = stmt_prepare(h->reg, h->s)) == NULL)
+		return ERR_INTERNAL;
+	if (db_bind_text(st, 1, h->id) == -1 ||
+	    (h->s == STMT_QUARANTINE &&
+	    (sqlite3_bind_int64(st, 2, h->now) != SQLITE_OK ||
+	    db_bind_text(st, 3, h->cause) == -1)) ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	if ((h->changed = sqlite3_changes(db)) == 1 &&
+	    audit(h->reg, h->now, h->event, h->id, h->cause) == -1)
+		goto out;
+	e = ERR_OK;
+out:
+	db_stmt_done(st);
+	return e;
+}
+
+int
+registry_quarantine(struct registry *reg, const char *id, long long now,
+    const char *cause)
+{
+	struct hold	 h = { reg, STMT_QUARANTINE, id, now, cause,
+	    "quarantine", 0 };
+
+	if (db_tx(reg->db, hold_tx, &h) != ERR_OK)
+		return -1;
+	return h.changed;
+}
+
+enum err
+registry_release(struct registry *reg, const char *id, long long now)
+{
+	struct hold	 h = { reg, STMT_RELEASE, id, now, NULL, "release", 0 };
+	enum err	 e;
+
+	if ((e = db_tx(reg->db, hold_tx, &h)) != ERR_OK)
+		return e;
+	return h.changed == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
+/* 1 if name is "<32 hex>.db" or one of its companions; id copied out. */
+static int
+tenant_file_name(const char *name, char id[TENANT_ID_LEN + 1])
+{
+	static const char *const sfx[] = { ".db", ".db-wal", ".db-shm",
+	    ".db-journal" };
+	size_t	 i;
+
+	if (strspn(name, "0123456789abcdef") != TENANT_ID_LEN)
+		return 0;
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
+		if (strcmp(name + TENANT_ID_LEN, sfx[i]) == 0) {
+			memcpy(id, name, TENANT_ID_LEN);
+			id[TENANT_ID_LEN] = '\0';
+			return 1;
+		}
+	return 0;
+}
+
+int
+registry_orphans(struct registry *reg,
+    int (*fn)(const char *id, const char *path, long long mtime, void *),
+    void *arg)
+{
+	struct tenant	 t;
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	char		*tdir, *path, id[TENANT_ID_LEN + 1];
+	int		 n = 0, rc = 0;
+	enum err	 e;
+
+	if ((tdir = util_path_join(reg->state_dir, "tenants")) == NULL)
+		return -1;
+	if ((d = opendir(tdir)) == NULL) {
+		free(tdir);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (!tenant_file_name(de->d_name, id))
+			continue;
+		if ((e = registry_get(reg, id, &t)) == ERR_OK) {
+			registry_tenant_free(&t);
+			continue;
+		}
+		if (e != ERR_NOT_FOUND || (path = util_path_join(tdir,
+		    de->d_name)) == NULL) {
+			rc = -1;
+			break;
+		}
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			rc = fn(id, path, (long long)st.st_mtime, arg);
+			n++;
+		}
+		free(path);
+	}
+	closedir(d);
+	free(tdir);
+	return rc == -1 ? -1 : n;
 }

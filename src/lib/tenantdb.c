@@ -1,8 +1,10 @@
 /*
  * Tenant database handles; see tenantdb.h.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -36,8 +38,27 @@ owner_ok(sqlite3 *db, const char *id)
 	return ok;
 }
 
+/*
+ * What a file that does not open means: under the key the registry holds
+ * for it, a wrong key (or a damaged first page) or a missing file is
+ * damage to hold for an operator; a full disk is a 503 that passes.
+ */
+static enum err
+open_err(enum db_status ds)
+{
+	switch (ds) {
+	case DB_WRONG_KEY:
+	case DB_MISSING:
+		return ERR_QUARANTINED;
+	case DB_FULL:
+		return ERR_STORAGE_FULL;
+	default:
+		return ERR_INTERNAL;
+	}
+}
+
 enum err
-tenantdb_open(struct registry *reg, const struct tenant *t,
+tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
     struct tenantdb **out)
 {
 	struct tenantdb	*h = NULL;
@@ -55,7 +76,7 @@ tenantdb_open(struct registry *reg, const struct tenant *t,
 		goto out;
 	if (registry_dek(reg, t->id, dek, &version, &master, &created) ==
 	    -1) {
-		log_msg(LOGL_ERR, NULL, "reason=dek_unwrap_failed tenant=%s",
+		log_msg(LOGL_ERR, rid, "reason=dek_unwrap_failed tenant=%s",
 		    t->id);
 		goto out;
 	}
@@ -63,13 +84,15 @@ tenantdb_open(struct registry *reg, const struct tenant *t,
 		goto out;
 	if ((ds = db_open(path, dek, 0, db_tenant_migrations,
 	    db_tenant_nmigrations, &db)) != DB_OK) {
-		log_msg(LOGL_ERR, NULL, "reason=tenant_open_failed tenant=%s "
+		log_msg(LOGL_ERR, rid, "reason=tenant_open_failed tenant=%s "
 		    "status=%s", t->id, db_status_code(ds));
+		e = open_err(ds);
 		goto out;
 	}
 	if (!owner_ok(db, t->id)) {
-		log_msg(LOGL_ERR, NULL, "reason=tenant_file_owner tenant=%s",
+		log_msg(LOGL_ERR, rid, "reason=tenant_file_owner tenant=%s",
 		    t->id);
+		e = ERR_QUARANTINED;
 		goto out;
 	}
 	memcpy(h->id, t->id, sizeof(h->id));
@@ -114,6 +137,25 @@ tenantdb_id(const struct tenantdb *h)
 }
 
 int
+tenantdb_encrypted(const struct tenantdb *h)
+{
+	static const char plain[16] = "SQLite format 3";
+	const char	*path;
+	char		 head[16];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((path = sqlite3_db_filename(h->db, "main")) == NULL ||
+	    *path == '\0' || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n != (ssize_t)sizeof(head))
+		return -1;
+	return memcmp(head, plain, sizeof(head)) != 0;
+}
+
+int
 tenantdb_key_version(const struct tenantdb *h)
 {
 	return h->key_version;
@@ -134,4 +176,20 @@ tenantdb_stmt(struct tenantdb *h, enum tenantdb_store s, int i,
 		*slot = NULL;
 	}
 	return *slot;
+}
+
+int
+tenantdb_check(struct tenantdb *h)
+{
+	sqlite3_stmt	*st = NULL;
+	const char	*v;
+	int		 ok;
+
+	/* Reads every page: SQLCipher checks each one's HMAC as it does. */
+	ok = sqlite3_prepare_v2(h->db, "PRAGMA integrity_check", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    (v = (const char *)sqlite3_column_text(st, 0)) != NULL &&
+	    strcmp(v, "ok") == 0 && sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
 }

@@ -10,12 +10,14 @@
 #include "cellar/db.h"
 #include "cellar/tenantdb.h"
 #include "cellar/tpl.h"
+#include "cellar/tpl_import.h"
 
 enum tstmt {
 	T_LIST,
+	T_SCAN,
 	T_GET,
-	T_ALL,
-	T_COUNT,
+	T_COUNT_SHARED,
+	T_COUNT_PERSONAL,
 	T_INSERT,
 	T_INSERT_TARGET,
 	T_UPDATE,
@@ -27,33 +29,50 @@ enum tstmt {
 	T_NAME_TAKEN,
 	T_SCOPES,
 	T_COUNT_VISIBLE,
+	T_SCOPE_OF,
 	T__MAX
 };
 
 _Static_assert(T__MAX <= TENANTDB_STMTS, "too many template statements");
 
 /*
- * A template row: its columns, its use (inserted + posted) in the 30
- * days up to today (?9, days since the epoch), read through the usage
- * table's primary key, and its targets joined with ',' (project and
- * group ids hold no commas), in the order of the targets' primary key
- * (template, kind, target): sorted.
+ * A template row: its columns; its uses in the 30 days up to today (?9,
+ * days since the epoch): per day the larger of renders and posted
+ * comments (a render followed by its post is one use), and its posted
+ * comments; both read through the usage table's primary key; and its
+ * targets joined with ',' (project and group ids hold no commas), in the
+ * order of the targets' primary key (template, kind, target): sorted.
  */
 #define ROW "SELECT t.id, t.name, t.body, t.scope, t.owner, t.position, " \
 	"t.active, t.version, t.created_at, t.updated_at, " \
-	"(SELECT COALESCE(SUM(inserted + posted), 0) FROM template_usage " \
-	"WHERE template_id = t.id AND day > ?9 - 30) AS used, " \
+	"(SELECT COALESCE(SUM(MAX(inserted, posted)), 0) FROM " \
+	"template_usage WHERE template_id = t.id AND day > ?9 - 30) AS used, " \
+	"(SELECT COALESCE(SUM(posted), 0) FROM template_usage WHERE " \
+	"template_id = t.id AND day > ?9 - 30) AS posted, " \
 	"(SELECT group_concat(target, ',') FROM template_targets WHERE " \
 	"template_id = t.id) AS targets FROM templates t "
 
+/*
+ * The list order and its filters over the rows of v: ?5 active (-1
+ * any), ?4 q folded (cellar_fold) or NULL, after the cursor ?6..?8 and
+ * ?10 (position, -used, name, id) unless ?11 = 0, at most ?12.  Names
+ * compare under the CELLAR collation (collate.h) everywhere.
+ */
+#define LIST_TAIL "SELECT * FROM v WHERE (?5 < 0 OR active = ?5) " \
+	"AND (?4 IS NULL OR instr(cellar_fold(name), ?4) > 0 OR " \
+	"instr(cellar_fold(body), ?4) > 0) " \
+	"AND (?11 = 0 OR position > ?6 OR (position = ?6 AND " \
+	"(-used > ?7 OR (-used = ?7 AND " \
+	"(name > ?8 COLLATE CELLAR OR (name = ?8 COLLATE CELLAR AND " \
+	"id > ?10)))))) " \
+	"ORDER BY position, used DESC, name COLLATE CELLAR, id LIMIT ?12"
+
 static const char *const tsql[T__MAX] = {
 	/*
-	 * ?1 account, ?2 project or NULL, ?3 ",group,ids," or NULL, ?4 q
-	 * folded (cellar_fold) or NULL, ?5 active (-1 any), ?6..?8 and ?10
-	 * cursor (position, -used, name, id) or ?11 = 0 for none, ?9 today,
-	 * ?12 limit.  The visible
-	 * ids come from indexes (scope and owner, target), not from a scan
-	 * of every template with a test per row.
+	 * What ?1 (account) may use where ?2 (project or NULL) and ?3
+	 * (",group,ids," or NULL) say.  The visible ids come from indexes
+	 * (scope and owner, target), not from a scan of every template
+	 * with a test per row.
 	 */
 	[T_LIST] = "WITH vis(id) AS ("
 	    "SELECT id FROM templates WHERE scope = 'global' "
@@ -63,20 +82,15 @@ static const char *const tsql[T__MAX] = {
 	    "'project' AND target = ?2 "
 	    "UNION ALL SELECT template_id FROM template_targets WHERE kind = "
 	    "'group' AND ?3 IS NOT NULL AND instr(?3, ',' || target || ',') > 0"
-	    "), v AS (" ROW "WHERE t.id IN vis LIMIT -1) "
-	    "SELECT * FROM v WHERE (?5 < 0 OR active = ?5) "
-	    "AND (?4 IS NULL OR instr(cellar_fold(name), ?4) > 0 OR "
-	    "instr(cellar_fold(body), ?4) > 0) "
-	    "AND (?11 = 0 OR position > ?6 OR (position = ?6 AND "
-	    "(-used > ?7 OR (-used = ?7 AND "
-	    "(name > ?8 COLLATE NOCASE OR (name = ?8 COLLATE NOCASE AND "
-	    "id > ?10)))))) "
-	    "ORDER BY position, used DESC, name COLLATE NOCASE, id "
-	    "LIMIT ?12",
+	    "), v AS (" ROW "WHERE t.id IN vis LIMIT -1) " LIST_TAIL,
+	/* Every shared template and ?1's personal ones, in list order. */
+	[T_SCAN] = "WITH v AS (" ROW "WHERE t.scope <> 'personal' OR "
+	    "t.owner = ?1 LIMIT -1) " LIST_TAIL,
 	[T_GET] = ROW "WHERE t.id = ?1",
-	[T_ALL] = ROW "WHERE ?1 IS NULL OR t.scope <> 'personal' OR "
-	    "t.owner = ?1 ORDER BY t.position, t.name COLLATE NOCASE, t.id",
-	[T_COUNT] = "SELECT count(*) FROM templates",
+	[T_COUNT_SHARED] = "SELECT count(*) FROM templates WHERE scope <> "
+	    "'personal'",
+	[T_COUNT_PERSONAL] = "SELECT count(*) FROM templates WHERE scope = "
+	    "'personal' AND owner = ?1",
 	[T_INSERT] = "INSERT INTO templates (name, body, scope, owner, "
 	    "position, active, version, created_at, updated_at) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
@@ -101,13 +115,14 @@ static const char *const tsql[T__MAX] = {
 	    "kind = 'group')",
 	/* ?4: ",project,ids," of a projects template. */
 	[T_NAME_TAKEN] = "SELECT 1 FROM templates t WHERE scope = ?1 AND "
-	    "(scope <> 'personal' OR owner = ?2) AND name = ?3 COLLATE NOCASE "
+	    "(scope <> 'personal' OR owner = ?2) AND name = ?3 COLLATE CELLAR "
 	    "AND (scope <> 'projects' OR EXISTS (SELECT 1 FROM "
 	    "template_targets x WHERE x.template_id = t.id AND x.kind = "
 	    "'project' AND instr(?4, ',' || x.target || ',') > 0))",
 	/* Others' personal templates are no one's business: not counted. */
 	[T_COUNT_VISIBLE] = "SELECT count(*) FROM templates WHERE "
 	    "scope <> 'personal' OR owner = ?1",
+	[T_SCOPE_OF] = "SELECT scope, owner FROM templates WHERE id = ?1",
 };
 
 static const char *const scope_names[SCOPE__MAX] = {
@@ -203,7 +218,7 @@ static int
 row(sqlite3_stmt *s, struct tpl *t)
 {
 	const char	*scope = (const char *)sqlite3_column_text(s, 3);
-	const char	*targets = (const char *)sqlite3_column_text(s, 11);
+	const char	*targets = (const char *)sqlite3_column_text(s, 12);
 
 	memset(t, 0, sizeof(*t));
 	t->id = sqlite3_column_int64(s, 0);
@@ -218,6 +233,7 @@ row(sqlite3_stmt *s, struct tpl *t)
 	t->created_at = sqlite3_column_int64(s, 8);
 	t->updated_at = sqlite3_column_int64(s, 9);
 	t->used30 = sqlite3_column_int64(s, 10);
+	t->posted30 = sqlite3_column_int64(s, 11);
 	if (targets != NULL && *targets != '\0' &&
 	    targets_split(t, targets) == -1)
 		return -1;
@@ -246,8 +262,10 @@ collect(sqlite3_stmt *s, struct tpl **out, size_t *n)
 		}
 		cnt++;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		e = db_err(sqlite3_db_handle(s));
 		goto out;
+	}
 	*out = ts;
 	*n = cnt;
 	ts = NULL;
@@ -265,6 +283,26 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 	(void)db_bind_text(s, i, v);
 }
 
+/* Binds the list's filters, cursor, day and limit; runs it. */
+static enum err
+list_run(sqlite3_stmt *s, const char *q, int active,
+    const struct tpl_cursor *c, size_t limit, long long today,
+    struct tpl **out, size_t *n)
+{
+	bind_text(s, 4, q);
+	sqlite3_bind_int(s, 5, active);
+	sqlite3_bind_int(s, 11, c->set);
+	if (c->set) {
+		sqlite3_bind_int64(s, 6, c->position);
+		sqlite3_bind_int64(s, 7, -c->used30);
+		bind_text(s, 8, c->name);
+		sqlite3_bind_int64(s, 10, c->id);
+	}
+	sqlite3_bind_int64(s, 9, today);
+	sqlite3_bind_int64(s, 12, (long long)limit);
+	return collect(s, out, n);
+}
+
 enum err
 tpl_list(struct tenantdb *tdb, const struct tpl_viewer *v, const char *q,
     int active, const struct tpl_cursor *c, size_t limit, long long today,
@@ -279,18 +317,22 @@ tpl_list(struct tenantdb *tdb, const struct tpl_viewer *v, const char *q,
 	bind_text(s, 1, v->account);
 	bind_text(s, 2, v->project);
 	bind_text(s, 3, v->groups);
-	bind_text(s, 4, q);
-	sqlite3_bind_int(s, 5, active);
-	sqlite3_bind_int(s, 11, c->set);
-	if (c->set) {
-		sqlite3_bind_int64(s, 6, c->position);
-		sqlite3_bind_int64(s, 7, -c->used30);
-		bind_text(s, 8, c->name);
-		sqlite3_bind_int64(s, 10, c->id);
-	}
-	sqlite3_bind_int64(s, 9, today);
-	sqlite3_bind_int64(s, 12, (long long)limit);
-	return collect(s, out, n);
+	return list_run(s, q, active, c, limit, today, out, n);
+}
+
+enum err
+tpl_scan(struct tenantdb *tdb, const char *account, const char *q,
+    int active, const struct tpl_cursor *c, size_t limit, long long today,
+    struct tpl **out, size_t *n)
+{
+	sqlite3_stmt	*s;
+
+	*out = NULL;
+	*n = 0;
+	if ((s = st(tdb, T_SCAN)) == NULL)
+		return ERR_INTERNAL;
+	bind_text(s, 1, account);
+	return list_run(s, q, active, c, limit, today, out, n);
 }
 
 enum err
@@ -315,19 +357,6 @@ tpl_get(struct tenantdb *tdb, long long id, long long today, struct tpl *t)
 	*t = ts[0];
 	free(ts);
 	return ERR_OK;
-}
-
-enum err
-tpl_all(struct tenantdb *tdb, const char *personal_owner, long long today,
-    struct tpl **out, size_t *n)
-{
-	sqlite3_stmt	*s;
-
-	if ((s = st(tdb, T_ALL)) == NULL)
-		return ERR_INTERNAL;
-	bind_text(s, 1, personal_owner);
-	sqlite3_bind_int64(s, 9, today);
-	return collect(s, out, n);
 }
 
 int
@@ -393,29 +422,59 @@ targets_store(struct tenantdb *tdb, const struct tpl *t)
 	return 0;
 }
 
+/* count(*) of statement s bound to account (may be NULL); -1 on error. */
 static long long
-count_all(struct tenantdb *tdb)
+count_of(struct tenantdb *tdb, enum tstmt which, const char *account)
 {
 	sqlite3_stmt	*s;
 	long long	 n = -1;
 
-	if ((s = st(tdb, T_COUNT)) == NULL)
+	if ((s = st(tdb, which)) == NULL)
 		return -1;
+	if (account != NULL)
+		bind_text(s, 1, account);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	done(s);
 	return n;
 }
 
-/* Inserts t inside the caller's transaction. */
+/*
+ * Whether adding shared more shared templates and personal more personal
+ * ones of owner keeps within the limits: ERR_OK, ERR_LIMIT_TEMPLATES,
+ * ERR_LIMIT_PERSONAL or ERR_INTERNAL.
+ */
+static enum err
+limits_check(struct tenantdb *tdb, const struct tpl_limits *lim,
+    const char *owner, long long shared, long long personal)
+{
+	long long	 have;
+
+	if (shared > 0) {
+		if ((have = count_of(tdb, T_COUNT_SHARED, NULL)) < 0)
+			return ERR_INTERNAL;
+		if (have + shared > lim->shared_max)
+			return ERR_LIMIT_TEMPLATES;
+	}
+	if (personal > 0) {
+		if ((have = count_of(tdb, T_COUNT_PERSONAL, owner)) < 0)
+			return ERR_INTERNAL;
+		if (have + personal > lim->personal_max)
+			return ERR_LIMIT_PERSONAL;
+	}
+	return ERR_OK;
+}
+
+/* Inserts t under name inside the caller's transaction. */
 static int
-insert_one(struct tenantdb *tdb, struct tpl *t, long long now)
+insert_one(struct tenantdb *tdb, struct tpl *t, const char *name,
+    long long now)
 {
 	sqlite3_stmt	*s;
 
 	if ((s = st(tdb, T_INSERT)) == NULL)
 		return -1;
-	bind_text(s, 1, t->name);
+	bind_text(s, 1, name);
 	bind_text(s, 2, t->body);
 	bind_text(s, 3, tpl_scope_name(t->scope));
 	bind_text(s, 4, t->owner);
@@ -435,47 +494,88 @@ struct change {
 	struct tenantdb	*tdb;
 	struct tpl	*ts;		/* create, update */
 	size_t		 n;
+	char		**names;	/* import: the names chosen */
+	const struct tpl_limits *lim;
 	long long	 id;		/* delete, count_use */
 	long long	 version;	/* update, delete: version checked */
 	long long	 now;		/* seconds; count_use: the day */
 	enum tpl_use	 use;
 };
 
+/*
+ * Creates c->ts; an import (c->names set) first gives each a free name,
+ * inside the transaction, so that two imports never pick the same one.
+ */
 static enum err
 create_tx(sqlite3 *db, void *arg)
 {
-	struct change	*c = arg;
-	long long	 have;
-	size_t		 i;
+	struct change	 *c = arg;
+	struct tpl_import *ti = NULL;
+	long long	  shared = 0, personal = 0;
+	size_t		  i;
+	enum err	  e;
 
 	(void)db;
-	if ((have = count_all(c->tdb)) < 0)
+	for (i = 0; i < c->n; i++) {
+		if (c->ts[i].scope == SCOPE_PERSONAL)
+			personal++;
+		else
+			shared++;
+	}
+	/* One import is one person's: every template is the importer's. */
+	if ((e = limits_check(c->tdb, c->lim, c->n > 0 ? c->ts[0].owner :
+	    NULL, shared, personal)) != ERR_OK)
+		return e;
+	if (c->names != NULL && (ti = tpl_import_new()) == NULL)
 		return ERR_INTERNAL;
-	if ((unsigned long long)have + c->n > TPL_MAX_PER_TENANT)
-		return ERR_LIMIT_TEMPLATES;
-	for (i = 0; i < c->n; i++)
-		if (insert_one(c->tdb, &c->ts[i], c->now) == -1)
-			return ERR_INTERNAL;
-	return ERR_OK;
+	e = ERR_INTERNAL;
+	for (i = 0; i < c->n; i++) {
+		if (c->names != NULL) {
+			free(c->names[i]);
+			if ((c->names[i] = tpl_import_name(ti, c->tdb,
+			    &c->ts[i])) == NULL)
+				goto out;
+		}
+		if (insert_one(c->tdb, &c->ts[i], c->names != NULL ?
+		    c->names[i] : c->ts[i].name, c->now) == -1)
+			goto out;
+	}
+	e = ERR_OK;
+out:
+	tpl_import_free(ti);
+	return e;
 }
 
-enum err
-tpl_create_all(struct tenantdb *tdb, struct tpl *ts, size_t n, long long now)
+static enum err
+create_run(struct change *c)
 {
-	struct change	 c = { tdb, ts, n, 0, 0, now, TPL_USE_INSERTED };
 	size_t		 i;
 	enum err	 e;
 
-	if ((e = db_tx(tenantdb_sqlite(tdb), create_tx, &c)) != ERR_OK)
-		for (i = 0; i < n; i++)
-			ts[i].id = 0;
+	if ((e = db_tx(tenantdb_sqlite(c->tdb), create_tx, c)) != ERR_OK)
+		for (i = 0; i < c->n; i++)
+			c->ts[i].id = 0;
 	return e;
 }
 
 enum err
-tpl_create(struct tenantdb *tdb, struct tpl *t, long long now)
+tpl_create(struct tenantdb *tdb, struct tpl *t, long long now,
+    const struct tpl_limits *lim)
 {
-	return tpl_create_all(tdb, t, 1, now);
+	struct change	 c = { tdb, t, 1, NULL, lim, 0, 0, now,
+	    TPL_USE_INSERTED };
+
+	return create_run(&c);
+}
+
+enum err
+tpl_import_all(struct tenantdb *tdb, struct tpl *ts, size_t n,
+    long long now, const struct tpl_limits *lim, char **names)
+{
+	struct change	 c = { tdb, ts, n, names, lim, 0, 0, now,
+	    TPL_USE_INSERTED };
+
+	return create_run(&c);
 }
 
 /*
@@ -493,13 +593,54 @@ gone_or_changed(struct tenantdb *tdb, long long id)
 	return e;
 }
 
+/*
+ * A change of scope between personal and shared moves the template to
+ * the other limit: it must have room there.  The stored owner is the one
+ * whose allowance counts (an update never changes the owner).
+ */
+static enum err
+update_limits(struct change *c, const struct tpl *t)
+{
+	sqlite3_stmt	*s;
+	enum tpl_scope	 was = SCOPE_PERSONAL;
+	const char	*txt;
+	char		*owner = NULL;
+	enum err	 e = ERR_OK;
+	int		 found = 0;
+
+	if ((s = st(c->tdb, T_SCOPE_OF)) == NULL)
+		return ERR_INTERNAL;
+	sqlite3_bind_int64(s, 1, t->id);
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    (txt = (const char *)sqlite3_column_text(s, 0)) != NULL &&
+	    tpl_scope_parse(txt, &was) == 0 &&
+	    (txt = (const char *)sqlite3_column_text(s, 1)) != NULL) {
+		if ((owner = strdup(txt)) == NULL)
+			e = ERR_INTERNAL;
+		found = 1;
+	}
+	done(s);
+	if (e != ERR_OK || !found ||
+	    (was == SCOPE_PERSONAL) == (t->scope == SCOPE_PERSONAL)) {
+		free(owner);
+		return e;
+	}
+	e = limits_check(c->tdb, c->lim, owner,
+	    t->scope != SCOPE_PERSONAL, t->scope == SCOPE_PERSONAL);
+	free(owner);
+	return e;
+}
+
 static enum err
 update_tx(sqlite3 *db, void *arg)
 {
 	struct change	*c = arg;
 	struct tpl	*t = c->ts;
 	sqlite3_stmt	*s;
+	enum err	 e;
 
+	if ((e = update_limits(c, t)) != ERR_OK)
+		return e;
 	if ((s = st(c->tdb, T_UPDATE)) == NULL)
 		return ERR_INTERNAL;
 	sqlite3_bind_int64(s, 1, t->id);
@@ -519,9 +660,10 @@ update_tx(sqlite3 *db, void *arg)
 
 enum err
 tpl_update(struct tenantdb *tdb, struct tpl *t, long long version,
-    long long now)
+    long long now, const struct tpl_limits *lim)
 {
-	struct change	 c = { tdb, t, 1, 0, version, now, TPL_USE_INSERTED };
+	struct change	 c = { tdb, t, 1, NULL, lim, 0, version, now,
+	    TPL_USE_INSERTED };
 	enum err	 e;
 
 	if ((e = db_tx(tenantdb_sqlite(tdb), update_tx, &c)) == ERR_OK) {
@@ -551,7 +693,8 @@ delete_tx(sqlite3 *db, void *arg)
 enum err
 tpl_delete(struct tenantdb *tdb, long long id, long long version)
 {
-	struct change	 c = { tdb, NULL, 0, id, version, 0, TPL_USE_INSERTED };
+	struct change	 c = { tdb, NULL, 0, NULL, NULL, id, version, 0,
+	    TPL_USE_INSERTED };
 
 	return db_tx(tenantdb_sqlite(tdb), delete_tx, &c);
 }
@@ -582,7 +725,7 @@ enum err
 tpl_count_use(struct tenantdb *tdb, long long id, long long day,
     enum tpl_use use)
 {
-	struct change	 c = { tdb, NULL, 0, id, 0, day, use };
+	struct change	 c = { tdb, NULL, 0, NULL, NULL, id, 0, day, use };
 
 	return db_tx(tenantdb_sqlite(tdb), count_use_tx, &c);
 }
@@ -590,18 +733,9 @@ tpl_count_use(struct tenantdb *tdb, long long id, long long day,
 enum err
 tpl_count_visible(struct tenantdb *tdb, const char *account, long long *n)
 {
-	sqlite3_stmt	*s;
-	enum err	 e = ERR_INTERNAL;
-
-	if ((s = st(tdb, T_COUNT_VISIBLE)) == NULL)
-		return ERR_INTERNAL;
-	bind_text(s, 1, account);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*n = sqlite3_column_int64(s, 0);
-		e = ERR_OK;
-	}
-	done(s);
-	return e;
+	if ((*n = count_of(tdb, T_COUNT_VISIBLE, account)) < 0)
+		return db_err(tenantdb_sqlite(tdb));
+	return ERR_OK;
 }
 
 void

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cellar/collate.h"
 #include "cellar/tpl.h"
 #include "cellar/tpl_import.h"
 
@@ -92,11 +93,12 @@ ns_free(struct nameset *ns)
 }
 
 /*
- * The keys under which this import claims a name: "scope||name" folded
- * to ASCII lower case (as COLLATE NOCASE), and for a projects template
- * one per project ("projects|id|name"), since that is where names clash.
- * mark prefixes each (the counters of base names use "#").  Returns the
- * number of keys made, or -1.
+ * The keys under which this import claims a name: "scope||KEY", KEY the
+ * name's collation key (equal exactly where the names compare equal, as
+ * in SQL), and for a projects template one per project
+ * ("projects|id|KEY"), since that is where names clash.  mark prefixes
+ * each (the counters of base names use "#").  Returns the number of keys
+ * made, or -1.
  */
 static int
 name_keys(const struct tpl *t, const char *mark, const char *name,
@@ -104,21 +106,20 @@ name_keys(const struct tpl *t, const char *mark, const char *name,
 {
 	const char	*scope = tpl_scope_name(t->scope);
 	size_t		 i, n = t->scope == SCOPE_PROJECTS ? t->ntargets : 1;
-	char		*c;
+	char		*ck;
 
-	if (n > max)
+	if (n > max || (ck = collate_key(name)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (asprintf(&keys[i], "%s%s|%s|%s", mark, scope, t->scope ==
-		    SCOPE_PROJECTS ? t->targets[i] : "", name) == -1) {
+		    SCOPE_PROJECTS ? t->targets[i] : "", ck) == -1) {
 			while (i-- > 0)
 				free(keys[i]);
+			free(ck);
 			return -1;
 		}
-		for (c = keys[i]; *c != '\0'; c++)
-			if (*c >= 'A' && *c <= 'Z')
-				*c = (char)(*c - 'A' + 'a');
 	}
+	free(ck);
 	return (int)n;
 }
 

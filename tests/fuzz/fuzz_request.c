@@ -73,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.params = params;
 	f.body = p;
 	f.body_len = size - (size_t)(p - copy);
-	memset(&rep, 0, sizeof(rep));
+	reply_init(&rep);
 	if (req_init(&r, &io, "", NULL) == ERR_OK)
 		router_dispatch(table, 3, NULL, &r, &io, &rep);
 	else

@@ -24,8 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 # suite at another implementation of the same contract.
 STACK_SCRIPT = Path(os.environ.get("CELLAR_STACK_SCRIPT",
                                    str(REPO / "tests" / "stack")))
-FCGI = REPO / "cgi-bin" / "cellar.fcgi"
-CELLARCTL = REPO / "build" / "cellarctl"
+# The binaries under test: make test builds its own (CELLAR_FCGI,
+# CELLAR_CTL); by default the plain build's.
+FCGI = Path(os.environ.get("CELLAR_FCGI") or REPO / "cgi-bin" / "cellar.fcgi")
+CELLARCTL = Path(os.environ.get("CELLAR_CTL") or REPO / "build" / "cellarctl")
 
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
                      "UndefinedBehaviorSanitizer")
@@ -297,7 +299,9 @@ class Stack:
 def run_script(*args, env=None, out_path=None, timeout=SCRIPT_TIMEOUT):
     """Runs the stack script with output to a file (daemons that keep
     stdout open must not hang the caller).  Returns (returncode, output)."""
-    full_env = dict(os.environ)
+    # The stack runs the binaries under test unless a caller names others.
+    full_env = dict(os.environ, CELLAR_STACK_FCGI=str(FCGI),
+                    CELLAR_STACK_CTL=str(CELLARCTL))
     full_env.update(env or {})
     with open(out_path, "w+b") as out:
         try:

@@ -46,14 +46,18 @@ P1, P2, P3 = "10100", "10200", "10300"
 MIB = 1024 * 1024
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 TEMPLATE_KEYS = {"id", "name", "body", "scope", "position", "active",
-                 "version", "createdAt", "updatedAt", "usage"}
+                 "version", "createdAt", "updatedAt", "usage", "canEdit"}
+# What an error reply may carry beside error and message.
+ERROR_DETAILS = {"field", "index", "limit"}
 # Words an error message may hold that a request may also hold.
 MESSAGE_WORDS = {"personal", "projects", "groups", "global", "posted",
                  "inserted"}
 
 
-def without_usage(t):
-    return {k: v for k, v in t.items() if k != "usage"}
+def stored(t):
+    """What a template holds, whoever reads it: without its use counts
+    and without canEdit (which depends on the reader)."""
+    return {k: v for k, v in t.items() if k not in ("usage", "canEdit")}
 
 
 def today_utc():
@@ -72,19 +76,31 @@ def _leaves(obj):
             yield from _leaves(v)
 
 
-def check_error(r, status, code=None, echo=()):
-    """r is the app's (or nginx's) JSON error: exactly {"error",
-    "message"}, the given status and code, echoing nothing of the request
-    body's strings, of its query values or of `echo`."""
+def check_error(r, status, code=None, echo=(), field=None, index=None,
+                limit=None):
+    """r is the app's (or nginx's) JSON error: {"error", "message"} and
+    at most the details field (the API's name of the field at fault),
+    index (an import row) and limit (the number passed); the given
+    status, code and details, echoing nothing of the request body's
+    strings, of its query values or of `echo`."""
     assert r.status_code == status, (r.status_code, r.text[:500])
     assert r.headers.get("Content-Type", "").startswith(
         "application/json"), r.headers
     body = r.json()
-    assert set(body) == {"error", "message"}, body
+    assert {"error", "message"} <= set(body), body
+    assert set(body) - {"error", "message"} <= ERROR_DETAILS, body
     assert isinstance(body["error"], str) and body["error"], body
     assert isinstance(body["message"], str) and body["message"], body
     if code is not None:
         assert body["error"] == code, body
+    for k, want in (("field", field), ("index", index), ("limit", limit)):
+        if want is not None:
+            assert body.get(k) == want, body
+    if "field" in body:
+        assert re.fullmatch(r"[a-z][A-Za-z]*", body["field"]), body
+    for k in ("index", "limit"):
+        if k in body:
+            assert isinstance(body[k], int) and body[k] >= 0, body
     sent = list(echo)
     raw = r.request.body
     if raw:
@@ -95,7 +111,8 @@ def check_error(r, status, code=None, echo=()):
     query = r.request.path_url.partition("?")[2]
     sent += [v for kv in query.split("&") for v in kv.split("=")[1:]]
     for s in sent:
-        if isinstance(s, str) and len(s) >= 5 and s not in MESSAGE_WORDS:
+        if (isinstance(s, str) and len(s) >= 5 and s not in MESSAGE_WORDS
+                and s != body.get("field")):
             assert s not in r.text, f"error reply echoes {s!r}: {r.text}"
     return body
 
@@ -225,8 +242,20 @@ class Tenant:
         return self.req("PUT", f"/api/templates/{t['id']}", acct, project,
                         body=d)
 
-    def delete(self, acct, tid, project=None):
-        return self.req("DELETE", f"/api/templates/{tid}", acct, project)
+    def delete(self, acct, tid, project=None, version=None):
+        """DELETE with the version acct reads (1 if acct cannot read
+        it: the refusal must not depend on it)."""
+        if version is None:
+            version = 1
+            r = self.get(acct, tid, project)
+            if r.status_code == 200:
+                version = r.json()["version"]
+            else:
+                for x in self.list_all(acct, project, manage="true"):
+                    if x["id"] == tid:
+                        version = x["version"]
+        return self.req("DELETE", f"/api/templates/{tid}", acct, project,
+                        params={"version": version})
 
     def render(self, acct, tid, values=None, project=None, raw=None):
         body = None if raw is not None else (
@@ -312,10 +341,13 @@ def log_leaks(st, never_logged):
 
 def module_env(module_stacks, fake, workers, tag):
     """An Env on a new stack of the module (install keys from the fake,
-    cache_seconds = 0), checked at its teardown: STACK_CHECKS and
-    log_leaks of the Env's markers."""
+    cache_seconds = 0, personal_max = 2000: tests here make hundreds of
+    personal templates per person; test_canned tests the default limit),
+    checked at its teardown: STACK_CHECKS and log_leaks of the Env's
+    markers."""
     drop_in = (f"[auth]\ninstall_keys_url = {fake.keys_url}\n"
-               "[jira]\ncache_seconds = 0\n")
+               "[jira]\ncache_seconds = 0\n"
+               "[templates]\npersonal_max = 2000\n")
     st = module_stacks({"50-templates.conf": drop_in}, workers=workers,
                        tag=tag, checks=STACK_CHECKS)
     e = Env(module_stacks, st, fake)
@@ -499,7 +531,7 @@ def test_personal_templates_are_their_owners_alone(t):
     assert mine["scope"] == "personal" and "projects" not in mine
     assert set(mine) == TEMPLATE_KEYS, mine
     assert ISO_TIME.match(mine["createdAt"]) and mine["version"] == 1
-    assert mine["usage"] == {"last30Days": 0} and mine["active"] is True
+    assert mine["usage"] == {"last30Days": 0, "postedLast30Days": 0} and mine["active"] is True
     assert t.get(owner, mine["id"]).json() == mine
     assert t.names(owner) == ["Owner's note"]
     missing = t.get(other, mine["id"] + 1000)
@@ -609,7 +641,10 @@ def test_groups_templates(t):
     assert g["groups"] == ["g-1", "g-2"]
     for who in (member, member2, in_both):
         assert t.names(who) == ["Groups"]
-        assert without_usage(t.get(who, g["id"]).json()) == without_usage(g)
+        got = t.get(who, g["id"]).json()
+        assert stored(got) == stored(g)
+        # Members use it; only an admin changes it.
+        assert got["canEdit"] is False and g["canEdit"] is True
         assert t.render(who, g["id"]).status_code == 200
         # Seen, not managed: 403.
         check_error(t.put(who, g, name="x"), 403, "forbidden")
@@ -642,9 +677,12 @@ def test_global_templates(t):
     g = t.create(jadmin, "Global", scope="global")
     check_error(t.post(user, {"name": "n", "body": "b", "scope": "global"}),
                 403, "forbidden")
-    for who in (user, jadmin2):
+    for who, edits in ((user, False), (jadmin2, True)):
         assert t.names(who) == ["Global"]
-        assert t.get(who, g["id"]).json() == g
+        got = t.get(who, g["id"]).json()
+        assert stored(got) == stored(g) and got["canEdit"] is edits
+        # The list says the same as the single read.
+        assert [x["canEdit"] for x in t.list(who)["templates"]] == [edits]
     check_error(t.put(user, g, name="x"), 403, "forbidden")
     check_error(t.delete(user, g["id"]), 403, "forbidden")
     # Any Jira admin, not only its author.
@@ -920,7 +958,8 @@ def test_render_fills_every_variable(t):
     r = t.render(a, tpl["id"], dict(values, **{"issue.unknown": "x"}))
     assert r.status_code == 200 and "SUP-42" in r.json()["text"]
     # Each render counts one "inserted".
-    assert t.get(a, tpl["id"]).json()["usage"] == {"last30Days": 3}
+    assert t.get(a, tpl["id"]).json()["usage"] == {
+        "last30Days": 3, "postedLast30Days": 0}
 
 
 def test_render_fallbacks_and_unknown_variables(t):
@@ -984,15 +1023,17 @@ def test_render_hostile_values(t, env):
     for size in (70 * 1024, MIB, 2 * MIB):
         r = t.render(a, tpl["id"], {"issue.key": "k" * size})
         check_error(r, 413, "too_large")
-    # Within the route limit but rendering past the output limit: 413
-    # naming the limit.
+    # Within the route limit but rendering past the 256 KiB output
+    # limit: 422 naming the field and the limit (the request was not too
+    # large; its values are, for this template).
     big = t.create(a, body="{{issue.key}}" * 769)
     r = t.render(a, big["id"], {"issue.key": "v" * 60000})
-    body = check_error(r, 413, "limit_values")
-    assert "64 KiB" in body["message"] or "limit" in body["error"]
+    check_error(r, 422, "limit_values", field="values", limit=256 * 1024)
     # None of those counted a use; the one good render did.
-    assert t.get(a, tpl["id"]).json()["usage"] == {"last30Days": 1}
-    assert t.get(a, big["id"]).json()["usage"] == {"last30Days": 0}
+    assert t.get(a, tpl["id"]).json()["usage"] == {
+        "last30Days": 1, "postedLast30Days": 0}
+    assert t.get(a, big["id"]).json()["usage"] == {
+        "last30Days": 0, "postedLast30Days": 0}
     # A big but fitting render works.
     r = t.render(a, big["id"], {"issue.key": "v" * 300})
     assert r.status_code == 200 and len(r.json()["text"]) == 769 * 300
@@ -1153,40 +1194,53 @@ def test_field_limits_are_422_naming_the_limit(t):
     check_error(r, 413, "too_large")
 
 
-def test_site_limit_of_2000_templates(t):
-    a, b = t.user(), t.user()
+def test_site_limit_of_2000_shared_templates(t):
+    """A site holds at most 2,000 shared (project, group, global)
+    templates; personal ones count per person, not here."""
+    admin, b = t.user(admin=True), t.user()
 
-    def batch(n, start):
+    def batch(n, start, scope="global"):
         return [{"name": f"bulk {start + i}", "body": f"body {start + i}",
-                 "scope": "personal"} for i in range(n)]
+                 "scope": scope} for i in range(n)]
 
     for start, n in ((0, 1000), (1000, 999)):
-        r = t.import_(a, batch(n, start))
+        r = t.import_(admin, batch(n, start))
         assert r.status_code == 201, r.text
         assert r.json()["created"] == n and r.json()["renamed"] == []
-    last = t.create(b, "number 2000")
-    assert t.count(a) == 1999 and t.count(b) == 1
-    # The 2001st, by anyone, in any way: 422 naming the limit.
-    body = check_error(t.post(b, {"name": "one too many", "body": "b",
-                                  "scope": "personal"}), 422,
-                       "limit_templates")
-    assert "2000" in body["message"]
-    check_error(t.import_(b, batch(1, 5000)), 422, "limit_templates")
-    # An import over 2000 is refused as such (413), whatever the room.
-    check_error(t.import_(b, batch(2001, 6000)), 413, "limit_import")
+    last = t.create(admin, "number 2000", scope="global")
+    assert t.count(admin) == 2000
+    # The 2001st shared one, in any way: 422 naming the limit.
+    body = check_error(t.post(admin, {"name": "one too many", "body": "b",
+                                      "scope": "global"}), 422,
+                       "limit_templates", limit=2000)
+    assert "2000" in body["message"] or "2,000" in body["message"]
+    check_error(t.import_(admin, batch(1, 5000)), 422, "limit_templates",
+                limit=2000)
+    # Personal templates are not shared ones: still made.
+    mine = t.create(b, "mine")
+    assert t.count(b) == 2001
+    # An import over 2000 rows is refused as such (413), whatever the
+    # room.
+    check_error(t.import_(b, batch(2001, 6000, "personal")), 413,
+                "limit_import")
     # An import body over 16 MiB: 413 too (nginx's limit for the route).
     r = t.import_(b, [{"name": "n", "body": "b" * 9000,
                        "scope": "personal"}] * 1900)
     check_error(r, 413, "too_large")
-    assert t.count(a) == 1999 and t.count(b) == 1
+    assert t.count(admin) == 2000 and t.count(b) == 2001
+    # A personal template made global needs shared room.
+    own = t.create(admin, "admin's own")
+    check_error(t.put(admin, own, scope="global"), 422, "limit_templates",
+                limit=2000)
+    assert t.get(admin, own["id"]).json()["scope"] == "personal"
     # Room again after a delete.
-    assert t.delete(b, last["id"]).status_code == 204
-    t.create(b, "number 2000 again")
-    check_error(t.post(a, {"name": "n", "body": "b", "scope": "personal"}),
-                422, "limit_templates")
-    # Paging through 1999 templates neither repeats nor skips.
-    got = t.list_all(a, limit=100)
-    assert len(got) == 1999 and len({x["id"] for x in got}) == 1999
+    assert t.delete(admin, last["id"]).status_code == 204
+    t.create(admin, "number 2000 again", scope="global")
+    check_error(t.post(admin, {"name": "n", "body": "b", "scope": "groups",
+                               "groups": ["g-1"]}), 422, "limit_templates")
+    # Paging through 2001 neither repeats nor skips.
+    got = t.list_all(admin, limit=100)
+    assert len(got) == 2001 and len({x["id"] for x in got}) == 2001
 
 
 # Jira down: fail closed.
@@ -1254,8 +1308,8 @@ def _assert_down_behaviour(t, admin, member, seen_shared):
     check_error(t.req("GET", "/api/templates/export", admin), 503,
                 "unavailable")
     assert t.count(admin) == count
-    assert without_usage(t.get(admin, glob["id"]).json()) == \
-        without_usage(glob)
+    assert stored(t.get(admin, glob["id"]).json()) == \
+        stored(glob)
 
 
 @pytest.mark.parametrize("mode", ["503", "close"])
@@ -1589,9 +1643,11 @@ def test_jira_answers_are_cached_per_worker(env, make_stack):
             assert t.names(member) == ["G", "global 0", "global 1",
                                        "global 2"]
         assert site.count("GET", USER_GROUPS) - lookups <= 1
-        # The cache is per account: another admin is asked about.
+        # The cache is per account: another admin is asked about, once.
+        checks = site.count("POST", PERMISSIONS_CHECK)
         other = t.user(admin=True)
         t.create(other, "other's", scope="global")
+        assert t.names(other)[-1] == "other's"
         assert site.count("POST", PERMISSIONS_CHECK) == checks + 1
         # A revoked right lasts until the entry expires (60 s here).
         site.set_admin(admin, False)
@@ -1749,7 +1805,8 @@ def test_concurrent_uses_and_renders_of_one_template_are_all_counted(
     t = busy_env.tenant()
     a = t.user()
     tpl = t.create(a, body="Re: {{issue.key}}")
-    calls = [("use", i) if i % 2 else ("render", i) for i in range(96)]
+    # Unequal counts, so a lost render and a lost post both show.
+    calls = [("use", i) if i % 3 == 0 else ("render", i) for i in range(96)]
 
     def call(c):
         kind, i = c
@@ -1765,12 +1822,16 @@ def test_concurrent_uses_and_renders_of_one_template_are_all_counted(
         if kind == "render":
             assert r.json() == {"text": f"Re: K-{i}"}
     assert len(served_by(busy_env.st, replies)) >= 2
-    # Every call counted once: no lost update.
+    # Every call counted once: no lost update.  A day's uses are the
+    # larger of its renders and its posts (a render and its post are one
+    # use); posts count apart too.
+    renders = sum(1 for c in calls if c[0] == "render")
+    posts = len(calls) - renders
     got = t.get(a, tpl["id"]).json()
-    assert got["usage"] == {"last30Days": len(calls)}, got
-    assert without_usage(got) == without_usage(tpl)
-    assert [x["usage"]["last30Days"] for x in t.list_all(a)] == [
-        len(calls)]
+    assert got["usage"] == {"last30Days": max(renders, posts),
+                            "postedLast30Days": posts}, got
+    assert stored(got) == stored(tpl)
+    assert [x["usage"] for x in t.list_all(a)] == [got["usage"]]
 
 
 def test_concurrent_puts_with_one_version_let_exactly_one_win(busy_env):

@@ -17,6 +17,8 @@
 #include "cellar/log.h"
 #include "fixture.h"
 
+const struct tpl_limits fx_limits = { TPL_MAX_PER_TENANT, 2000 };
+
 int
 fx_tmpdir(char *dir, size_t dirsz)
 {
@@ -59,7 +61,7 @@ fx_tenant_setup(struct fx_tenant *f, const char *ck)
 	assert_int_equal(registry_install(f->reg, &in, FX_NOW, &f->t,
 	    &created), ERR_OK);
 	assert_int_equal(created, 1);
-	assert_int_equal(tenantdb_open(f->reg, &f->t, &f->tdb), ERR_OK);
+	assert_int_equal(tenantdb_open(f->reg, &f->t, NULL, &f->tdb), ERR_OK);
 }
 
 void

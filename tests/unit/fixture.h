@@ -13,6 +13,10 @@
 #include "cellar/keys.h"
 #include "cellar/registry.h"
 #include "cellar/tenantdb.h"
+#include "cellar/tpl.h"
+
+/* Template limits for tests: the site's shared one, a roomy personal one. */
+extern const struct tpl_limits fx_limits;
 
 /* A fixed "now" for tests: 2026-11-18T11:06:40Z. */
 #define FX_NOW		1795000000LL

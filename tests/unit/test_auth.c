@@ -126,7 +126,7 @@ authenticate(struct afx *a, const char *tok, long long now, struct req *r,
 	r->route = &ctx_route;
 	r->auth = st;
 	clock_fake(now);
-	return auth_request(r);
+	return auth_request(r, AUTH_PHASE_HEADERS);
 }
 
 /* One request's outcome, released at once. */

@@ -285,19 +285,25 @@ test_tx_retries_a_busy_database_a_bounded_number_of_times(void **state)
 	db_close(db);
 }
 
+/* Every connection compares names the one way (collate.h). */
 static void
-test_fold_lowers_every_script(void **state)
+test_connections_carry_the_collation_and_fold(void **state)
 {
-	char	*s;
+	struct dfx	*f = *state;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
 
-	(void)state;
-	assert_non_null(s = db_fold("ÉRIC Ωmega ÄÖÜ Straße ABC"));
-	assert_string_equal(s, "éric ωmega äöü straße abc");
-	free(s);
-	/* Bytes that are not UTF-8 are copied, not judged. */
-	assert_non_null(s = db_fold("A\xff" "B"));
-	assert_string_equal(s, "a\xff" "b");
-	free(s);
+	assert_int_equal(db_open(f->path, f->key, 1, migs, 1, &db), DB_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT 'éric' = 'Éric' "
+	    "COLLATE CELLAR, 'Eric' = 'Éric' COLLATE CELLAR, "
+	    "cellar_fold('Straße')", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	assert_int_equal(sqlite3_column_int(st, 1), 0);
+	assert_string_equal((const char *)sqlite3_column_text(st, 2),
+	    "strasse");
+	sqlite3_finalize(st);
+	db_close(db);
 }
 
 int
@@ -321,7 +327,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_tx_retries_a_busy_database_a_bounded_number_of_times,
 		    setup, teardown),
-		cmocka_unit_test(test_fold_lowers_every_script),
+		cmocka_unit_test_setup_teardown(
+		    test_connections_carry_the_collation_and_fold, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -571,10 +571,48 @@ test_status_code(void **state)
 	assert_string_equal(json_status_code(JSON__MAX), "json_unknown");
 }
 
+/*
+ * A body of many tiny values would cost cJSON ~64 bytes each: past
+ * JSON_MAX_VALUES it is refused before a node is built.
+ */
+static void
+test_too_many_values_refused_before_parsing(void **state)
+{
+	size_t	 n, len;
+	char	*buf;
+	cJSON	*v;
+
+	(void)state;
+	for (n = JSON_MAX_VALUES - 1; n <= JSON_MAX_VALUES; n++) {
+		len = 2 * n + 1;
+		assert_non_null(buf = malloc(len + 1));
+		buf[0] = '[';
+		memset(buf + 1, '0', len - 1);
+		for (size_t i = 2; i < len - 1; i += 2)
+			buf[i] = ',';
+		buf[len - 1] = ']';
+		buf[len] = '\0';
+		if (n < JSON_MAX_VALUES) {
+			/* The array and its n values: exactly the cap. */
+			assert_int_equal(json_parse(buf, len, &v), JSON_OK);
+			assert_int_equal(cJSON_GetArraySize(v), (int)n);
+			cJSON_Delete(v);
+		} else {
+			assert_int_equal(json_parse(buf, len, &v),
+			    JSON_TOO_MANY);
+			assert_null(v);
+		}
+		free(buf);
+	}
+	assert_string_equal(json_status_code(JSON_TOO_MANY),
+	    "json_too_many_values");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_too_many_values_refused_before_parsing),
 		cmocka_unit_test(test_parse_ok),
 		cmocka_unit_test(test_parse_empty),
 		cmocka_unit_test(test_parse_syntax),

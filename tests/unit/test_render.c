@@ -194,6 +194,31 @@ test_broken_braces(void **state)
 	cJSON_Delete(v);
 }
 
+/*
+ * A placeholder beside literal braces renders, and the extra braces stay
+ * literal: the innermost well-formed "{{...}}" is the placeholder, and
+ * the scan goes on correctly after any "{{" that starts none.
+ */
+static void
+test_placeholder_beside_literal_braces(void **state)
+{
+	cJSON	*v = vals("issue.key", "OPS-42", (const char *)NULL);
+
+	(void)state;
+	expect("{{{issue.key}}}", v, "{OPS-42}");
+	expect("{{{ issue.key }}}", v, "{OPS-42}");
+	expect("{{{issue.key}}", v, "{OPS-42");
+	expect("{ {{issue.key}} }", v, "{ OPS-42 }");
+	expect("{{ {{issue.key}} }}", v, "{{ OPS-42 }}");
+	expect("{{{{issue.key}}}}", v, "{{OPS-42}}");
+	expect("{{unknown}} {{issue.key}}", v, "{{unknown}} OPS-42");
+	expect("{{{issue.key | none}}}", v, "{OPS-42}");
+	expect("{{{nothing}}} {{{issue.key}}}", v, "{{{nothing}}} {OPS-42}");
+	expect("{{ {{ {{issue.key}}", v, "{{ {{ OPS-42");
+	expect("{{{{{{", v, "{{{{{{");
+	cJSON_Delete(v);
+}
+
 static void
 test_values_are_not_expanded_again(void **state)
 {
@@ -278,6 +303,7 @@ main(void)
 		cmocka_unit_test(test_fallbacks),
 		cmocka_unit_test(test_unknown_names_stay_literal),
 		cmocka_unit_test(test_broken_braces),
+		cmocka_unit_test(test_placeholder_beside_literal_braces),
 		cmocka_unit_test(test_values_are_not_expanded_again),
 		cmocka_unit_test(test_output_limit),
 	};

@@ -605,7 +605,7 @@ test_reply_error_bodies(void **state)
 
 	(void)state;
 	for (e = ERR_BAD_REQUEST; e < ERR__MAX; e++) {
-		memset(&rep, 0, sizeof(rep));
+		reply_init(&rep);
 		reply_error(&rep, (enum err)e);
 		assert_int_equal(rep.status, err_status((enum err)e));
 		assert_non_null(rep.body);
@@ -621,7 +621,7 @@ test_reply_error_bodies(void **state)
 		assert_null(rep.body);
 	}
 	/* An out-of-range code is an internal error, not a crash. */
-	memset(&rep, 0, sizeof(rep));
+	reply_init(&rep);
 	reply_error(&rep, ERR__MAX);
 	assert_int_equal(rep.status, 500);
 	/* reply_error replaces an earlier body. */
@@ -632,13 +632,66 @@ test_reply_error_bodies(void **state)
 	reply_free(NULL);
 }
 
+/*
+ * A refusal names the field at fault, the import row and the limit, as
+ * constants of ours: the client learns what to fix, never sees its own
+ * input again.  A 503 tells when to come back.
+ */
+static void
+test_reply_error_names_field_index_and_limit(void **state)
+{
+	struct reply	 rep;
+	struct fake	 f;
+	struct http_io	 io;
+
+	(void)state;
+	reply_init(&rep);
+	reply_detail(&rep, "scope", 1, -1);
+	reply_error(&rep, ERR_UNPROCESSABLE);
+	assert_int_equal(rep.status, 422);
+	assert_string_equal(rep.body, "{\"error\":\"invalid\",\"message\":"
+	    "\"the request body has invalid fields\",\"field\":\"scope\","
+	    "\"index\":1}");
+	reply_free(&rep);
+	reply_detail(&rep, NULL, -1, 100);
+	reply_error(&rep, ERR_LIMIT_PERSONAL);
+	assert_non_null(strstr(rep.body, "\"error\":\"limit_personal\""));
+	assert_non_null(strstr(rep.body, "\"limit\":100}"));
+	assert_null(strstr(rep.body, "field"));
+	assert_null(strstr(rep.body, "index"));
+	reply_free(&rep);
+	/* Nothing set: the bare two members. */
+	reply_error(&rep, ERR_NOT_FOUND);
+	assert_string_equal(rep.body, "{\"error\":\"not_found\",\"message\":"
+	    "\"no such resource\"}");
+	assert_int_equal(rep.retry_after, 0);
+	reply_free(&rep);
+	/* 503s carry Retry-After. */
+	reply_error(&rep, ERR_STORAGE_FULL);
+	assert_int_equal(rep.status, 503);
+	assert_int_equal(rep.retry_after, 60);
+	memset(&f, 0, sizeof(f));
+	io = fake_io(&f);
+	assert_int_equal(reply_send(&rep, &io, "0123456789abcdef"), 0);
+	assert_non_null(strstr(f.out, "\r\nRetry-After: 60\r\n"));
+	fake_free(&f);
+	reply_free(&rep);
+	reply_error(&rep, ERR_NOT_FOUND);
+	memset(&f, 0, sizeof(f));
+	io = fake_io(&f);
+	assert_int_equal(reply_send(&rep, &io, "0123456789abcdef"), 0);
+	assert_null(strstr(f.out, "Retry-After"));
+	fake_free(&f);
+	reply_free(&rep);
+}
+
 static void
 test_err_tables(void **state)
 {
 	static const int	 status[ERR__MAX] = {
 		200, 400, 401, 403, 404, 405, 409, 411, 413, 415, 422,
-		422, 422, 422, 422, 422, 413, 413,	/* the named limits */
-		500, 503,
+		422, 422, 422, 422, 422, 422, 422, 413,	/* the named limits */
+		500, 503, 503, 503,
 	};
 	int			 e;
 
@@ -700,7 +753,7 @@ test_reply_send_headers(void **state)
 	size_t		 blen;
 
 	(void)state;
-	memset(&rep, 0, sizeof(rep));
+	reply_init(&rep);
 	reply_error(&rep, ERR_NOT_FOUND);
 	send_and_split(&rep, &f, &body);
 	blen = f.out_len - (size_t)(body - f.out);
@@ -750,7 +803,7 @@ test_reply_send_json_and_empty(void **state)
 	cJSON		*o;
 
 	(void)state;
-	memset(&rep, 0, sizeof(rep));
+	reply_init(&rep);
 	o = cJSON_CreateObject();
 	assert_non_null(o);
 	assert_non_null(cJSON_AddStringToObject(o, "status",
@@ -788,7 +841,7 @@ test_reply_send_write_error(void **state)
 	struct http_io	 io;
 
 	(void)state;
-	memset(&rep, 0, sizeof(rep));
+	reply_init(&rep);
 	reply_error(&rep, ERR_INTERNAL);
 	memset(&f, 0, sizeof(f));
 	f.write_fail = 1;
@@ -819,6 +872,7 @@ main(void)
 		cmocka_unit_test(test_req_headers),
 		cmocka_unit_test(test_media_type),
 		cmocka_unit_test(test_reply_error_bodies),
+		cmocka_unit_test(test_reply_error_names_field_index_and_limit),
 		cmocka_unit_test(test_err_tables),
 		cmocka_unit_test(test_reply_send_headers),
 		cmocka_unit_test(test_reply_send_json_and_empty),

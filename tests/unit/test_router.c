@@ -101,10 +101,11 @@ h_internal(struct req *r, struct reply *rep)
 }
 
 static enum err
-verifier(struct req *r)
+verifier(struct req *r, enum auth_phase phase)
 {
 	(void)r;
-	auth_calls++;
+	if (phase == AUTH_PHASE_HEADERS)
+		auth_calls++;
 	return auth_result;
 }
 
@@ -439,7 +440,7 @@ dispatch(const char *method, const char *uri, const char *cl,
 	f.params = params;
 	f.body = body != NULL ? body : "";
 	f.body_len = strlen(f.body);
-	memset(&rep, 0, sizeof(rep));
+	reply_init(&rep);
 	memset(o, 0, sizeof(*o));
 	if (req_init(&r, &io, "", NULL) != ERR_OK) {
 		req_free(&r);
@@ -583,11 +584,15 @@ test_dispatch_bad_json(void **state)
 			fail_msg("body %zu: status %d, want 400", i, o.status);
 		expect_error_reply(&o, ERR_BAD_REQUEST);
 	}
-	/* With a verifier that would refuse: the body is refused first. */
+	/*
+	 * With a verifier that refuses: 401 from the headers alone, the
+	 * body never read (an unauthenticated sender costs no parse).
+	 */
 	auth_result = ERR_UNAUTHORIZED;
 	dispatch("POST", "/secure", "3", JSON, "{x}", "JWT a.b.c", verifier,
 	    &o);
-	expect_error_reply(&o, ERR_BAD_REQUEST);
+	expect_error_reply(&o, ERR_UNAUTHORIZED);
+	assert_int_equal(o.body_pos, 0);
 	assert_int_equal(handler_calls, 0);
 	assert_non_null(strstr(log_buf, "reason=json_duplicate"));
 	assert_non_null(strstr(log_buf, "reason=json_syntax"));

@@ -40,7 +40,7 @@ make(struct tenantdb *tdb, struct tpl *t, const char *name,
 		t->ntargets = 1;
 	}
 	if (tdb != NULL)
-		assert_int_equal(tpl_create(tdb, t, FX_NOW), ERR_OK);
+		assert_int_equal(tpl_create(tdb, t, FX_NOW, &fx_limits), ERR_OK);
 }
 
 /* The name the import gives a template like this one. */

@@ -1,0 +1,34 @@
+/*
+ * cellarctl's commands, one file per group: setup.c (init, config check,
+ * config example), tenants.c (tenants, tenant ping/release, orphans).
+ * main.c holds the command table.  Private to src/ctl.
+ *
+ * Every command: dir is the configuration directory, args what follows
+ * the command's words on the command line (their count checked by the
+ * table).  Returns the exit status: 0 success, 1 the operation failed
+ * (the message on stderr says why and what to do).
+ */
+#ifndef CELLAR_CTL_H
+#define CELLAR_CTL_H
+
+struct conf;
+struct keyring;
+struct registry;
+
+int	 cmd_init(const char *dir, char **args);
+int	 cmd_config_check(const char *dir, char **args);
+int	 cmd_config_example(const char *dir, char **args);
+int	 cmd_tenants(const char *dir, char **args);
+int	 cmd_tenant_ping(const char *dir, char **args);
+int	 cmd_tenant_release(const char *dir, char **args);
+int	 cmd_orphans(const char *dir, char **args);
+
+/*
+ * Loads config, keys and the existing registry; 0, or -1 with the
+ * problem and what to do on stderr.  close_registry frees what it made.
+ */
+int	 open_registry(const char *dir, struct conf **, struct keyring **,
+	    struct registry **);
+void	 close_registry(struct conf *, struct keyring *, struct registry *);
+
+#endif

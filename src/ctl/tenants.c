@@ -1,0 +1,220 @@
+/*
+ * The tenants, as an operator sees them: the list, a signed call to a
+ * tenant's Jira, releasing a held tenant, and tenant files nobody owns.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cellar/clock.h"
+#include "cellar/conf.h"
+#include "cellar/jira.h"
+#include "cellar/keys.h"
+#include "cellar/registry.h"
+#include "cellar/tenantdb.h"
+#include "cellar/util.h"
+#include "ctl.h"
+
+/* Orphan files younger than this may be an install still running. */
+#define ORPHAN_MIN_AGE	(10 * 60)
+
+/* t as "YYYY-MM-DDTHH:MM:SSZ" into out, or "-" for none. */
+static const char *
+iso(char out[21], long long t)
+{
+	if (t <= 0)
+		return "-";
+	util_iso8601(out, t);
+	return out;
+}
+
+static const char *
+tenant_state(const struct tenant *t)
+{
+	if (t->quarantined_at != 0)
+		return "quarantined";
+	return t->state == TENANT_INSTALLED ? "installed" : "departed";
+}
+
+static int
+print_tenant(const struct tenant *t, void *arg)
+{
+	char	 a[21], b[21], c[21];
+
+	(void)arg;
+	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t->id, tenant_state(t),
+	    t->enabled ? "enabled" : "disabled", iso(a, t->installed_at),
+	    iso(b, t->delete_after), iso(c, t->quarantined_at), t->base_url);
+	return 0;
+}
+
+int
+cmd_tenants(const char *dir, char **args)
+{
+	struct conf	*cfg = NULL;
+	struct keyring	*kr;
+	struct registry	*reg;
+	int		 rc = 1;
+
+	(void)args;
+	if (open_registry(dir, &cfg, &kr, &reg) == 0) {
+		printf("# id\tstate\tenabled\tinstalled\tdelete_after\t"
+		    "quarantined\tbase_url\n");
+		if (registry_each(reg, print_tenant, NULL) >= 0)
+			rc = 0;
+		else
+			fprintf(stderr, "cellarctl: cannot read the "
+			    "registry\n");
+	}
+	close_registry(cfg, kr, reg);
+	return ferror(stdout) ? 1 : rc;
+}
+
+/*
+ * Calls the tenant's Jira as the app (GET /rest/api/3/serverInfo): proves
+ * its shared secret and base URL work, without reading customer data.
+ */
+int
+cmd_tenant_ping(const char *dir, char **args)
+{
+	struct conf	*cfg = NULL;
+	struct keyring	*kr;
+	struct registry	*reg;
+	struct tenant	 t;
+	struct jira_reply jr;
+	const char	*id = args[0];
+	enum err	 e;
+	int		 rc = 1;
+
+	memset(&t, 0, sizeof(t));
+	if (open_registry(dir, &cfg, &kr, &reg) == -1)
+		goto out;
+	if ((e = registry_get(reg, id, &t)) != ERR_OK) {
+		fprintf(stderr, "cellarctl: %s: %s\n", id, e ==
+		    ERR_NOT_FOUND ? "no such tenant" : "registry error");
+		goto out;
+	}
+	if (jira_call(cfg, reg, &t, METHOD_GET, "/rest/api/3/serverInfo",
+	    NULL, NULL, &jr) != ERR_OK) {
+		fprintf(stderr, "cellarctl: %s: Jira did not answer (the app "
+		    "log line above says why)\n", id);
+		goto out;
+	}
+	printf("%s: Jira answered %ld\n", id, jr.status);
+	rc = jr.status == 200 ? 0 : 1;
+	jira_reply_free(&jr);
+out:
+	registry_tenant_free(&t);
+	close_registry(cfg, kr, reg);
+	return rc;
+}
+
+/*
+ * Lifts the hold of a quarantined tenant, but only once its file opens
+ * under its own key, names it, and reads back whole: the operator has
+ * restored it (or found it sound).  Refuses otherwise, changing nothing.
+ */
+int
+cmd_tenant_release(const char *dir, char **args)
+{
+	struct conf	*cfg = NULL;
+	struct keyring	*kr;
+	struct registry	*reg;
+	struct tenantdb	*tdb = NULL;
+	struct tenant	 t;
+	const char	*id = args[0];
+	int		 rc = 1;
+
+	memset(&t, 0, sizeof(t));
+	if (open_registry(dir, &cfg, &kr, &reg) == -1)
+		goto out;
+	if (registry_get(reg, id, &t) != ERR_OK) {
+		fprintf(stderr, "cellarctl: %s: no such tenant\n", id);
+		goto out;
+	}
+	if (t.quarantined_at == 0) {
+		fprintf(stderr, "cellarctl: %s is not quarantined\n", id);
+		goto out;
+	}
+	if (tenantdb_open(reg, &t, NULL, &tdb) != ERR_OK ||
+	    tenantdb_check(tdb) == -1) {
+		fprintf(stderr, "cellarctl: %s: its file is still damaged or "
+		    "not its own; restore it first (the tenant stays held)\n",
+		    id);
+		goto out;
+	}
+	tenantdb_close(tdb);
+	tdb = NULL;
+	if (registry_release(reg, id, clock_now()) != ERR_OK) {
+		fprintf(stderr, "cellarctl: %s: cannot update the registry\n",
+		    id);
+		goto out;
+	}
+	printf("%s: released; its file is intact\n", id);
+	rc = 0;
+out:
+	tenantdb_close(tdb);
+	registry_tenant_free(&t);
+	close_registry(cfg, kr, reg);
+	return rc;
+}
+
+struct orphans {
+	int		 remove;
+	long long	 now;
+	int		 failed;
+};
+
+static int
+orphan_one(const char *id, const char *path, long long mtime, void *arg)
+{
+	struct orphans	*o = arg;
+	char		 when[21];
+	int		 old = o->now - mtime >= ORPHAN_MIN_AGE;
+
+	util_iso8601(when, mtime);
+	if (o->remove && old) {
+		if (unlink(path) == -1) {
+			fprintf(stderr, "cellarctl: %s: cannot remove\n", path);
+			o->failed = 1;
+			return 0;
+		}
+		printf("removed\t%s\t%s\t%s\n", id, when, path);
+	} else
+		printf("%s\t%s\t%s\t%s\n", o->remove ? "kept (recent)" :
+		    "orphan", id, when, path);
+	return 0;
+}
+
+/*
+ * Tenant files without a registry row (an install killed half-way):
+ * listed; with --remove, those older than ORPHAN_MIN_AGE are removed (a
+ * younger one may belong to an install in progress).
+ */
+int
+cmd_orphans(const char *dir, char **args)
+{
+	struct conf	*cfg = NULL;
+	struct keyring	*kr;
+	struct registry	*reg;
+	struct orphans	 o = { 0, clock_now(), 0 };
+	int		 rc = 1;
+
+	if (args[0] != NULL) {
+		if (strcmp(args[0], "--remove") != 0) {
+			fprintf(stderr, "cellarctl: orphans takes --remove "
+			    "only\n");
+			return 2;
+		}
+		o.remove = 1;
+	}
+	if (open_registry(dir, &cfg, &kr, &reg) == 0) {
+		if (registry_orphans(reg, orphan_one, &o) >= 0 && !o.failed)
+			rc = 0;
+		else if (!o.failed)
+			fprintf(stderr, "cellarctl: cannot read the tenant "
+			    "files\n");
+	}
+	close_registry(cfg, kr, reg);
+	return rc;
+}
