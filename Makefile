@@ -99,7 +99,7 @@ CTL_OBJS  = $(CTL_SRCS:src/%.c=$(B)/obj/%.o)
 # objects too.  Each is tests/unit/test_NAME.c plus the shared fixture.
 LIB_TESTS  = buf clock collate conf db headers json keys qsh registry \
 	     tenantdb token tpl tpl_import util
-FCGI_TESTS = auth render req router
+FCGI_TESTS = auth installkey render req router
 UNIT_BINS  = $(LIB_TESTS:%=$(B)/tests/test_%) $(FCGI_TESTS:%=$(B)/tests/test_%)
 
 PROGRAMS = $(WORKER) $(B)/cellarctl

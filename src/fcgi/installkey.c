@@ -1,6 +1,7 @@
 /*
  * Install keys; see installkey.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -131,16 +132,24 @@ out:
  * - each kid is fetched at most once per [auth] fetch_interval, and a kid
  *   the key service did not know is not asked for again for
  *   unknown_kid_seconds;
- * - a client address whose kids turned out unknown more than
- *   unknown_kid_budget times within unknown_kid_seconds gets no further
- *   fetches until that time has passed.
+ * - a client whose kids turned out unknown more than unknown_kid_budget
+ *   times within unknown_kid_seconds gets no further fetches until that
+ *   time has passed.  A client is an IPv4 address or an IPv6 /48 (one
+ *   site's allocation: an attacker with a /48 or a /56 cycles through
+ *   addresses for free, not through /48s);
+ * - the overall cap: strikes are kept for ADDRS clients; while every
+ *   slot holds a live strike record, a client without one gets no
+ *   fetch.  So a worker makes at most ADDRS * (budget + 1) fetches of
+ *   unknown kids per unknown_kid_seconds, whatever the number of
+ *   addresses, and evicting records never wipes an attacker's strikes.
  *
- * There is no cap across kids or addresses: Atlassian's own requests,
- * which only ever name kids its key service knows, are never held up by
- * what another sender does.  All times are monotonic seconds.
+ * No cap counts good fetches: Atlassian's own requests name only kids
+ * its key service knows, gather no strikes, and are never held up by
+ * what another sender does (a cap on all fetches would let anyone with a
+ * few /48s starve them).  All times are monotonic seconds.
  */
 #define KIDS		64
-#define ADDRS		256
+#define ADDRS		1024
 #define ADDR_MAX	64
 
 static struct kid_entry {
@@ -185,15 +194,58 @@ kid_entry(const char *kid)
 	return e;
 }
 
+/*
+ * The client an address counts as: an IPv4 address as it is, an IPv6
+ * address as its /48 ("2001:db8:1::/48"), an IPv4-mapped one as IPv4.
+ * Anything else (no address, a unix socket) as it is.
+ */
+void
+installkey_client(const char *addr, char *out, size_t outsz)
+{
+	unsigned char	 a6[16];
+	char		 txt[INET6_ADDRSTRLEN];
+
+	if (strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, a6) != 1) {
+		snprintf(out, outsz, "%s", addr);
+		return;
+	}
+	if (memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		inet_ntop(AF_INET, a6 + 12, txt, sizeof(txt));
+		snprintf(out, outsz, "%s", txt);
+		return;
+	}
+	memset(a6 + 6, 0, sizeof(a6) - 6);
+	inet_ntop(AF_INET6, a6, txt, sizeof(txt));
+	snprintf(out, outsz, "%s/48", txt);
+}
+
+/*
+ * The strike record of client addr: its own, else a free slot (never
+ * used, or its window over, or without strikes; the least recently used
+ * of those), else NULL: every slot holds live strikes (the overall cap).
+ */
 static struct addr_entry *
 addr_entry(const char *addr, long long now, long long window)
 {
-	struct addr_entry *e;
+	struct addr_entry *e = NULL;
+	char		 client[ADDR_MAX];
+	size_t		 i;
 
-	TABLE_FIND(addrs, ADDRS, addr, addr, e);
-	if (strcmp(e->addr, addr) != 0 || now - e->since >= window) {
+	installkey_client(addr, client, sizeof(client));
+	for (i = 0; i < ADDRS; i++) {
+		if (strcmp(addrs[i].addr, client) == 0) {
+			e = &addrs[i];
+			break;
+		}
+		if ((addrs[i].strikes == 0 || now - addrs[i].since >= window) &&
+		    (e == NULL || addrs[i].used < e->used))
+			e = &addrs[i];
+	}
+	if (e == NULL)
+		return NULL;
+	if (strcmp(e->addr, client) != 0 || now - e->since >= window) {
 		memset(e, 0, sizeof(*e));
-		snprintf(e->addr, sizeof(e->addr), "%s", addr);
+		snprintf(e->addr, sizeof(e->addr), "%s", client);
 		e->since = now;
 	}
 	e->used = clock_mono_usec();
@@ -213,7 +265,7 @@ fetch_allowed(const struct conf *cfg, const char *kid, const char *addr,
 		return 0;
 	}
 	a = addr_entry(addr, now, conf_int(cfg, C_AUTH_UNKNOWN_KID_SECONDS));
-	if (a->strikes > conf_int(cfg, C_AUTH_UNKNOWN_KID_BUDGET)) {
+	if (a == NULL || a->strikes > conf_int(cfg, C_AUTH_UNKNOWN_KID_BUDGET)) {
 		*reason = "install_key_fetch_throttled";
 		return 0;
 	}
@@ -232,9 +284,11 @@ fetch_unknown(const struct conf *cfg, const char *kid, const char *addr)
 {
 	long long	 now = clock_mono();
 	long long	 window = conf_int(cfg, C_AUTH_UNKNOWN_KID_SECONDS);
+	struct addr_entry *a;
 
 	kid_entry(kid)->unknown_until = now + window;
-	addr_entry(addr, now, window)->strikes++;
+	if ((a = addr_entry(addr, now, window)) != NULL)
+		a->strikes++;
 }
 
 /* Caches a verified key as dir/KID.pem: temp file, fsync, rename. */

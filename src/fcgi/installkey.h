@@ -39,6 +39,13 @@ char	*installkey_get(const struct conf *, const char *kid,
 void	 installkey_keep(const struct conf *, const char *kid,
 	    const char *pem, size_t len, const char *rid);
 
+/*
+ * The client whose unknown kids are counted together: an IPv4 address,
+ * an IPv6 /48 ("2001:db8:1::/48"; IPv4-mapped addresses as IPv4), else
+ * addr as it is; into out (outsz >= 64).
+ */
+void	 installkey_client(const char *addr, char *out, size_t outsz);
+
 /* Forgets the fetch throttle and the kids known to be unknown. */
 void	 installkey_forget(void);
 

@@ -79,10 +79,10 @@ const struct conf_key conf_schema[C__MAX] = {
 	    CONF_INT, 0, "300", 0, 86400, NULL, "a kid the key service did "
 	    "not know is not asked for again for this many seconds", NULL },
 	[C_AUTH_UNKNOWN_KID_BUDGET] = { "auth", "unknown_kid_budget",
-	    CONF_INT, 0, "3", 0, 1000, NULL, "a client address whose kids the "
-	    "key service did not know this many times in unknown_kid_seconds "
-	    "gets no further fetches until then (others are never held up)",
-	    NULL },
+	    CONF_INT, 0, "3", 0, 1000, NULL, "a client (IPv4 address, IPv6 "
+	    "/48) whose kids the key service did not know more often than "
+	    "this in unknown_kid_seconds gets no further fetches until then "
+	    "(others are never held up)", NULL },
 	[C_TENANTS_GRACE_DAYS] = { "tenants", "grace_days", CONF_INT, 0,
 	    "30", 0, 365, NULL, "a departed tenant's data is deleted this "
 	    "many days after uninstall", NULL },
