@@ -28,6 +28,11 @@
  *   connection: the key check and the schema read take locks too, and
  *   without it they fail at once while another connection sets up the
  *   WAL.  db_open sets it right after sqlite3_open_v2.
+ * - A page that fails its HMAC is usually SQLITE_CORRUPT, but some reads
+ *   (seen on index and overflow pages) report a bare SQLITE_ERROR "SQL
+ *   logic error or missing database": db_err and db_open tell damage
+ *   from a fault by reading every page (PRAGMA quick_check) on that
+ *   error only.  tests/unit/test_tenantdb.c flips a byte in every page.
  * - The -wal, -shm and -journal files are part of a database: back them
  *   up, and delete them with it.
  * - SQLite 3.15.2 has no UPSERT, RETURNING, JSON1, window functions or
@@ -56,6 +61,7 @@ enum db_status {
 	DB_NEWER,	/* schema newer than this binary knows */
 	DB_ERROR,	/* anything else (I/O, locks, no memory) */
 	DB_FULL,	/* no room on the disk for what opening needs */
+	DB_CORRUPT,	/* a page failed its check (SQLCipher's HMAC) */
 	DB__MAX
 };
 
@@ -114,8 +120,9 @@ enum err	 db_tx(sqlite3 *, enum err (*fn)(sqlite3 *, void *), void *arg)
 /*
  * What the last failure on db means for a client: ERR_STORAGE_FULL (the
  * disk is full: SQLITE_FULL, or an I/O error with no room left),
- * ERR_QUARANTINED (SQLITE_CORRUPT or SQLITE_NOTADB: the file is damaged,
- * or under a wrong key, and must not be written again), ERR_UNAVAILABLE
+ * ERR_QUARANTINED (SQLITE_CORRUPT or SQLITE_NOTADB, or SQLITE_ERROR
+ * where PRAGMA quick_check then finds damage: the file is damaged, or
+ * under a wrong key, and must not be written again), ERR_UNAVAILABLE
  * (busy), else ERR_INTERNAL.  Stores return it where a SQLite call
  * failed, so a worker can answer 503 and quarantine a damaged tenant.
  */

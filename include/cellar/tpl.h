@@ -7,8 +7,9 @@
  * (clock_day); times are seconds since the epoch.
  *
  * Names compare under one Unicode collation (collate.h) wherever order,
- * paging, uniqueness and search are decided, in SQL and in
- * tpl_import.c alike.
+ * paging, an import's name clashes and search are decided, in SQL and
+ * in tpl_import.c alike.  Names need not be unique: create and update
+ * accept a name in use; only an import renames.
  */
 #ifndef CELLAR_TPL_H
 #define CELLAR_TPL_H

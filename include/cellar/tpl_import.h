@@ -6,7 +6,7 @@
  * in other projects are never consulted, so a rename reveals nothing the
  * importer could not see).  Names claimed earlier in the same import
  * count too.  Names compare under the collation of collate.h, the rule
- * tpl.c's uniqueness check uses in SQL.
+ * tpl_name_taken (tpl.c) uses in SQL.
  */
 #ifndef CELLAR_TPL_IMPORT_H
 #define CELLAR_TPL_IMPORT_H

@@ -139,7 +139,13 @@ main(int argc, char *argv[])
 		return usage();
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return cmd_help(dir, argv + 2);
-	if ((c = cmd_find(argc, argv, &words)) == NULL)
+	if ((c = cmd_find(argc, argv, &words)) == NULL) {
+		for (words = 0; (size_t)words < NCMDS; words++)
+			if (strcmp(argv[1], cmds[words].words[0]) == 0)
+				break;
+		fprintf(stderr, "cellarctl: %s '%s'\n", (size_t)words < NCMDS ?
+		    "wrong arguments for" : "unknown command", argv[1]);
 		return usage();
+	}
 	return c->fn(dir, argv + 1 + words);
 }

@@ -39,6 +39,32 @@ mkdir_p(const char *dir)
 	return rc;
 }
 
+/* 1 if state holds a registry, 0 if not, -1 on no memory. */
+static int
+registry_exists(const char *state)
+{
+	char	*path;
+	int	 yes;
+
+	if ((path = util_path_join(state, "registry.db")) == NULL)
+		return -1;
+	yes = access(path, F_OK) == 0;
+	free(path);
+	return yes;
+}
+
+/* Reports a registry that would not open; says what to do if it can. */
+static void
+wrong_key_hint(const char *err, const char *keys, const char *state)
+{
+	if (strstr(err, db_status_code(DB_WRONG_KEY)) != NULL)
+		fprintf(stderr, "cellarctl: the master keys in %s do not open "
+		    "%s/registry.db: restore the key files it was made with "
+		    "(%s)\n", keys, state, err);
+	else
+		fprintf(stderr, "cellarctl: %s\n", err);
+}
+
 /*
  * Creates what a worker needs and is missing: the state directory, the
  * key directory with master key version 1, the encrypted registry.  Each
@@ -87,9 +113,12 @@ cmd_init(const char *dir, char **args)
 		}
 		made_key = 1;
 	}
-	if ((kr = keys_load(keys, err, sizeof(err))) == NULL ||
-	    (reg = registry_open(state, kr, 1, err, sizeof(err))) == NULL) {
+	if ((kr = keys_load(keys, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "cellarctl: %s\n", err);
+		goto out;
+	}
+	if ((reg = registry_open(state, kr, 1, err, sizeof(err))) == NULL) {
+		wrong_key_hint(err, keys, state);
 		goto out;
 	}
 	if (!made_key && had_registry)
@@ -174,7 +203,7 @@ cmd_config_check(const char *dir, char **args)
 	struct registry	*reg = NULL;
 	char		 err[CONF_ERRLEN];
 	const char	*state, *keys;
-	int		 rc = 1;
+	int		 rc = 1, had_registry;
 
 	(void)args;
 	if ((cfg = conf_load_cellar(dir, err)) == NULL) {
@@ -188,17 +217,31 @@ cmd_config_check(const char *dir, char **args)
 	if (owner_hint("state directory", state) == -1 ||
 	    owner_hint("key directory", keys) == -1 || state_ok(state) == -1)
 		goto out;
-	if (access(keys, F_OK) == -1) {
-		fprintf(stderr, "cellarctl: key directory %s: %s (run "
-		    "cellarctl init)\n", keys, strerror(errno));
+	if ((had_registry = registry_exists(state)) == -1)
+		goto out;
+	/* No key: init makes one, unless a registry needs the old one. */
+	if (access(keys, F_OK) == -1 || !keys_present(keys)) {
+		if (had_registry)
+			fprintf(stderr, "cellarctl: %s holds no master key, but "
+			    "%s/registry.db exists: restore the key files it "
+			    "was made with (a new key cannot open it)\n", keys,
+			    state);
+		else
+			fprintf(stderr, "cellarctl: key directory %s holds no "
+			    "master key (run cellarctl init)\n", keys);
 		goto out;
 	}
 	if ((kr = keys_load(keys, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "cellarctl: %s\n", err);
 		goto out;
 	}
+	if (!had_registry) {
+		fprintf(stderr, "cellarctl: %s/registry.db does not exist (run "
+		    "cellarctl init)\n", state);
+		goto out;
+	}
 	if ((reg = registry_open(state, kr, 0, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "cellarctl: %s (run cellarctl init)\n", err);
+		wrong_key_hint(err, keys, state);
 		goto out;
 	}
 	rc = ferror(stdout) ? 1 : 0;
@@ -236,12 +279,24 @@ open_registry(const char *dir, struct conf **cfg, struct keyring **kr,
 
 	*kr = NULL;
 	*reg = NULL;
-	if ((*cfg = conf_load_cellar(dir, err)) == NULL ||
-	    (*kr = keys_load(conf_str(*cfg, C_KEYS_DIR), err,
-	    sizeof(err))) == NULL ||
-	    (*reg = registry_open(conf_str(*cfg, C_SERVER_STATE_DIR), *kr, 0,
-	    err, sizeof(err))) == NULL) {
+	if ((*cfg = conf_load_cellar(dir, err)) == NULL) {
 		fprintf(stderr, "cellarctl: %s\n", err);
+		return -1;
+	}
+	/* As root on the service user's files: say whom to run as. */
+	if (owner_hint("state directory", conf_str(*cfg,
+	    C_SERVER_STATE_DIR)) == -1 || owner_hint("key directory",
+	    conf_str(*cfg, C_KEYS_DIR)) == -1)
+		return -1;
+	if ((*kr = keys_load(conf_str(*cfg, C_KEYS_DIR), err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "cellarctl: %s\n", err);
+		return -1;
+	}
+	if ((*reg = registry_open(conf_str(*cfg, C_SERVER_STATE_DIR), *kr, 0,
+	    err, sizeof(err))) == NULL) {
+		wrong_key_hint(err, conf_str(*cfg, C_KEYS_DIR),
+		    conf_str(*cfg, C_SERVER_STATE_DIR));
 		return -1;
 	}
 	return 0;

@@ -209,6 +209,7 @@ cmd_orphans(const char *dir, char **args)
 		o.remove = 1;
 	}
 	if (open_registry(dir, &cfg, &kr, &reg) == 0) {
+		printf("# what\tid\tmodified\tpath\n");
 		if (registry_orphans(reg, orphan_one, &o) >= 0 && !o.failed)
 			rc = 0;
 		else if (!o.failed)

@@ -98,6 +98,9 @@ ask(struct req *r, enum http_method m, const char *path, const char *body,
 
 	if (perm_jira_known_down(r)) {
 		memset(jr, 0, sizeof(*jr));
+		/* Every 503 says why, not only the call that failed. */
+		log_msg(LOGL_WARN, r->rid, "reason=jira_down_recently "
+		    "tenant=%s", r->tenant->id);
 		return ERR_UNAVAILABLE;
 	}
 	e = jira_call(r->app->cfg, r->app->reg, r->tenant, m, path, body,

@@ -174,8 +174,12 @@ hidden(struct req *r)
 	 * Known down: 503 whatever the caches hold.  Else one question
 	 * (answered from the cache when it can be) finds out.
 	 */
-	if (perm_jira_known_down(r) ||
-	    perm_jira_admin(r, &admin) == ERR_UNAVAILABLE)
+	if (perm_jira_known_down(r)) {
+		log_msg(LOGL_WARN, r->rid, "reason=jira_down_recently "
+		    "tenant=%s", r->tenant->id);
+		return ERR_UNAVAILABLE;
+	}
+	if (perm_jira_admin(r, &admin) == ERR_UNAVAILABLE)
 		return ERR_UNAVAILABLE;
 	return ERR_NOT_FOUND;
 }
@@ -366,32 +370,47 @@ flag_parse(const char *word, int all_ok, int *value)
  * inactive ones unless active narrows it.
  */
 static enum err
-list_query_parse(struct req *r, struct list_query *lq)
+list_query_parse(struct req *r, struct reply *rep, struct list_query *lq)
 {
 	char		*q = NULL, *lim = NULL, *cur = NULL, *act = NULL;
 	char		*man = NULL;
+	const struct {
+		const char	*name;
+		size_t		 max;
+		char		**val;
+	} params[] = {
+		{ "q", QUERY_MAX, &q }, { "limit", 8, &lim },
+		{ "cursor", CURSOR_MAX, &cur }, { "active", 8, &act },
+		{ "manage", 8, &man },
+	};
+	const char	*bad = NULL;
+	size_t		 i;
 	enum err	 e = ERR_BAD_REQUEST;
 
 	memset(lq, 0, sizeof(*lq));
 	lq->limit = LIST_DEFAULT;
-	if (req_query_param(r->query, "q", QUERY_MAX, &q) == -1 ||
-	    req_query_param(r->query, "limit", 8, &lim) == -1 ||
-	    req_query_param(r->query, "cursor", CURSOR_MAX, &cur) == -1 ||
-	    req_query_param(r->query, "active", 8, &act) == -1 ||
-	    req_query_param(r->query, "manage", 8, &man) == -1)
-		goto out;
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		if (req_query_param(r->query, bad = params[i].name,
+		    params[i].max, params[i].val) == -1)
+			goto out;
+	bad = "limit";
 	if (lim != NULL && util_strtonum(lim, 1, TPL_PAGE_MAX, &lq->limit) ==
 	    -1)
 		goto out;
+	bad = "projectId";
 	if (api_project_param_bad(r))
 		goto out;
+	bad = "cursor";
 	if (cur != NULL && tpl_json_cursor_parse(cur, &lq->cursor) == -1)
 		goto out;
+	bad = "manage";
 	if (man != NULL && flag_parse(man, 0, &lq->manage) == -1)
 		goto out;
 	lq->active = lq->manage ? -1 : 1;
+	bad = "active";
 	if (act != NULL && flag_parse(act, 1, &lq->active) == -1)
 		goto out;
+	bad = "q";
 	if (q != NULL && !util_printable(q))
 		goto out;
 	e = ERR_INTERNAL;
@@ -399,8 +418,12 @@ list_query_parse(struct req *r, struct list_query *lq)
 		goto out;
 	e = ERR_OK;
 out:
-	if (e == ERR_BAD_REQUEST)
-		log_msg(LOGL_WARN, r->rid, "reason=list_query_invalid");
+	if (e == ERR_BAD_REQUEST) {
+		/* The parameter at fault, by name: never its value. */
+		reply_detail(rep, bad, -1, -1);
+		log_msg(LOGL_WARN, r->rid, "reason=list_query_invalid "
+		    "field=%s", bad);
+	}
 	if (e != ERR_OK)
 		list_query_free(lq);
 	free(q);
@@ -586,7 +609,7 @@ route_templates_list(struct req *r, struct reply *rep)
 
 	if (r->account == NULL)
 		return ERR_FORBIDDEN;
-	if ((e = list_query_parse(r, &lq)) != ERR_OK)
+	if ((e = list_query_parse(r, rep, &lq)) != ERR_OK)
 		return e;
 	if ((e = api_tenantdb(r, &tdb)) != ERR_OK)
 		goto out;
@@ -866,6 +889,7 @@ route_templates_export(struct req *r, struct reply *rep)
 	if (req_query_param(r->query, "cursor", CURSOR_MAX, &cur) == -1 ||
 	    (cur != NULL && tpl_json_cursor_parse(cur, &c) == -1)) {
 		free(cur);
+		reply_detail(rep, "cursor", -1, -1);
 		log_msg(LOGL_WARN, r->rid, "reason=export_cursor_invalid");
 		return ERR_BAD_REQUEST;
 	}
@@ -919,7 +943,7 @@ enum err
 route_templates_import(struct req *r, struct reply *rep)
 {
 	struct tpl_limits lim;
-	const cJSON	*list, *it;
+	const cJSON	*list, *it, *fmt;
 	struct tpl	*ts = NULL;
 	struct tenantdb	*tdb;
 	cJSON		*o = NULL, *renamed, *ids, *x;
@@ -931,6 +955,17 @@ route_templates_import(struct req *r, struct reply *rep)
 
 	if (r->account == NULL)
 		return ERR_FORBIDDEN;
+	/*
+	 * An export's envelope, when there: only what this version writes
+	 * (a later format may mean something else by the same fields).
+	 */
+	fmt = cJSON_GetObjectItemCaseSensitive(r->json, "format");
+	if (fmt != NULL && (!cJSON_IsString(fmt) ||
+	    strcmp(fmt->valuestring, "cellar-templates") != 0))
+		return field_error(r, rep, ERR_UNPROCESSABLE, "format", -1);
+	fmt = cJSON_GetObjectItemCaseSensitive(r->json, "version");
+	if (fmt != NULL && (!cJSON_IsNumber(fmt) || fmt->valuedouble != 1))
+		return field_error(r, rep, ERR_UNPROCESSABLE, "version", -1);
 	list = cJSON_GetObjectItemCaseSensitive(r->json, "templates");
 	if (!cJSON_IsArray(list))
 		return field_error(r, rep, ERR_UNPROCESSABLE, "templates", -1);

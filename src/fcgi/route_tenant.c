@@ -32,15 +32,16 @@ iso_time(long long t)
  * What the tenant's file holds, by kind of record, as the caller may
  * know it: the stores count (others' personal templates are not).
  */
-static int
+static enum err
 records(struct tenantdb *tdb, const char *account, cJSON *out)
 {
 	long long	 n;
+	enum err	 e;
 
-	if (tpl_count_visible(tdb, account, &n) != ERR_OK ||
-	    json_add_int(out, "templates", n) == NULL)
-		return -1;
-	return 0;
+	if ((e = tpl_count_visible(tdb, account, &n)) != ERR_OK)
+		return e;
+	return json_add_int(out, "templates", n) == NULL ? ERR_INTERNAL :
+	    ERR_OK;
 }
 
 enum err
@@ -66,9 +67,12 @@ route_tenant(struct req *r, struct reply *rep)
 	cJSON_AddBoolToObject(x, "enabled", t->enabled);
 	cJSON_AddItemToObject(x, "installedAt", iso_time(t->installed_at));
 	cJSON_AddItemToObject(x, "updatedAt", iso_time(t->updated_at));
-	if ((x = cJSON_AddObjectToObject(o, "records")) == NULL ||
-	    records(tdb, r->account, x) == -1)
+	if ((x = cJSON_AddObjectToObject(o, "records")) == NULL)
 		goto out;
+	/* A damaged file's error (quarantine) or a busy one's passes on. */
+	if ((e = records(tdb, r->account, x)) != ERR_OK)
+		goto out;
+	e = ERR_INTERNAL;
 	if ((x = cJSON_AddObjectToObject(o, "keys")) == NULL)
 		goto out;
 	/* Read from the file's first bytes, not assumed. */

@@ -103,9 +103,20 @@ targets_parse(const cJSON *o, struct tpl *t, const char **field)
 	return ERR_OK;
 }
 
+/* 1 if s holds nothing but ASCII spaces and tabs. */
+static int
+blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t')
+			return 0;
+	return 1;
+}
+
 /*
  * A text field of 1 to max characters (UTF-8, at most 4 bytes each):
- * limit when too long, ERR_UNPROCESSABLE otherwise wrong.
+ * limit when too long, ERR_UNPROCESSABLE otherwise wrong (a printable
+ * field, a name, must also show something: not only spaces).
  */
 static enum err
 text_parse(const cJSON *o, const char *key, size_t max, int printable,
@@ -120,7 +131,7 @@ text_parse(const cJSON *o, const char *key, size_t max, int printable,
 		return ERR_UNPROCESSABLE;
 	if (util_utf8_chars(s) > max)
 		return limit;
-	if (printable && !util_printable(s))
+	if (printable && (!util_printable(s) || blank(s)))
 		return ERR_UNPROCESSABLE;
 	if ((*out = strdup(s)) == NULL)
 		return ERR_INTERNAL;

@@ -24,6 +24,7 @@ static const char *const status_codes[DB__MAX] = {
 	[DB_NEWER] = "db_newer",
 	[DB_ERROR] = "db_error",
 	[DB_FULL] = "db_full",
+	[DB_CORRUPT] = "db_corrupt",
 };
 
 const char *
@@ -184,12 +185,45 @@ db_disk_full(const char *path)
 	return full;
 }
 
+/*
+ * Whether db's file is damaged: PRAGMA quick_check(1) reads every page
+ * (each through SQLCipher's HMAC check) and does not say "ok".  Busy:
+ * cannot tell, 0.  Costs a full read; only error paths call it.
+ */
+static int
+db_damaged(sqlite3 *db)
+{
+	sqlite3_stmt	*st = NULL;
+	const char	*txt;
+	int		 rc, bad = 0;
+
+	if ((rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st,
+	    NULL)) != SQLITE_OK)
+		bad = rc != SQLITE_BUSY && rc != SQLITE_LOCKED &&
+		    rc != SQLITE_NOMEM;
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		bad = (txt = (const char *)sqlite3_column_text(st, 0)) ==
+		    NULL || strcmp(txt, "ok") != 0;
+	else
+		bad = rc != SQLITE_BUSY && rc != SQLITE_LOCKED &&
+		    rc != SQLITE_NOMEM;
+	sqlite3_finalize(st);
+	return bad;
+}
+
 enum err
 db_err(sqlite3 *db)
 {
 	const char	*path;
 
 	switch (sqlite3_errcode(db)) {
+	case SQLITE_ERROR:
+		/*
+		 * SQLCipher 3.4 reports some pages that fail their HMAC as a
+		 * bare SQLITE_ERROR, not SQLITE_CORRUPT: tell damage from a
+		 * fault of ours by reading the whole file.
+		 */
+		return db_damaged(db) ? ERR_QUARANTINED : ERR_INTERNAL;
 	case SQLITE_FULL:
 		return ERR_STORAGE_FULL;
 	case SQLITE_CORRUPT:
@@ -276,8 +310,16 @@ db_migrate(sqlite3 *db, const struct db_migration *m, size_t n)
 	if (mg.version > (long long)n)
 		return DB_NEWER;
 	while (mg.version < (long long)n)
-		if (db_tx(db, migrate_step, &mg) != ERR_OK)
+		switch (db_tx(db, migrate_step, &mg)) {
+		case ERR_OK:
+			break;
+		case ERR_QUARANTINED:
+			return DB_CORRUPT;
+		case ERR_STORAGE_FULL:
+			return DB_FULL;
+		default:
 			return DB_ERROR;
+		}
 	return DB_OK;
 }
 
@@ -330,6 +372,15 @@ db_open(const char *path, const unsigned char *key, int create,
 	db = NULL;
 	st = DB_OK;
 out:
+	/*
+	 * A page that fails its check past the first (the schema's, read
+	 * above) is damage, not an error: the caller holds the file.
+	 */
+	if (st == DB_ERROR && db != NULL &&
+	    ((sqlite3_errcode(db) & 0xff) == SQLITE_CORRUPT ||
+	    (sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB ||
+	    ((sqlite3_errcode(db) & 0xff) == SQLITE_ERROR && db_damaged(db))))
+		st = DB_CORRUPT;
 	/* Opening writes too (the -wal and -shm files): no room, say so. */
 	if (st == DB_ERROR && db_disk_full(path))
 		st = DB_FULL;

@@ -30,7 +30,7 @@ static const struct err_row {
 	[ERR_MEDIA_TYPE] = { "unsupported_media_type",
 	    "the request body must be application/json", 415 },
 	[ERR_UNPROCESSABLE] = { "invalid",
-	    "the request body has invalid fields", 422 },
+	    "the request has an invalid field", 422 },
 	[ERR_LIMIT_TEMPLATES] = { "limit_templates",
 	    "a site holds at most 2000 shared templates", 422 },
 	[ERR_LIMIT_PERSONAL] = { "limit_personal",

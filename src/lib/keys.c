@@ -52,13 +52,14 @@ dir_private(const char *dir, char *err, size_t errsz)
 	}
 	if ((st.st_mode & 0077) != 0) {
 		snprintf(err, errsz, "%s: key directory is accessible to "
-		    "group or others (mode %03o); chmod 700 it", dir,
-		    (unsigned)(st.st_mode & 0777));
+		    "group or others (mode %03o): chmod 700 %s", dir,
+		    (unsigned)(st.st_mode & 0777), dir);
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
 		snprintf(err, errsz, "%s: key directory is not owned by this "
-		    "user", dir);
+		    "user (uid %u): run as its owner", dir,
+		    (unsigned)st.st_uid);
 		return -1;
 	}
 	return 0;
@@ -181,13 +182,30 @@ key_read(const char *path, unsigned char *k, char *err, size_t errsz)
 	int		 fd, rc = -1;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		if (errno == EACCES && stat(path, &st) == 0 &&
+		    st.st_uid != geteuid())
+			snprintf(err, errsz, "%s: key file is not owned by this "
+			    "user (uid %u): run as its owner", path,
+			    (unsigned)st.st_uid);
+		else
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 0077) != 0 || st.st_uid != geteuid()) {
-		snprintf(err, errsz, "%s: key file must be a regular file of "
-		    "ours with mode 0600", path);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: key file must be a regular file",
+		    path);
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errsz, "%s: key file is not owned by this user "
+		    "(uid %u): run as its owner, or chown it", path,
+		    (unsigned)st.st_uid);
+		goto out;
+	}
+	if ((st.st_mode & 0077) != 0) {
+		snprintf(err, errsz, "%s: key file is accessible to group or "
+		    "others (mode %03o): chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 0777), path);
 		goto out;
 	}
 	n = read(fd, k, KEY_BYTES);

@@ -40,8 +40,9 @@ owner_ok(sqlite3 *db, const char *id)
 
 /*
  * What a file that does not open means: under the key the registry holds
- * for it, a wrong key (or a damaged first page) or a missing file is
- * damage to hold for an operator; a full disk is a 503 that passes.
+ * for it, a wrong key (or a damaged first page), a damaged page or a
+ * missing file is damage to hold for an operator; a full disk is a 503
+ * that passes.
  */
 static enum err
 open_err(enum db_status ds)
@@ -49,6 +50,7 @@ open_err(enum db_status ds)
 	switch (ds) {
 	case DB_WRONG_KEY:
 	case DB_MISSING:
+	case DB_CORRUPT:
 		return ERR_QUARANTINED;
 	case DB_FULL:
 		return ERR_STORAGE_FULL;

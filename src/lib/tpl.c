@@ -313,7 +313,7 @@ tpl_list(struct tenantdb *tdb, const struct tpl_viewer *v, const char *q,
 	*out = NULL;
 	*n = 0;
 	if ((s = st(tdb, T_LIST)) == NULL)
-		return ERR_INTERNAL;
+		return db_err(tenantdb_sqlite(tdb));
 	bind_text(s, 1, v->account);
 	bind_text(s, 2, v->project);
 	bind_text(s, 3, v->groups);
@@ -330,7 +330,7 @@ tpl_scan(struct tenantdb *tdb, const char *account, const char *q,
 	*out = NULL;
 	*n = 0;
 	if ((s = st(tdb, T_SCAN)) == NULL)
-		return ERR_INTERNAL;
+		return db_err(tenantdb_sqlite(tdb));
 	bind_text(s, 1, account);
 	return list_run(s, q, active, c, limit, today, out, n);
 }
@@ -345,7 +345,7 @@ tpl_get(struct tenantdb *tdb, long long id, long long today, struct tpl *t)
 
 	memset(t, 0, sizeof(*t));
 	if ((s = st(tdb, T_GET)) == NULL)
-		return ERR_INTERNAL;
+		return db_err(tenantdb_sqlite(tdb));
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 9, today);
 	if ((e = collect(s, &ts, &n)) != ERR_OK)

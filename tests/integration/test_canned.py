@@ -434,13 +434,14 @@ def test_create_errors_name_the_field(t):
     r = t.post(a, {"name": "n", "body": "b", "scope": "nope"})
     assert r.status_code == 422, r.text
     assert r.json() == {"error": "invalid",
-                        "message": "the request body has invalid fields",
+                        "message": "the request has an invalid field",
                         "field": "scope"}
     mark = "MARK" + secrets.token_hex(4)
     cases = [
         ({"name": "n" * 121}, "name", "limit_name"),
         ({"name": 5}, "name", "invalid"),
         ({"name": f"bad\n{mark}"}, "name", "invalid"),
+        ({"name": "   \t "}, "name", "invalid"),
         ({"body": mark * 1000}, "body", "limit_body"),
         ({"body": ""}, "body", "limit_body"),
         ({"scope": mark}, "scope", "invalid"),
@@ -497,6 +498,14 @@ def test_import_errors_name_the_field_and_the_row(t):
               body={"format": "cellar-templates", "version": 1,
                     "templates": mark})
     field_error(r, "templates", echo=(mark,))
+    # An envelope of another format or version is not guessed at.
+    for env_, field in (({"format": "other", "version": 1}, "format"),
+                        ({"format": "cellar-templates", "version": 7},
+                         "version"),
+                        ({"version": "1"}, "version")):
+        r = t.req("POST", "/api/templates/import", a,
+                  body=dict(env_, templates=[good]))
+        field_error(r, field)
     # Too many rows for one import (413): the templates member.
     r = t.import_(a, [dict(good, name=f"n{i}") for i in range(2001)])
     field_error(r, "templates", "limit_import", status=413, limit=2000)
@@ -515,6 +524,21 @@ def test_render_and_uses_errors_name_the_field(t):
     field_error(t.use(a, tpl["id"], kind=mark), "kind", echo=(mark,))
     field_error(t.use(a, tpl["id"], kind=None), "kind")
     field_error(t.delete(a, tpl["id"]), "version")
+
+
+def test_query_errors_name_the_parameter(t):
+    a = t.user()
+    t.create(a, "Mine")
+    for params, field in (({"limit": 0}, "limit"), ({"limit": 101}, "limit"),
+                          ({"limit": "ten"}, "limit"),
+                          ({"cursor": "not-a-cursor"}, "cursor"),
+                          ({"active": "maybe"}, "active"),
+                          ({"manage": "yes"}, "manage"),
+                          ({"projectId": "PROJ-1"}, "projectId")):
+        r = t.req("GET", "/api/templates", a, params=params)
+        field_error(r, field, "bad_request", status=400)
+    r = t.export_page(a, cursor="not-a-cursor")
+    field_error(r, "cursor", "bad_request", status=400)
 
 
 # 5. canEdit, the manage listing, versioned DELETE, usage.

@@ -259,8 +259,22 @@ def _break_owner(state, keys):
                 os.chown(n, nobody.pw_uid, nobody.pw_gid)
 
 
+def _break_fresh_install(state, keys):
+    _break_registry_missing(state, keys)
+    _break_keys_dir_missing(state, keys)
+
+
+def _break_wrong_key(state, keys):
+    for f in keys.iterdir():
+        f.write_bytes(secrets.token_bytes(32))
+
+
 BROKEN = {
-    "keys_dir_missing": (_break_keys_dir_missing, "cellarctl init"),
+    # Keys gone but the registry there: init would refuse (a new key
+    # cannot open it); the keys must come back.
+    "keys_dir_missing": (_break_keys_dir_missing, "restore the key files"),
+    "wrong_key": (_break_wrong_key, "restore the key files"),
+    "nothing_made_yet": (_break_fresh_install, "cellarctl init"),
     "registry_missing": (_break_registry_missing, "cellarctl init"),
     "keys_dir_group_access": (_break_keys_dir_mode, "chmod 700"),
     "state_dir_group_access": (_break_state_dir_mode, "chmod 700"),
@@ -283,6 +297,22 @@ def test_config_check_opens_what_a_worker_opens_and_says_what_to_do(
         f"config check exited {p.returncode} with {case}: "
         f"{p.stderr[-800:] or p.stdout[:200]}")
     assert hint in out_of(p), (hint, out_of(p))
+    if hint == "cellarctl init":
+        # The advice works.
+        p = ctl(etc, "init")
+        assert p.returncode == 0, out_of(p)
+        p = ctl(etc, "config", "check")
+        assert p.returncode == 0, out_of(p)
+
+
+def test_cellarctl_names_an_unknown_command_or_wrong_arguments():
+    p = ctl(None, "frobnicate")
+    assert p.returncode == 2, out_of(p)
+    assert "unknown command 'frobnicate'" in p.stderr, p.stderr
+    assert "usage:" in p.stderr
+    p = ctl(None, "tenant", "release")
+    assert p.returncode == 2, out_of(p)
+    assert "wrong arguments for 'tenant'" in p.stderr, p.stderr
 
 
 @pytest.mark.parametrize("arg", ["--help", "help", "-h"])

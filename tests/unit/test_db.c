@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "cellar/clock.h"
 #include "cellar/db.h"
 #include "cellar/keys.h"
 #include "fixture.h"
@@ -285,6 +287,44 @@ test_tx_retries_a_busy_database_a_bounded_number_of_times(void **state)
 	db_close(db);
 }
 
+/*
+ * Cold start: another connection holds the file (a worker running WAL
+ * recovery, say) when a new one opens it.  The new one's first read
+ * (the key check) must wait under the busy timeout, not fail: the 500s
+ * of 16 concurrent first requests after a restart were this.
+ */
+static void *
+release_later(void *arg)
+{
+	sqlite3		*holder = arg;
+
+	usleep(300 * 1000);
+	assert_int_equal(sqlite3_exec(holder, "COMMIT; PRAGMA locking_mode = "
+	    "NORMAL; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL),
+	    SQLITE_OK);
+	return NULL;
+}
+
+static void
+test_open_waits_for_a_connection_that_holds_the_file(void **state)
+{
+	struct dfx	*f = *state;
+	sqlite3		*holder, *db = NULL;
+	pthread_t	 th;
+	long long	 t0;
+
+	assert_int_equal(db_open(f->path, f->key, 1, migs, 1, &holder), DB_OK);
+	assert_int_equal(sqlite3_exec(holder, "PRAGMA locking_mode = "
+	    "EXCLUSIVE; BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(pthread_create(&th, NULL, release_later, holder), 0);
+	t0 = clock_mono_usec();
+	assert_int_equal(db_open(f->path, f->key, 0, migs, 1, &db), DB_OK);
+	assert_true(clock_mono_usec() - t0 >= 250 * 1000);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	db_close(db);
+	db_close(holder);
+}
+
 /* Every connection compares names the one way (collate.h). */
 static void
 test_connections_carry_the_collation_and_fold(void **state)
@@ -326,6 +366,9 @@ main(void)
 		    test_tx_commits_only_what_fn_approves, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tx_retries_a_busy_database_a_bounded_number_of_times,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_open_waits_for_a_connection_that_holds_the_file,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_connections_carry_the_collation_and_fold, setup,

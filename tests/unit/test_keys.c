@@ -106,7 +106,7 @@ test_load_refuses_what_others_can_read(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	key_file(dir, "master-0001.key", KEY_BYTES, 0640);
 	assert_null(keys_load(dir, err, sizeof(err)));
-	assert_non_null(strstr(err, "mode 0600"));
+	assert_non_null(strstr(err, "chmod 600"));
 	snprintf(dir, sizeof(dir), "%s/k3", f->dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	key_file(dir, "master-0001.key", KEY_BYTES + 1, 0600);

@@ -650,7 +650,7 @@ test_reply_error_names_field_index_and_limit(void **state)
 	reply_error(&rep, ERR_UNPROCESSABLE);
 	assert_int_equal(rep.status, 422);
 	assert_string_equal(rep.body, "{\"error\":\"invalid\",\"message\":"
-	    "\"the request body has invalid fields\",\"field\":\"scope\","
+	    "\"the request has an invalid field\",\"field\":\"scope\","
 	    "\"index\":1}");
 	reply_free(&rep);
 	reply_detail(&rep, NULL, -1, 100);
