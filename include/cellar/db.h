@@ -34,7 +34,14 @@
  *   from a fault by reading every page (PRAGMA quick_check) on that
  *   error only.  tests/unit/test_tenantdb.c flips a byte in every page.
  * - The -wal, -shm and -journal files are part of a database: back them
- *   up, and delete them with it.
+ *   up, and delete them with it.  db_open makes the -wal persistent
+ *   (SQLITE_FCNTL_PERSIST_WAL, emptied on close by journal_size_limit
+ *   0): opening a WAL database creates both files, which fails on a full
+ *   disk, so a file once opened keeps them and opens, and reads, there.
+ * - One flipped byte in a -wal loses every transaction from that frame
+ *   on, silently: recovery stops at the first bad checksum.  Only a
+ *   -wal left by a crash holds transactions (a clean close empties it);
+ *   backups bound the loss.
  * - SQLite 3.15.2 has no UPSERT, RETURNING, JSON1, window functions or
  *   VACUUM INTO.  Bind every value; never open a file we did not make.
  */
@@ -91,6 +98,15 @@ enum db_status	 db_open(const char *path, const unsigned char *key,
 		    int create, const struct db_migration *m, size_t nmig,
 		    sqlite3 **out) __attribute__((warn_unused_result));
 void		 db_close(sqlite3 *);
+
+/*
+ * Leaves db open until the process exits, never to be used again: the
+ * last connection to close checkpoints a -wal into its database (SQLite
+ * 3.15 has no SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE), and a damaged or
+ * refused file must stay as it was.  An open transaction is rolled back.
+ * db_open does this itself for a file it refuses with a -wal beside it.
+ */
+void		 db_abandon(sqlite3 *);
 
 /* PRAGMA user_version of db into *v; 0 or -1. */
 int		 db_user_version(sqlite3 *, long long *v)

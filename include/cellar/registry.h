@@ -153,11 +153,13 @@ enum err	 registry_release(struct registry *, const char *id,
 		    long long now) __attribute__((warn_unused_result));
 
 /*
- * Calls fn for every file in state_dir/tenants that belongs to no tenant
- * of the registry: "<32 hex>.db" and its -wal, -shm and -journal files
- * whose id has no row (an install killed half-way leaves them; their key
- * was never stored, so nobody can read them).  mtime in seconds since
- * the epoch.  fn returning -1 stops.  Returns how many, or -1.
+ * Calls fn once for every id in state_dir/tenants that belongs to no
+ * tenant of the registry: "<32 hex>.db" and its -wal, -shm and -journal
+ * files (an install killed half-way leaves them; their key was never
+ * stored, so nobody can read them).  path is the .db's (it may be gone
+ * and only companions left: registry_remove_files removes them all);
+ * mtime, in seconds since the epoch, the youngest of them.  fn
+ * returning -1 stops.  Returns how many ids, or -1.
  */
 int		 registry_orphans(struct registry *,
 		    int (*fn)(const char *id, const char *path,

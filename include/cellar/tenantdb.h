@@ -48,8 +48,22 @@ enum err	 tenantdb_open(struct registry *, const struct tenant *t,
 		    const char *rid, struct tenantdb **out)
 		    __attribute__((warn_unused_result));
 
-/* Finalizes every statement and closes the file; NULL is ignored. */
+/*
+ * Finalizes every statement and closes the file; NULL is ignored.  The
+ * last connection to a file checkpoints its -wal into it: never close a
+ * damaged (quarantined) tenant's handle, abandon it.
+ */
 void		 tenantdb_close(struct tenantdb *);
+
+/*
+ * Finalizes every statement and frees h but leaves its connection open
+ * until the process exits, so that nothing is ever written to the file
+ * again: SQLite 3.15 checkpoints a -wal into its database when the last
+ * connection closes (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE came in 3.16), and
+ * a quarantined file and its -wal must stay as they were found.  NULL is
+ * ignored.
+ */
+void		 tenantdb_abandon(struct tenantdb *);
 
 /*
  * 0 if the whole file reads back intact (PRAGMA integrity_check, every

@@ -27,6 +27,8 @@ struct tenantdb;
 #define TPL_PROJECTS_MAX	50
 #define TPL_GROUPS_MAX		20
 #define TPL_PAGE_MAX		100
+/* A limit of tpl_scan: every template after the cursor. */
+#define TPL_ALL			((size_t)-1)
 
 enum tpl_scope {
 	SCOPE_PERSONAL = 0,
@@ -95,8 +97,9 @@ void		 tpl_list_free(struct tpl *, size_t);
 /*
  * Templates v may use, ordered by position, then 30-day use (most first),
  * then name (case-insensitively), then id; after cursor c when set; q
- * (may be NULL; folded with collate_fold) found in name or body
- * case-insensitively; active: 1 active only, 0 inactive only, -1 both.
+ * (may be NULL; folded with collate_fold) found in name or body as
+ * folded when written (template_search); active: 1 active only, 0
+ * inactive only, -1 both.
  * At most limit.  A use counted while someone pages can move that one
  * template across their pages; inserts never make a page repeat or skip.
  */
@@ -111,14 +114,25 @@ enum err	 tpl_get(struct tenantdb *, long long id, long long today,
 		    struct tpl *) __attribute__((warn_unused_result));
 
 /*
- * As tpl_list, over every shared template and account's personal ones,
- * whoever may use them: for listings the caller filters (management,
- * export).
+ * The keys of every shared template and account's personal ones,
+ * whoever may use them, in list order and filtered as tpl_list (limit
+ * TPL_ALL: every one after the cursor): id, name, scope, owner,
+ * position, active, 30-day uses and targets, never the body (ordering a
+ * tenant's templates reads no body).  For listings the caller filters
+ * (management, export), then completes with tpl_fill.
  */
 enum err	 tpl_scan(struct tenantdb *, const char *account,
 		    const char *q, int active, const struct tpl_cursor *,
 		    size_t limit, long long today, struct tpl **out, size_t *n)
 		    __attribute__((warn_unused_result));
+
+/*
+ * Replaces each of ts[0..*n) (keys from tpl_scan) by the whole template
+ * (tpl_get), dropping those deleted since; *n is then how many are left.
+ * On an error ts[0..*n) are whole and the rest freed.
+ */
+enum err	 tpl_fill(struct tenantdb *, struct tpl *ts, size_t *n,
+		    long long today) __attribute__((warn_unused_result));
 
 /*
  * Creates t at now (id, version, times set on success):

@@ -141,6 +141,9 @@ cmd_tenant_release(const char *dir, char **args)
 		fprintf(stderr, "cellarctl: %s: its file is still damaged or "
 		    "not its own; restore it first (the tenant stays held)\n",
 		    id);
+		/* Closing would checkpoint its -wal into it. */
+		tenantdb_abandon(tdb);
+		tdb = NULL;
 		goto out;
 	}
 	tenantdb_close(tdb);
@@ -174,7 +177,9 @@ orphan_one(const char *id, const char *path, long long mtime, void *arg)
 
 	util_iso8601(when, mtime);
 	if (o->remove && old) {
-		if (unlink(path) == -1) {
+		/* The .db with its -wal, -shm and -journal, all or none. */
+		registry_remove_files(path);
+		if (access(path, F_OK) == 0) {
 			fprintf(stderr, "cellarctl: %s: cannot remove\n", path);
 			o->failed = 1;
 			return 0;

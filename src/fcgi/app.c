@@ -70,7 +70,7 @@ app_free(struct app *a)
 	auth_cache_clear();
 	perm_cache_clear();
 	installkey_forget();
-	pool_clear();
+	pool_clear(a->reg);
 	conf_free(a->cfg);
 	registry_close(a->reg);
 	keys_free(a->kr);
@@ -89,7 +89,7 @@ app_quarantine(const struct app *a, const struct req *r)
 {
 	if (r->tenant == NULL || r->tenant->quarantined_at != 0)
 		return;
-	pool_drop(r->tenant->id);
+	pool_quarantine(r->tenant->id);
 	switch (registry_quarantine(a->reg, r->tenant->id, clock_now(),
 	    "damaged")) {
 	case 1:

@@ -137,16 +137,20 @@ out:
  *   time has passed.  A client is an IPv4 address or an IPv6 /48 (one
  *   site's allocation: an attacker with a /48 or a /56 cycles through
  *   addresses for free, not through /48s);
- * - the overall cap: strikes are kept for ADDRS clients; while every
- *   slot holds a live strike record, a client without one gets no
- *   fetch.  So a worker makes at most ADDRS * (budget + 1) fetches of
- *   unknown kids per unknown_kid_seconds, whatever the number of
- *   addresses, and evicting records never wipes an attacker's strikes.
+ * - a key the service gave is kept in memory (KIDS kids) whether or not
+ *   the token it came with verified: a request with a real kid and a
+ *   bad signature costs one fetch, not the kid's fetch_interval for the
+ *   genuine install behind it.  (It goes to install_key_dir only once it
+ *   verified a token.)
  *
- * No cap counts good fetches: Atlassian's own requests name only kids
- * its key service knows, gather no strikes, and are never held up by
- * what another sender does (a cap on all fetches would let anyone with a
- * few /48s starve them).  All times are monotonic seconds.
+ * Strike records are kept for ADDRS clients; a full table gives the
+ * least recently seen client's slot to a new one, live strikes or not.
+ * There is no cap across clients: any cap that a sender without a valid
+ * signature can fill (a table of refused clients, a count of all
+ * fetches) lets that sender stop a genuine new key from being fetched,
+ * which is worse than the fetches it saves; an attacker's unknown kids
+ * cost it an address (an IPv4 address, an IPv6 /48) per budget + 1 of
+ * them per unknown_kid_seconds.  All times are monotonic seconds.
  */
 #define KIDS		64
 #define ADDRS		1024
@@ -157,6 +161,8 @@ static struct kid_entry {
 	long long	 fetched;	/* last fetch; 0: never */
 	long long	 unknown_until;	/* 0: not known to be unknown */
 	long long	 used;
+	char		*pem;		/* what the key service gave, or NULL */
+	size_t		 len;
 } kids[KIDS];
 
 static struct addr_entry {
@@ -187,6 +193,7 @@ kid_entry(const char *kid)
 
 	TABLE_FIND(kids, KIDS, kid, kid, e);
 	if (strcmp(e->kid, kid) != 0) {
+		free(e->pem);
 		memset(e, 0, sizeof(*e));
 		snprintf(e->kid, sizeof(e->kid), "%s", kid);
 	}
@@ -220,14 +227,14 @@ installkey_client(const char *addr, char *out, size_t outsz)
 }
 
 /*
- * The strike record of client addr: its own, else a free slot (never
- * used, or its window over, or without strikes; the least recently used
- * of those), else NULL: every slot holds live strikes (the overall cap).
+ * The strike record of client addr: its own, else a slot with nothing
+ * live (never used, window over, no strikes), else the least recently
+ * seen client's.
  */
 static struct addr_entry *
 addr_entry(const char *addr, long long now, long long window)
 {
-	struct addr_entry *e = NULL;
+	struct addr_entry *e = NULL, *old = &addrs[0];
 	char		 client[ADDR_MAX];
 	size_t		 i;
 
@@ -240,9 +247,11 @@ addr_entry(const char *addr, long long now, long long window)
 		if ((addrs[i].strikes == 0 || now - addrs[i].since >= window) &&
 		    (e == NULL || addrs[i].used < e->used))
 			e = &addrs[i];
+		if (addrs[i].used < old->used)
+			old = &addrs[i];
 	}
 	if (e == NULL)
-		return NULL;
+		e = old;
 	if (strcmp(e->addr, client) != 0 || now - e->since >= window) {
 		memset(e, 0, sizeof(*e));
 		snprintf(e->addr, sizeof(e->addr), "%s", client);
@@ -265,7 +274,7 @@ fetch_allowed(const struct conf *cfg, const char *kid, const char *addr,
 		return 0;
 	}
 	a = addr_entry(addr, now, conf_int(cfg, C_AUTH_UNKNOWN_KID_SECONDS));
-	if (a == NULL || a->strikes > conf_int(cfg, C_AUTH_UNKNOWN_KID_BUDGET)) {
+	if (a->strikes > conf_int(cfg, C_AUTH_UNKNOWN_KID_BUDGET)) {
 		*reason = "install_key_fetch_throttled";
 		return 0;
 	}
@@ -287,8 +296,8 @@ fetch_unknown(const struct conf *cfg, const char *kid, const char *addr)
 	struct addr_entry *a;
 
 	kid_entry(kid)->unknown_until = now + window;
-	if ((a = addr_entry(addr, now, window)) != NULL)
-		a->strikes++;
+	a = addr_entry(addr, now, window);
+	a->strikes++;
 }
 
 /* Caches a verified key as dir/KID.pem: temp file, fsync, rename. */
@@ -335,12 +344,25 @@ char *
 installkey_get(const struct conf *cfg, const char *kid, const char *addr,
     size_t *len, int *fetched, const char **reason)
 {
+	struct kid_entry *k;
 	char	*pem;
 
 	*fetched = 0;
 	if ((pem = pem_read(conf_str(cfg, C_AUTH_INSTALL_KEY_DIR), kid,
 	    len)) != NULL)
 		return pem;
+	/* Fetched before (by a request that may not have verified). */
+	k = kid_entry(kid);
+	if (k->pem != NULL) {
+		if ((pem = malloc(k->len + 1)) == NULL) {
+			*reason = "install_key_fetch_failed";
+			return NULL;
+		}
+		memcpy(pem, k->pem, k->len + 1);
+		*len = k->len;
+		*fetched = 1;
+		return pem;
+	}
 	if (!fetch_allowed(cfg, kid, addr != NULL ? addr : "-", reason))
 		return NULL;
 	if ((pem = pem_fetch(cfg, kid, len, reason)) == NULL) {
@@ -348,6 +370,12 @@ installkey_get(const struct conf *cfg, const char *kid, const char *addr,
 		if (strcmp(*reason, "install_key_fetch_failed") != 0)
 			fetch_unknown(cfg, kid, addr != NULL ? addr : "-");
 		return NULL;
+	}
+	k = kid_entry(kid);
+	free(k->pem);
+	if ((k->pem = malloc(*len + 1)) != NULL) {
+		memcpy(k->pem, pem, *len + 1);
+		k->len = *len;
 	}
 	*fetched = 1;
 	return pem;
@@ -363,6 +391,10 @@ installkey_keep(const struct conf *cfg, const char *kid, const char *pem,
 void
 installkey_forget(void)
 {
+	size_t	 i;
+
+	for (i = 0; i < KIDS; i++)
+		free(kids[i].pem);
 	memset(kids, 0, sizeof(kids));
 	memset(addrs, 0, sizeof(addrs));
 }

@@ -305,15 +305,21 @@ perm_jira_admin(struct req *r, int *yes)
 	enum err	 e;
 
 	*yes = 0;
-	if (r->account == NULL || perm_key(key, r, "admin", NULL) == -1)
-		return ERR_FORBIDDEN;
-	if ((v = cache_get(key)) != NULL) {
-		*yes = v[0] == '1';
+	/* Asked once per row of a list: answered once per request. */
+	if (r->admin_known) {
+		*yes = r->admin;
 		return ERR_OK;
 	}
-	if ((e = check_admin(r, yes)) != ERR_OK)
+	if (r->account == NULL || perm_key(key, r, "admin", NULL) == -1)
+		return ERR_FORBIDDEN;
+	if ((v = cache_get(key)) != NULL)
+		*yes = v[0] == '1';
+	else if ((e = check_admin(r, yes)) != ERR_OK)
 		return e;
-	cache_put(r, key, *yes ? "1" : "0");
+	else
+		cache_put(r, key, *yes ? "1" : "0");
+	r->admin_known = 1;
+	r->admin = *yes;
 	return ERR_OK;
 }
 

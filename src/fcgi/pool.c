@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "cellar/log.h"
 #include "cellar/registry.h"
 #include "cellar/tenantdb.h"
 #include "pool.h"
@@ -27,9 +28,33 @@ pool_find(const struct tenant *t)
 	return NULL;
 }
 
-/* A free slot, or the least recently used one after closing it. */
+/*
+ * Lets go of a handle: closed, unless its tenant is quarantined (by this
+ * worker or another), or the registry cannot say: then abandoned, so
+ * that closing never checkpoints a -wal into a damaged file.
+ */
+static void
+pool_release(struct registry *reg, struct tenantdb *tdb)
+{
+	struct tenant	 t;
+	int		 held;
+
+	if (tdb == NULL)
+		return;
+	memset(&t, 0, sizeof(t));
+	held = reg == NULL ||
+	    registry_get(reg, tenantdb_id(tdb), &t) != ERR_OK ||
+	    t.quarantined_at != 0;
+	registry_tenant_free(&t);
+	if (held)
+		tenantdb_abandon(tdb);
+	else
+		tenantdb_close(tdb);
+}
+
+/* A free slot, or the least recently used one after letting it go. */
 static struct pool_slot *
-pool_take(const struct tenant *t)
+pool_take(struct registry *reg, const struct tenant *t)
 {
 	struct pool_slot *s = &slots[0];
 	size_t	 i;
@@ -44,7 +69,7 @@ pool_take(const struct tenant *t)
 		if (slots[i].tdb == NULL || slots[i].used < s->used)
 			s = &slots[i];
 	}
-	tenantdb_close(s->tdb);
+	pool_release(reg, s->tdb);
 	memset(s, 0, sizeof(*s));
 	return s;
 }
@@ -61,7 +86,7 @@ pool_tenantdb(struct registry *reg, const struct tenant *t, const char *rid,
 	if ((s = pool_find(t)) == NULL) {
 		if ((e = tenantdb_open(reg, t, rid, &tdb)) != ERR_OK)
 			return e;
-		s = pool_take(t);
+		s = pool_take(reg, t);
 		s->tdb = tdb;
 	}
 	s->used = ++pool_clock;
@@ -70,25 +95,25 @@ pool_tenantdb(struct registry *reg, const struct tenant *t, const char *rid,
 }
 
 void
-pool_drop(const char *id)
+pool_quarantine(const char *id)
 {
 	size_t	 i;
 
 	for (i = 0; i < POOL_SIZE; i++)
 		if (slots[i].tdb != NULL &&
 		    strcmp(tenantdb_id(slots[i].tdb), id) == 0) {
-			tenantdb_close(slots[i].tdb);
+			tenantdb_abandon(slots[i].tdb);
 			memset(&slots[i], 0, sizeof(slots[i]));
 		}
 }
 
 void
-pool_clear(void)
+pool_clear(struct registry *reg)
 {
 	size_t	 i;
 
 	for (i = 0; i < POOL_SIZE; i++) {
-		tenantdb_close(slots[i].tdb);
+		pool_release(reg, slots[i].tdb);
 		memset(&slots[i], 0, sizeof(slots[i]));
 	}
 }

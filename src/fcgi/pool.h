@@ -29,10 +29,17 @@ enum err	 pool_tenantdb(struct registry *, const struct tenant *t,
 		    const char *rid, struct tenantdb **out)
 		    __attribute__((warn_unused_result));
 
-/* Closes the handle of tenant id, if the pool holds one. */
-void		 pool_drop(const char *id);
+/*
+ * Lets go of tenant id's handle, if the pool holds one, without closing
+ * it (tenantdb_abandon): its file was found damaged.
+ */
+void		 pool_quarantine(const char *id);
 
-/* Closes every pooled handle (at worker exit, and in tests). */
-void		 pool_clear(void);
+/*
+ * Lets go of every pooled handle (at worker exit, and in tests): closed,
+ * or abandoned where the registry says (or cannot deny) the tenant is
+ * quarantined; reg NULL abandons all.
+ */
+void		 pool_clear(struct registry *reg);
 
 #endif

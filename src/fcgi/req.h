@@ -73,6 +73,9 @@ struct req {
 	const struct tenant	*tenant;	/* the caller's tenant */
 	const char		*account;	/* sub, if an account id */
 	struct auth_state	*auth;		/* where they live */
+	/* perm.c: the caller's Jira admin right, once known this request. */
+	int			 admin_known;
+	int			 admin;
 };
 
 /*

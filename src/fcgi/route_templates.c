@@ -487,73 +487,72 @@ cursor_after(struct tpl_cursor *c, const struct tpl *t)
 
 /*
  * The templates the caller manages, in list order after c, at least want
- * of them unless the scan ends: read SCAN_CHUNK at a time and judged with
- * may_manage (Jira asked once per chunk).  A chunk is always judged
- * whole, so the next scan starts on a fresh chunk and asks about each
- * template once: *n may exceed want by up to SCAN_CHUNK - 1.  c is left
- * after the last one read, so that the scan goes on from there.  *out
- * (free with tpl_list_free) holds *n of them.
- * When Jira cannot answer: with degraded NULL, ERR_UNAVAILABLE (an
- * export is whole or nothing); else the shared templates only Jira could
- * judge are left out and *degraded is set (the manager's listing, as
- * the picker's).
+ * of them unless there are no more: their keys read at once (no body:
+ * tpl_scan), judged with may_manage a chunk of SCAN_CHUNK at a time (Jira
+ * asked once per chunk), then only those kept read whole (tpl_fill).  A
+ * chunk is always judged whole, so a next scan from c starts on a fresh
+ * chunk and asks Jira about each template once: *n may exceed want by up
+ * to SCAN_CHUNK - 1.  c is left after the last one judged.  *out (free
+ * with tpl_list_free) holds *n of them.  When Jira cannot answer: with
+ * degraded NULL, ERR_UNAVAILABLE (an export is whole or nothing); else
+ * the shared templates only Jira could judge are left out and *degraded
+ * is set (the manager's listing, as the picker's).
  */
 static enum err
 managed_scan(struct req *r, struct tenantdb *tdb, const char *q, int active,
     struct tpl_cursor *c, size_t want, int *degraded, struct tpl **out,
     size_t *n)
 {
-	struct tpl	*ts = NULL, *kept = NULL;
-	size_t		 nts = 0, i;
-	enum err	 e = ERR_OK, m;
+	struct tpl	*keys = NULL;
+	size_t		 nkeys = 0, at, end, i, kept = 0;
+	enum err	 e, m;
 
 	*out = NULL;
 	*n = 0;
-	if ((kept = calloc(want + SCAN_CHUNK, sizeof(*kept))) == NULL)
-		return ERR_INTERNAL;
-	while (*n < want) {
-		if ((e = tpl_scan(tdb, r->account, q, active, c, SCAN_CHUNK,
-		    api_today(), &ts, &nts)) != ERR_OK)
-			break;
-		if (nts == 0)
-			break;
-		if ((e = manage_prefetch(r, ts, nts)) == ERR_UNAVAILABLE &&
-		    degraded != NULL) {
+	if ((e = tpl_scan(tdb, r->account, q, active, c, TPL_ALL, api_today(),
+	    &keys, &nkeys)) != ERR_OK)
+		return e;
+	for (at = 0; e == ERR_OK && at < nkeys && kept < want; at = end) {
+		end = at + SCAN_CHUNK < nkeys ? at + SCAN_CHUNK : nkeys;
+		if ((e = manage_prefetch(r, keys + at, end - at)) ==
+		    ERR_UNAVAILABLE && degraded != NULL) {
 			*degraded = 1;
 			e = ERR_OK;
 		}
-		if (e != ERR_OK) {
-			tpl_list_free(ts, nts);
-			break;
-		}
-		for (i = 0; i < nts; i++) {
-			if (cursor_after(c, &ts[i]) == -1) {
+		for (i = at; e == ERR_OK && i < end; i++) {
+			if (cursor_after(c, &keys[i]) == -1) {
 				e = ERR_INTERNAL;
 				break;
 			}
-			if ((m = may_manage(r, &ts[i])) == ERR_FORBIDDEN ||
-			    m == ERR_NOT_FOUND)
-				continue;
+			m = may_manage(r, &keys[i]);
 			if (m == ERR_UNAVAILABLE && degraded != NULL) {
 				*degraded = 1;
-				continue;
+				m = ERR_FORBIDDEN;
 			}
-			if ((e = m) != ERR_OK)
-				break;
-			kept[(*n)++] = ts[i];
-			memset(&ts[i], 0, sizeof(ts[i]));
+			if (m == ERR_OK) {
+				/* Kept: moved down, in order. */
+				if (kept != i) {
+					keys[kept] = keys[i];
+					memset(&keys[i], 0, sizeof(keys[i]));
+				}
+				kept++;
+			} else if (m == ERR_FORBIDDEN || m == ERR_NOT_FOUND)
+				tpl_free(&keys[i]);
+			else
+				e = m;
 		}
-		tpl_list_free(ts, nts);
-		ts = NULL;
-		if (e != ERR_OK || nts < SCAN_CHUNK)
-			break;
 	}
+	/* Not judged (past the last chunk) or not kept: never read whole. */
+	for (i = kept; i < nkeys; i++)
+		tpl_free(&keys[i]);
+	if (e == ERR_OK)
+		e = tpl_fill(tdb, keys, &kept, api_today());
 	if (e != ERR_OK) {
-		tpl_list_free(kept, *n);
-		*n = 0;
+		tpl_list_free(keys, kept);
 		return e;
 	}
-	*out = kept;
+	*out = keys;
+	*n = kept;
 	return ERR_OK;
 }
 
@@ -984,7 +983,9 @@ route_templates_import(struct req *r, struct reply *rep)
 		if ((e = tpl_json_parse(it, &ts[n], &field)) != ERR_OK) {
 			log_msg(LOGL_WARN, r->rid, "reason=import_invalid "
 			    "index=%zu", n);
-			e = field_error(r, rep, e, field, (long long)n);
+			/* A row that is no object: the templates member. */
+			e = field_error(r, rep, e, field != NULL ? field :
+			    "templates", (long long)n);
 			goto out;
 		}
 		/* An exported id, reported back as "from"; else none. */

@@ -108,6 +108,35 @@ router_check_body(const struct req *r)
 	return ERR_OK;
 }
 
+/*
+ * Refusals no handler or check logs a reason of its own for: the router
+ * logs the error code, so that every 4xx has a reason in the app log.
+ */
+static int
+quiet_refusal(enum err e)
+{
+	switch (e) {
+	case ERR_FORBIDDEN:
+	case ERR_NOT_FOUND:
+	case ERR_METHOD:
+	case ERR_CONFLICT:
+	case ERR_LENGTH_REQUIRED:
+	case ERR_TOO_LARGE:
+	case ERR_MEDIA_TYPE:
+	case ERR_LIMIT_TEMPLATES:
+	case ERR_LIMIT_PERSONAL:
+	case ERR_LIMIT_NAME:
+	case ERR_LIMIT_BODY:
+	case ERR_LIMIT_PROJECTS:
+	case ERR_LIMIT_GROUPS:
+	case ERR_LIMIT_VALUES:
+	case ERR_LIMIT_IMPORT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Runs phase of auth for a protected route; none: fail closed. */
 static enum err
 router_auth(router_auth_fn auth, struct req *r, enum auth_phase phase)
@@ -166,6 +195,9 @@ out:
 			log_msg(LOGL_ERR, r->rid, "reason=%s route=%s",
 			    err_code(e), r->route != NULL ? r->route->name :
 			    "-");
+		else if (quiet_refusal(e))
+			/* The request line, same rid, names the route. */
+			log_msg(LOGL_INFO, r->rid, "reason=%s", err_code(e));
 		reply_error(rep, e);
 	} else if (rep->body == NULL && rep->status != 204) {
 		/* A handler that produced nothing is our bug. */

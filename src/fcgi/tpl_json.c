@@ -170,7 +170,8 @@ tpl_json_parse(const cJSON *o, struct tpl *t, const char **field)
 	enum err	 e;
 
 	memset(t, 0, sizeof(*t));
-	*field = "body";
+	/* Not an object: no field of it is at fault, the whole is. */
+	*field = NULL;
 	if (!cJSON_IsObject(o))
 		return ERR_UNPROCESSABLE;
 	*field = "name";

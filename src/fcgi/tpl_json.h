@@ -17,7 +17,8 @@
  * scope needs ("projects": canonical project ids, strings or integers;
  * "groups": group ids).  Unknown fields are ignored.  ERR_OK, or the
  * error for the first bad field (ERR_LIMIT_* for a broken limit, else
- * ERR_UNPROCESSABLE) with its name in *field and t empty again.
+ * ERR_UNPROCESSABLE) with its name in *field (NULL when o is no object
+ * at all) and t empty again.
  */
 enum err	 tpl_json_parse(const cJSON *o, struct tpl *t,
 		    const char **field) __attribute__((warn_unused_result));

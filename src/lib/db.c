@@ -323,13 +323,44 @@ db_migrate(sqlite3 *db, const struct db_migration *m, size_t n)
 	return DB_OK;
 }
 
+/*
+ * Abandoned connections: reachable (so that leak checkers do not count
+ * them), never closed.  A process abandons few (one per damaged file it
+ * had open); past ABANDONED_MAX the oldest leaves the list, still open.
+ */
+#define ABANDONED_MAX	64
+static sqlite3	*abandoned[ABANDONED_MAX];
+static size_t	 nabandoned;
+
+void
+db_abandon(sqlite3 *db)
+{
+	if (db == NULL)
+		return;
+	/* Whatever a statement left open: no commit, no write. */
+	if (!sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	abandoned[nabandoned++ % ABANDONED_MAX] = db;
+}
+
+/* 1 if path has a -wal beside it (closing may then checkpoint it). */
+static int
+wal_beside(const char *path)
+{
+	char	 wal[4096];
+
+	if (snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal))
+		return 1;
+	return access(wal, F_OK) == 0;
+}
+
 enum db_status
 db_open(const char *path, const unsigned char *key, int create,
     const struct db_migration *m, size_t nmig, sqlite3 **out)
 {
 	sqlite3		*db = NULL;
 	enum db_status	 st = DB_ERROR;
-	int		 flags, rc;
+	int		 flags, rc, persist;
 
 	*out = NULL;
 	if (!create && access(path, F_OK) == -1)
@@ -345,6 +376,14 @@ db_open(const char *path, const unsigned char *key, int create,
 	 * opened an idle tenant file together).
 	 */
 	sqlite3_busy_timeout(db, DB_BUSY_MS);
+	/*
+	 * The -wal and -shm stay when the last connection closes (the -wal
+	 * emptied): a file that has been open once opens again, and reads,
+	 * on a full disk, where creating them would fail.
+	 */
+	persist = 1;
+	(void)sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
 	if (db_key(db, key) == -1)
 		goto out;
 	/* The key is only checked when a page is read. */
@@ -357,6 +396,7 @@ db_open(const char *path, const unsigned char *key, int create,
 	if (rc != SQLITE_OK)
 		goto out;
 	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
+	    db_exec(db, "PRAGMA journal_size_limit = 0") == -1 ||
 	    db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1)
 		goto out;
@@ -384,7 +424,13 @@ out:
 	/* Opening writes too (the -wal and -shm files): no room, say so. */
 	if (st == DB_ERROR && db_disk_full(path))
 		st = DB_FULL;
-	if (db != NULL)
+	/*
+	 * A file refused with a -wal beside it: closing could checkpoint
+	 * the -wal into it, and such a file is to stay as it was.
+	 */
+	if (db != NULL && st != DB_FULL && wal_beside(path))
+		db_abandon(db);
+	else if (db != NULL)
 		sqlite3_close(db);
 	return st;
 }

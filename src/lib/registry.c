@@ -515,12 +515,19 @@ install_new(struct install_tx *tx, const unsigned char *sealed,
 {
 	unsigned char	 wrapped[KEYS_SEALED_LEN(KEY_BYTES)];
 	sqlite3_stmt	*st = NULL;
+	char		*path;
 	enum err	 e = ERR_INTERNAL;
 	int		 kmaster;
 
 	if (tenant_file_create(tx->reg, tx->id, tx->now, wrapped,
-	    &kmaster) == -1)
-		return ERR_INTERNAL;
+	    &kmaster) == -1) {
+		/* The tenant file's disk, not the registry's, may be full. */
+		path = registry_tenant_path(tx->reg, tx->id);
+		e = path != NULL && db_disk_full(path) ? ERR_STORAGE_FULL :
+		    ERR_INTERNAL;
+		free(path);
+		return e;
+	}
 	tx->file_made = 1;
 	if ((st = stmt_prepare(tx->reg, STMT_INSERT_TENANT)) == NULL ||
 	    db_bind_text(st, 1, tx->id) == -1 ||
@@ -759,44 +766,95 @@ tenant_file_name(const char *name, char id[TENANT_ID_LEN + 1])
 	return 0;
 }
 
+static int
+id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, TENANT_ID_LEN + 1);
+}
+
+/* The ids of tdir's tenant files, sorted, each once; -1 on failure. */
+static int
+tenant_file_ids(const char *tdir, char (**out)[TENANT_ID_LEN + 1],
+    size_t *n)
+{
+	char		(*ids)[TENANT_ID_LEN + 1] = NULL, (*v)[TENANT_ID_LEN + 1];
+	size_t		 cnt = 0, cap = 0, i, k;
+	struct dirent	*de;
+	DIR		*d;
+
+	if ((d = opendir(tdir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((v = reallocarray(ids, cap, sizeof(*ids))) == NULL) {
+				closedir(d);
+				free(ids);
+				return -1;
+			}
+			ids = v;
+		}
+		if (tenant_file_name(de->d_name, ids[cnt]))
+			cnt++;
+	}
+	closedir(d);
+	if (cnt > 0)
+		qsort(ids, cnt, sizeof(*ids), id_cmp);
+	for (i = k = 0; i < cnt; i++)
+		if (k == 0 || memcmp(ids[i], ids[k - 1], sizeof(*ids)) != 0)
+			memcpy(ids[k++], ids[i], sizeof(*ids));
+	*out = ids;
+	*n = k;
+	return 0;
+}
+
 int
 registry_orphans(struct registry *reg,
     int (*fn)(const char *id, const char *path, long long mtime, void *),
     void *arg)
 {
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char		(*ids)[TENANT_ID_LEN + 1] = NULL;
 	struct tenant	 t;
-	struct dirent	*de;
 	struct stat	 st;
-	DIR		*d;
-	char		*tdir, *path, id[TENANT_ID_LEN + 1];
+	char		*tdir, *path = NULL, name[TENANT_ID_LEN + 16], p[4096];
+	long long	 newest;
+	size_t		 nids = 0, i, k;
 	int		 n = 0, rc = 0;
 	enum err	 e;
 
 	if ((tdir = util_path_join(reg->state_dir, "tenants")) == NULL)
 		return -1;
-	if ((d = opendir(tdir)) == NULL) {
+	if (tenant_file_ids(tdir, &ids, &nids) == -1) {
 		free(tdir);
 		return -1;
 	}
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (!tenant_file_name(de->d_name, id))
-			continue;
-		if ((e = registry_get(reg, id, &t)) == ERR_OK) {
+	for (i = 0; rc == 0 && i < nids; i++) {
+		if ((e = registry_get(reg, ids[i], &t)) == ERR_OK) {
 			registry_tenant_free(&t);
 			continue;
 		}
-		if (e != ERR_NOT_FOUND || (path = util_path_join(tdir,
-		    de->d_name)) == NULL) {
+		snprintf(name, sizeof(name), "%s.db", ids[i]);
+		if (e != ERR_NOT_FOUND ||
+		    (path = util_path_join(tdir, name)) == NULL) {
 			rc = -1;
 			break;
 		}
-		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			rc = fn(id, path, (long long)st.st_mtime, arg);
+		/* The group is as old as its youngest file. */
+		newest = -1;
+		for (k = 0; k < sizeof(sfx) / sizeof(sfx[0]); k++)
+			if ((size_t)snprintf(p, sizeof(p), "%s%s", path,
+			    sfx[k]) < sizeof(p) && lstat(p, &st) == 0 &&
+			    S_ISREG(st.st_mode) && st.st_mtime > newest)
+				newest = (long long)st.st_mtime;
+		if (newest >= 0) {
+			rc = fn(ids[i], path, newest, arg);
 			n++;
 		}
 		free(path);
+		path = NULL;
 	}
-	closedir(d);
+	free(ids);
 	free(tdir);
 	return rc == -1 ? -1 : n;
 }

@@ -95,6 +95,9 @@ tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
 		log_msg(LOGL_ERR, rid, "reason=tenant_file_owner tenant=%s",
 		    t->id);
 		e = ERR_QUARANTINED;
+		/* Another's file: closing would checkpoint into it. */
+		db_abandon(db);
+		db = NULL;
 		goto out;
 	}
 	memcpy(h->id, t->id, sizeof(h->id));
@@ -112,17 +115,35 @@ out:
 	return e;
 }
 
-void
-tenantdb_close(struct tenantdb *h)
+static void
+finalize_all(struct tenantdb *h)
 {
 	size_t	 s, i;
 
+	for (s = 0; s < TDB__MAX; s++)
+		for (i = 0; i < TENANTDB_STMTS; i++) {
+			sqlite3_finalize(h->stmts[s][i]);
+			h->stmts[s][i] = NULL;
+		}
+}
+
+void
+tenantdb_close(struct tenantdb *h)
+{
 	if (h == NULL)
 		return;
-	for (s = 0; s < TDB__MAX; s++)
-		for (i = 0; i < TENANTDB_STMTS; i++)
-			sqlite3_finalize(h->stmts[s][i]);
+	finalize_all(h);
 	db_close(h->db);
+	free(h);
+}
+
+void
+tenantdb_abandon(struct tenantdb *h)
+{
+	if (h == NULL)
+		return;
+	finalize_all(h);
+	db_abandon(h->db);
 	free(h);
 }
 

@@ -30,6 +30,7 @@ enum tstmt {
 	T_SCOPES,
 	T_COUNT_VISIBLE,
 	T_SCOPE_OF,
+	T_SEARCH_SET,
 	T__MAX
 };
 
@@ -53,14 +54,26 @@ _Static_assert(T__MAX <= TENANTDB_STMTS, "too many template statements");
 	"template_id = t.id) AS targets FROM templates t "
 
 /*
- * The list order and its filters over the rows of v: ?5 active (-1
- * any), ?4 q folded (cellar_fold) or NULL, after the cursor ?6..?8 and
- * ?10 (position, -used, name, id) unless ?11 = 0, at most ?12.  Names
+ * A template's keys: what orders, pages and judges it (id, name, scope,
+ * owner, position, active, 30-day uses, targets), never its body, so
+ * that ordering a whole tenant's templates reads and sorts no body.
+ */
+#define KEYS "SELECT t.id, t.name, t.scope, t.owner, t.position, " \
+	"t.active, (SELECT COALESCE(SUM(MAX(inserted, posted)), 0) FROM " \
+	"template_usage WHERE template_id = t.id AND day > ?9 - 30) AS used, " \
+	"(SELECT group_concat(target, ',') FROM template_targets WHERE " \
+	"template_id = t.id) AS targets FROM templates t "
+
+/*
+ * The list order and its filters over the keys in v: ?5 active (-1
+ * any), ?4 q folded (cellar_fold) or NULL, found in template_search
+ * (folded when written), after the cursor ?6..?8 and ?10 (position,
+ * -used, name, id) unless ?11 = 0, at most ?12 (-1: all).  Names
  * compare under the CELLAR collation (collate.h) everywhere.
  */
 #define LIST_TAIL "SELECT * FROM v WHERE (?5 < 0 OR active = ?5) " \
-	"AND (?4 IS NULL OR instr(cellar_fold(name), ?4) > 0 OR " \
-	"instr(cellar_fold(body), ?4) > 0) " \
+	"AND (?4 IS NULL OR EXISTS (SELECT 1 FROM template_search s WHERE " \
+	"s.template_id = v.id AND instr(s.folded, ?4) > 0)) " \
 	"AND (?11 = 0 OR position > ?6 OR (position = ?6 AND " \
 	"(-used > ?7 OR (-used = ?7 AND " \
 	"(name > ?8 COLLATE CELLAR OR (name = ?8 COLLATE CELLAR AND " \
@@ -82,9 +95,9 @@ static const char *const tsql[T__MAX] = {
 	    "'project' AND target = ?2 "
 	    "UNION ALL SELECT template_id FROM template_targets WHERE kind = "
 	    "'group' AND ?3 IS NOT NULL AND instr(?3, ',' || target || ',') > 0"
-	    "), v AS (" ROW "WHERE t.id IN vis LIMIT -1) " LIST_TAIL,
+	    "), v AS (" KEYS "WHERE t.id IN vis LIMIT -1) " LIST_TAIL,
 	/* Every shared template and ?1's personal ones, in list order. */
-	[T_SCAN] = "WITH v AS (" ROW "WHERE t.scope <> 'personal' OR "
+	[T_SCAN] = "WITH v AS (" KEYS "WHERE t.scope <> 'personal' OR "
 	    "t.owner = ?1 LIMIT -1) " LIST_TAIL,
 	[T_GET] = ROW "WHERE t.id = ?1",
 	[T_COUNT_SHARED] = "SELECT count(*) FROM templates WHERE scope <> "
@@ -123,6 +136,10 @@ static const char *const tsql[T__MAX] = {
 	[T_COUNT_VISIBLE] = "SELECT count(*) FROM templates WHERE "
 	    "scope <> 'personal' OR owner = ?1",
 	[T_SCOPE_OF] = "SELECT scope, owner FROM templates WHERE id = ?1",
+	/* What search reads, written with the template (0003_search.sql). */
+	[T_SEARCH_SET] = "INSERT OR REPLACE INTO template_search (template_id, "
+	    "folded) VALUES (?1, cellar_fold(?2) || char(10) || "
+	    "cellar_fold(?3))",
 };
 
 static const char *const scope_names[SCOPE__MAX] = {
@@ -240,9 +257,32 @@ row(sqlite3_stmt *s, struct tpl *t)
 	return 0;
 }
 
-/* Steps s to the end, collecting rows. */
+/* Reads a KEYS row into t: no body, version or times. */
+static int
+key_row(sqlite3_stmt *s, struct tpl *t)
+{
+	const char	*scope = (const char *)sqlite3_column_text(s, 2);
+	const char	*targets = (const char *)sqlite3_column_text(s, 7);
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(s, 0);
+	if ((t->name = db_col_strdup(s, 1)) == NULL ||
+	    (t->owner = db_col_strdup(s, 3)) == NULL || scope == NULL ||
+	    tpl_scope_parse(scope, &t->scope) == -1)
+		return -1;
+	t->position = sqlite3_column_int64(s, 4);
+	t->active = sqlite3_column_int(s, 5);
+	t->used30 = sqlite3_column_int64(s, 6);
+	if (targets != NULL && *targets != '\0' &&
+	    targets_split(t, targets) == -1)
+		return -1;
+	return 0;
+}
+
+/* Steps s to the end, collecting rows read with fn (row or key_row). */
 static enum err
-collect(sqlite3_stmt *s, struct tpl **out, size_t *n)
+collect_with(sqlite3_stmt *s, int (*fn)(sqlite3_stmt *, struct tpl *),
+    struct tpl **out, size_t *n)
 {
 	struct tpl	*ts = NULL, *v;
 	size_t		 cnt = 0, cap = 0;
@@ -256,7 +296,7 @@ collect(sqlite3_stmt *s, struct tpl **out, size_t *n)
 				goto out;
 			ts = v;
 		}
-		if (row(s, &ts[cnt]) == -1) {
+		if (fn(s, &ts[cnt]) == -1) {
 			tpl_free(&ts[cnt]);
 			goto out;
 		}
@@ -275,6 +315,12 @@ out:
 	done(s);
 	tpl_list_free(ts, cnt);
 	return e;
+}
+
+static enum err
+collect(sqlite3_stmt *s, struct tpl **out, size_t *n)
+{
+	return collect_with(s, row, out, n);
 }
 
 static void
@@ -299,8 +345,32 @@ list_run(sqlite3_stmt *s, const char *q, int active,
 		sqlite3_bind_int64(s, 10, c->id);
 	}
 	sqlite3_bind_int64(s, 9, today);
-	sqlite3_bind_int64(s, 12, (long long)limit);
-	return collect(s, out, n);
+	sqlite3_bind_int64(s, 12, limit == TPL_ALL ? -1 : (long long)limit);
+	return collect_with(s, key_row, out, n);
+}
+
+enum err
+tpl_fill(struct tenantdb *tdb, struct tpl *ts, size_t *n, long long today)
+{
+	struct tpl	 full;
+	size_t		 i, k = 0;
+	enum err	 e;
+
+	for (i = 0; i < *n; i++) {
+		e = tpl_get(tdb, ts[i].id, today, &full);
+		tpl_free(&ts[i]);
+		if (e == ERR_NOT_FOUND)		/* deleted since: skipped */
+			continue;
+		if (e != ERR_OK) {
+			while (++i < *n)
+				tpl_free(&ts[i]);
+			*n = k;
+			return e;
+		}
+		ts[k++] = full;
+	}
+	*n = k;
+	return ERR_OK;
 }
 
 enum err
@@ -310,6 +380,10 @@ tpl_list(struct tenantdb *tdb, const struct tpl_viewer *v, const char *q,
 {
 	sqlite3_stmt	*s;
 
+	struct tpl	*keys;
+	size_t		 nkeys;
+	enum err	 e;
+
 	*out = NULL;
 	*n = 0;
 	if ((s = st(tdb, T_LIST)) == NULL)
@@ -317,7 +391,16 @@ tpl_list(struct tenantdb *tdb, const struct tpl_viewer *v, const char *q,
 	bind_text(s, 1, v->account);
 	bind_text(s, 2, v->project);
 	bind_text(s, 3, v->groups);
-	return list_run(s, q, active, c, limit, today, out, n);
+	if ((e = list_run(s, q, active, c, limit, today, &keys, &nkeys)) !=
+	    ERR_OK)
+		return e;
+	e = tpl_fill(tdb, keys, &nkeys, today);
+	if (e == ERR_OK) {
+		*out = keys;
+		*n = nkeys;
+	} else
+		tpl_list_free(keys, nkeys);
+	return e;
 }
 
 enum err
@@ -465,6 +548,21 @@ limits_check(struct tenantdb *tdb, const struct tpl_limits *lim,
 	return ERR_OK;
 }
 
+/* Writes what search reads of template id (inside the transaction). */
+static int
+search_store(struct tenantdb *tdb, long long id, const char *name,
+    const char *body)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = st(tdb, T_SEARCH_SET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, name);
+	bind_text(s, 3, body);
+	return exec_done(s);
+}
+
 /* Inserts t under name inside the caller's transaction. */
 static int
 insert_one(struct tenantdb *tdb, struct tpl *t, const char *name,
@@ -486,6 +584,8 @@ insert_one(struct tenantdb *tdb, struct tpl *t, const char *name,
 	t->id = sqlite3_last_insert_rowid(tenantdb_sqlite(tdb));
 	t->version = 1;
 	t->created_at = t->updated_at = now;
+	if (search_store(tdb, t->id, name, t->body) == -1)
+		return -1;
 	return targets_store(tdb, t);
 }
 
@@ -655,6 +755,8 @@ update_tx(sqlite3 *db, void *arg)
 		return ERR_INTERNAL;
 	if (sqlite3_changes(db) != 1)
 		return gone_or_changed(c->tdb, t->id);
+	if (search_store(c->tdb, t->id, t->name, t->body) == -1)
+		return ERR_INTERNAL;
 	return targets_store(c->tdb, t) == -1 ? ERR_INTERNAL : ERR_OK;
 }
 

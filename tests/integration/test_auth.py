@@ -454,23 +454,27 @@ def test_aud_may_carry_a_trailing_slash_or_be_a_list(env):
     env.assert_works(t)
 
 
-def test_a_key_that_fails_to_verify_is_not_cached(env):
+def test_a_key_that_fails_to_verify_is_kept_in_memory_not_on_disk(env):
     right, kid = env.new_install_key("uncached")
     wrong = atl.new_rsa_key()
     t = env.new_tenant()
     body = atl.install_payload(t.client_key, t.secret, t.base_url)
+    workers = len(env.st.worker_pids())
     before = env.snapshot()
     for attempt in (1, 2):
         r = env.lifecycle("/installed", body,
                           env.install_token(t, key=wrong, kid=kid))
         env.assert_refused(r, "bad_signature", "installed")
-        # Fetched again each time: a key is kept only once it verified.
-        assert env.fake.key_hits(kid) == attempt
+        # On disk only once it verified a token; in memory at once, so
+        # that a bad signature costs one fetch (per worker) and never
+        # holds up the genuine install behind it (the kid's
+        # fetch_interval).
+        assert 1 <= env.fake.key_hits(kid) <= min(attempt, workers)
         assert not (env.key_dir / f"{kid}.pem").exists()
     assert env.snapshot() == before
     env.install(t, key=right, kid=kid)
     assert (env.key_dir / f"{kid}.pem").exists()
-    assert env.fake.key_hits(kid) == 3
+    assert env.fake.key_hits(kid) <= workers
 
 
 # Signed installs that must be refused, changing nothing.

@@ -285,6 +285,32 @@ def test_an_attacker_sending_unknown_kids_cannot_make_genuine_installs_fail(
     assert fetched <= 4, f"{fetched} made-up kids reached the key service"
 
 
+def test_bad_signatures_naming_a_real_kid_cannot_hold_up_its_genuine_install(
+        make_stack, fake):
+    """Anyone can name a real kid (Atlassian's are public) and sign with
+    another key.  From 127.0.0.3, a stream of such installs naming the
+    kid of the genuine install to come: the genuine install right after
+    one of them still succeeds (its key was fetched once and kept), and
+    the key service is asked once."""
+    st = _default_fetch_stack(make_stack, fake, "badsig")
+    key, kid = fake.new_install_key("real")
+    wrong = atl.new_rsa_key()
+    for i in range(6):
+        victim = Site()
+        tok = atl.install_token(wrong, kid, victim.client_key,
+                                aud=st.base_url)
+        status, rid, text = _post_from(
+            "127.0.0.3", st.port, "/installed",
+            atl.install_payload(victim.client_key, victim.secret,
+                                victim.base_url), tok)
+        assert status == 401, text
+        assert reasons_for(st, rid) == ["bad_signature"], rid
+        # The genuine install right behind the forged one.
+        assert_installed(st, lifecycle(st, Site(), key, kid),
+                         f"genuine install {i} after a forged one")
+    assert fake.key_hits(kid) == 1
+
+
 # 19. Monotonic clock: the workers' wall clock steps back a day.
 
 class FakedClock:

@@ -881,12 +881,19 @@ def test_orphans_lists_and_removes_only_old_unregistered_tenant_files(env):
     tdir = env.tenants_dir
     hour_ago = time.time() - 3600
     old, fresh = secrets.token_hex(16), secrets.token_hex(16)
+    # An old file whose -wal was written a moment ago: in use, all kept.
+    mixed = secrets.token_hex(16)
     for suffix in (".db", ".db-wal", ".db-shm"):
         p = tdir / f"{old}{suffix}"
         p.write_bytes(os.urandom(4096))
         os.utime(p, (hour_ago, hour_ago))
     for suffix in (".db", ".db-wal"):
         (tdir / f"{fresh}{suffix}").write_bytes(os.urandom(4096))
+    for suffix in (".db", ".db-shm", ".db-wal"):
+        p = tdir / f"{mixed}{suffix}"
+        p.write_bytes(os.urandom(4096))
+        if suffix != ".db-wal":
+            os.utime(p, (hour_ago, hour_ago))
     registered = _files(tdir, a.id) + _files(tdir, b.id)
     assert tdir / f"{a.id}.db" in registered
     assert tdir / f"{b.id}.db" in registered
@@ -906,6 +913,8 @@ def test_orphans_lists_and_removes_only_old_unregistered_tenant_files(env):
         assert _files(tdir, old) == [], "old orphan files are left"
         assert [q.name for q in _files(tdir, fresh)] == \
             [f"{fresh}.db", f"{fresh}.db-wal"], "a fresh orphan was removed"
+        assert len(_files(tdir, mixed)) == 3, \
+            "part of an orphan whose -wal is fresh was removed"
         assert {q: digest(q) for q in registered if q.exists()} == kept, \
             "a registered tenant's file was removed or changed"
 
@@ -915,5 +924,6 @@ def test_orphans_lists_and_removes_only_old_unregistered_tenant_files(env):
         r = env.tenant_info(a)
         assert r.status_code == 200, r.text
     finally:
-        for q in _files(tdir, old) + _files(tdir, fresh):
+        for q in (_files(tdir, old) + _files(tdir, fresh) +
+                  _files(tdir, mixed)):
             q.unlink()

@@ -136,9 +136,8 @@ class Tenant:
 _install_keys = {}
 
 
-def install(st, fake):
-    """A fresh tenant installed on st (its Jira a site of the fake),
-    signed with the module's one install key; returns it with its id."""
+def send_install(st, fake):
+    """A signed install of a fresh site: (reply, client key, secret)."""
     if id(fake) not in _install_keys:
         _install_keys[id(fake)] = fake.new_install_key("robust")
     key, kid = _install_keys[id(fake)]
@@ -148,6 +147,13 @@ def install(st, fake):
     tok = atl.install_token(key, kid, client_key, aud=st.base_url)
     r = st.request("POST", "/installed", json=body,
                    headers={"Authorization": f"JWT {tok}"})
+    return r, client_key, secret
+
+
+def install(st, fake):
+    """A fresh tenant installed on st (its Jira a site of the fake),
+    signed with the module's one install key; returns it with its id."""
+    r, client_key, secret = send_install(st, fake)
     assert r.status_code == 204, (r.status_code, r.text)
     t = Tenant(st, client_key, secret)
     r = t.req("GET", "/api/tenant", atl.new_account_id())
@@ -470,14 +476,14 @@ def test_writes_on_a_full_disk_are_503_storage_full_until_space_is_freed(
                                 "min_free_mb = 0\n"),
                         workers=1, tag="full")
         try:
-            _full_disk(st, fake, disk)
+            _full_disk(make_stack, st, fake, disk)
         finally:
             # Before the unmount: the workers hold files on it open.
             problems = make_stack.stop(st)
         assert not problems, problems
 
 
-def _full_disk(st, fake, disk):
+def _full_disk(make_stack, st, fake, disk):
     t = install(st, fake)
     a = atl.new_account_id()
     kept = [t.create(a, f"before {i}",
@@ -489,9 +495,19 @@ def _full_disk(st, fake, disk):
     rendered = r.json()
     before = t.list(a)
     assert len(before) == 3
+    # Every worker lets go of the files (as idle_exit, max_requests or a
+    # full pool would): they must open again on the full disk.
+    st = t.st = make_stack.restart(st)
 
     filler = disk / "filler"
     fill(filler)
+
+    # A first install on the full disk: 503, and no file left behind.
+    files = sorted(p.name for p in (disk / "state" / "tenants").iterdir())
+    r, _, _ = send_install(st, fake)
+    storage_full(r)
+    assert sorted(p.name for p in (disk / "state" / "tenants").iterdir()) \
+        == files
 
     # Writes: 503 storage_full with Retry-After, and the reason logged.
     r = t.req("POST", "/api/templates", a, {
@@ -624,10 +640,14 @@ def test_a_flipped_byte_quarantines_the_tenant_and_its_file_stays_as_it_was(
 
     st = t.st = other.st = make_stack.restart(st)
     # Damage is found where it is read: page 1 at open, a data page by
-    # the first request that reads it (the export reads every template;
-    # an integrity check reads every page).  From then on every route
-    # refuses.
-    error_of(t.req("GET", "/api/templates/export", a), 503,
+    # the first request that reads it (the export reads every template,
+    # a search every template's search text; an integrity check reads
+    # every page).  From then on every route refuses.
+    first = [t.req("GET", "/api/templates/export", a),
+             t.req("GET", "/api/templates?q=filler", a)]
+    assert 503 in [r.status_code for r in first], \
+        [(r.status_code, r.text[:100]) for r in first]
+    error_of(next(r for r in first if r.status_code == 503), 503,
              "tenant_quarantined")
     for what, r in every_route(t, a, tpl):
         assert r.status_code == 503, (what, r.status_code, r.text[:200])
@@ -661,6 +681,71 @@ def test_a_flipped_byte_quarantines_the_tenant_and_its_file_stays_as_it_was(
     assert not problems, problems
     assert f.stat().st_ino == inode and sha256_of(f) == digest
     assert not status_500_lines(st), status_500_lines(st)[:5]
+
+
+def _pages_in_wal(wal):
+    """(page size, the page numbers the -wal holds frames of)."""
+    w = wal.read_bytes()
+    ps = struct.unpack(">I", w[8:12])[0]
+    frame = 24 + ps
+    return ps, {struct.unpack(">I", w[32 + i * frame:36 + i * frame])[0]
+                for i in range((len(w) - 32) // frame)}
+
+
+def test_a_damaged_file_with_a_wal_left_is_held_and_neither_is_written(
+        make_stack, fake):
+    """A worker killed mid-life leaves the tenant's -wal; the file is then
+    damaged in a page the -wal does not hold.  Holding the tenant must
+    not close its connection the normal way (SQLite would checkpoint the
+    -wal into the damaged file and delete it), nor may a worker's exit,
+    a restart or cellarctl tenant release."""
+    st = make_stack(drop_in(fake), workers=1, tag="dmgwal")
+    t = install(st, fake)
+    a = atl.new_account_id()
+    tpl = t.create(a, "first", "short body")
+    r = t.import_(a, [{"name": f"filler {i}", "scope": "personal",
+                       "body": "B" * 3000} for i in range(40)])
+    assert r.status_code == 201, r.text[:200]
+    # kill -9: the supervisor first, so that nothing respawns.
+    sup, workers = st.multiwatch_pid(), st.worker_pids()
+    os.kill(sup, signal.SIGKILL)
+    for w in workers:
+        os.kill(w, signal.SIGKILL)
+    wait_until(lambda: not alive(sup) and not any(alive(w) for w in workers),
+               what="the killed workers to be gone")
+    problems = make_stack.stop(st)
+    assert not problems, problems
+    f = st.dir / "state" / "tenants" / f"{t.id}.db"
+    wal = f.with_name(f.name + "-wal")
+    assert wal.exists() and wal.stat().st_size > 32, "no -wal was left"
+    ps, held = _pages_in_wal(wal)
+    data = bytearray(f.read_bytes())
+    npages = len(data) // ps
+    free = [p for p in range(2, npages + 1) if p not in held]
+    assert free, f"the -wal holds every page of the file ({npages})"
+    data[(max(free) - 1) * ps + 100] ^= 0xFF
+    f.write_bytes(bytes(data))
+    before = (sha256_of(f), sha256_of(wal))
+
+    def unchanged(when):
+        assert f.exists() and wal.exists(), f"a file went {when}"
+        assert (sha256_of(f), sha256_of(wal)) == before, \
+            f"the damaged file or its -wal was written {when}"
+
+    st = t.st = make_stack.restart(st)
+    error_of(t.req("GET", "/api/templates/export", a), 503,
+             "tenant_quarantined")
+    for what, r in every_route(t, a, tpl):
+        assert r.status_code == 503, (what, r.status_code, r.text[:200])
+    unchanged("when the tenant was held")
+    rc, out = cellarctl(st, "tenant", "release", t.id)
+    assert rc == 1, (rc, out)
+    unchanged("by a refused release")
+    st = t.st = make_stack.restart(st)
+    error_of(t.req("GET", "/api/tenant", a), 503, "tenant_quarantined")
+    problems = make_stack.stop(st)
+    assert not problems, problems
+    unchanged("by the workers' exit")
 
 
 # 23. No token in any log, whatever fails.

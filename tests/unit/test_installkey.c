@@ -3,10 +3,11 @@
  * unauthenticated input.  What users rely on: a made-up kid costs one
  * fetch and is then remembered; a client (an IPv4 address, an IPv6 /48)
  * that sent more unknown kids than its budget gets no more fetches, while
- * another client's new key is still fetched at once; and however many
- * addresses an attacker has, a worker's fetches of unknown kids stay
- * bounded.  The key service is a local HTTP server that knows no key
- * and counts what it is asked.
+ * another client's new key is still fetched at once, however many
+ * clients have struck out; and a real key is fetched once, even when
+ * the request that named it first carried a bad signature.  The key
+ * service is a local HTTP server that knows the kids starting with
+ * "real-" and counts what it is asked.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,9 @@ keysvc_run(void *arg)
 {
 	static const char reply[] = "HTTP/1.1 404 Not Found\r\n"
 	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	static const char key[] = "HTTP/1.1 200 OK\r\nContent-Length: 57\r\n"
+	    "Connection: close\r\n\r\n"
+	    "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
 	struct keysvc	*k = arg;
 	char		 buf[4096];
 	int		 c;
@@ -58,7 +62,10 @@ keysvc_run(void *arg)
 				break;
 		}
 		__atomic_add_fetch(&k->hits, 1, __ATOMIC_SEQ_CST);
-		if (write(c, reply, sizeof(reply) - 1) < 0)
+		if (strncmp(buf, "GET /real-", 10) == 0) {
+			if (write(c, key, sizeof(key) - 1) < 0)
+				(void)0;
+		} else if (write(c, reply, sizeof(reply) - 1) < 0)
 			(void)0;
 		close(c);
 	}
@@ -211,33 +218,55 @@ test_strikes_expire_with_their_window(void **state)
 }
 
 /*
- * Many addresses, one unknown kid each: strike records fill the table
- * and are never evicted while live, so the worker's fetches of unknown
- * kids stop at the table's size (1024 with budget 0) instead of going on
- * with every new address.
+ * Many addresses, one unknown kid each: more struck clients than the
+ * table holds.  None of that stops a new client's fetch (a cap the
+ * attacker could fill would stop genuine installs), and the most recent
+ * struck clients are still held.
  */
 static void
-test_fetches_of_unknown_kids_are_capped_overall(void **state)
+test_a_full_strike_table_never_refuses_a_new_client(void **state)
 {
 	struct ifx	*f = ifx_new(0, 300);
 	char		 addr[32];
-	int		 i, cap = -1;
+	int		 i;
 
 	(void)state;
 	for (i = 0; i < 1100; i++) {
 		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 250, i % 250);
-		if (strcmp(try_kid(f, addr), "install_key_fetch_throttled") ==
-		    0) {
-			cap = i;
-			break;
-		}
+		assert_string_equal(try_kid(f, addr), "install_key_not_found");
 	}
-	assert_int_equal(cap, 1024);
-	assert_int_equal(f->svc.hits, 1024);
-	/* An early client is still held: its record was never evicted. */
-	assert_string_equal(try_kid(f, "10.0.0.0"),
+	assert_int_equal(f->svc.hits, 1100);
+	assert_string_equal(try_kid(f, "192.0.2.200"), "install_key_not_found");
+	assert_string_equal(try_kid(f, "10.0.4.99"),
 	    "install_key_fetch_throttled");
-	assert_int_equal(f->svc.hits, 1024);
+	assert_int_equal(f->svc.hits, 1101);
+	ifx_free(f);
+}
+
+/*
+ * A real kid named first by a request whose signature then fails: the
+ * key stays in memory, so the genuine install right behind it needs no
+ * fetch and is not throttled by the kid's fetch_interval.
+ */
+static void
+test_a_fetched_key_is_kept_whatever_the_signature(void **state)
+{
+	struct ifx	*f = ifx_new(3, 300);
+	const char	*reason = NULL;
+	char		*pem;
+	size_t		 len;
+	int		 fetched, i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		pem = installkey_get(f->cfg, "real-key-1", i ? "192.0.2.9" :
+		    "203.0.113.66", &len, &fetched, &reason);
+		assert_non_null(pem);
+		assert_true(fetched);
+		assert_non_null(strstr(pem, "BEGIN PUBLIC KEY"));
+		free(pem);
+	}
+	assert_int_equal(f->svc.hits, 1);
 	ifx_free(f);
 }
 
@@ -249,7 +278,9 @@ main(void)
 		    test_clients_are_ipv4_addresses_and_ipv6_slash_48s),
 		cmocka_unit_test(test_unknown_kids_are_budgeted_per_client),
 		cmocka_unit_test(test_strikes_expire_with_their_window),
-		cmocka_unit_test(test_fetches_of_unknown_kids_are_capped_overall),
+		cmocka_unit_test(
+		    test_a_full_strike_table_never_refuses_a_new_client),
+		cmocka_unit_test(test_a_fetched_key_is_kept_whatever_the_signature),
 	};
 
 	log_init("test_installkey", LOGL_ERR);

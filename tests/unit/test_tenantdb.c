@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "cellar/db.h"
 #include "cellar/err.h"
@@ -123,6 +124,38 @@ test_encryption_is_read_from_the_file(void **state)
 	/* Gone: unknown, never "encrypted". */
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(tenantdb_encrypted(f->tdb), -1);
+}
+
+/* A file made before search had its table gets it, filled, on open. */
+static void
+test_search_table_is_filled_for_older_files(void **state)
+{
+	struct fx_tenant *f = *state;
+	unsigned char	 key[32];
+	char		 path[160];
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+
+	(void)f;
+	randombytes_buf(key, sizeof(key));
+	snprintf(path, sizeof(path), "%s/old.db", f->dir);
+	assert_true(db_tenant_nmigrations >= 3);
+	assert_int_equal(db_open(path, key, 1, db_tenant_migrations, 2, &db),
+	    DB_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO templates (name, body, "
+	    "scope, owner, created_at, updated_at) VALUES ('Grüße', "
+	    "'Zur STRASSE', 'personal', 'a', 1, 1)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	db_close(db);
+	assert_int_equal(db_open(path, key, 0, db_tenant_migrations,
+	    db_tenant_nmigrations, &db), DB_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT folded FROM "
+	    "template_search", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0),
+	    "grüsse\nzur strasse");
+	sqlite3_finalize(st);
+	db_close(db);
 }
 
 /*
@@ -250,6 +283,7 @@ main(void)
 		FX_TENANT_TEST(test_two_handles_on_one_file_see_each_other),
 		FX_TENANT_TEST(test_a_file_naming_another_tenant_is_refused),
 		FX_TENANT_TEST(test_encryption_is_read_from_the_file),
+		FX_TENANT_TEST(test_search_table_is_filled_for_older_files),
 		FX_TENANT_TEST(test_a_damaged_page_anywhere_holds_the_tenant),
 	};
 

@@ -224,6 +224,54 @@ test_import_all_or_nothing(void **state)
 	tpl_free(&have);
 }
 
+/* Search reads what was folded when written, and follows every change. */
+static void
+test_search_follows_writes(void **state)
+{
+	struct fx_tenant *f = *state;
+	const struct tpl_viewer v = { "acct-a", NULL, NULL };
+	struct tpl_cursor c;
+	struct tpl	 t, *ts;
+	size_t		 n;
+
+	memset(&c, 0, sizeof(c));
+	make(f->tdb, &t, "Grüße", SCOPE_PERSONAL, "acct-a", END);
+	free(t.body);
+	t.body = strdup("Zur Straße hin");
+	assert_int_equal(tpl_update(f->tdb, &t, 1, NOW + 1, &fx_limits), ERR_OK);
+	assert_int_equal(tpl_list(f->tdb, &v, "strasse", -1, &c, 10, 0, &ts,
+	    &n), ERR_OK);
+	assert_int_equal(n, 1);
+	/* Whole rows come back, body included. */
+	assert_string_equal(ts[0].body, "Zur Straße hin");
+	tpl_list_free(ts, n);
+	/* The name is searched too; the old body no longer. */
+	assert_int_equal(tpl_list(f->tdb, &v, "grüsse", -1, &c, 10, 0, &ts,
+	    &n), ERR_OK);
+	assert_int_equal(n, 1);
+	tpl_list_free(ts, n);
+	assert_int_equal(tpl_list(f->tdb, &v, "body", -1, &c, 10, 0, &ts, &n),
+	    ERR_OK);
+	assert_int_equal(n, 0);
+	free(ts);
+	/* Keys only from the scan: no body read. */
+	assert_int_equal(tpl_scan(f->tdb, "acct-a", "strasse", -1, &c, TPL_ALL,
+	    0, &ts, &n), ERR_OK);
+	assert_int_equal(n, 1);
+	assert_null(ts[0].body);
+	assert_int_equal(tpl_fill(f->tdb, ts, &n, 0), ERR_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ts[0].body, "Zur Straße hin");
+	tpl_list_free(ts, n);
+	/* Gone with the template. */
+	assert_int_equal(tpl_delete(f->tdb, t.id, 2), ERR_OK);
+	assert_int_equal(tpl_list(f->tdb, &v, "strasse", -1, &c, 10, 0, &ts,
+	    &n), ERR_OK);
+	assert_int_equal(n, 0);
+	free(ts);
+	tpl_free(&t);
+}
+
 static void
 test_name_taken_only_where_visible(void **state)
 {
@@ -304,6 +352,7 @@ main(void)
 		FX_TENANT_TEST(test_limits_per_owner_and_per_tenant),
 		FX_TENANT_TEST(test_usage_over_thirty_days),
 		FX_TENANT_TEST(test_import_all_or_nothing),
+		FX_TENANT_TEST(test_search_follows_writes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
