@@ -71,7 +71,7 @@ _Static_assert(T__MAX <= TENANTDB_STMTS, "too many template statements");
  * -used, name, id) unless ?11 = 0, at most ?12 (-1: all).  Names
  * compare under the CELLAR collation (collate.h) everywhere.
  */
-#define LIST_TAIL "SELECT * FROM v WHERE (?5 < 0 OR active = ?5) " \
+#define LIST_WHERE "WHERE (?5 < 0 OR active = ?5) " \
 	"AND (?4 IS NULL OR EXISTS (SELECT 1 FROM template_search s WHERE " \
 	"s.template_id = v.id AND instr(s.folded, ?4) > 0)) " \
 	"AND (?11 = 0 OR position > ?6 OR (position = ?6 AND " \
@@ -79,6 +79,7 @@ _Static_assert(T__MAX <= TENANTDB_STMTS, "too many template statements");
 	"(name > ?8 COLLATE CELLAR OR (name = ?8 COLLATE CELLAR AND " \
 	"id > ?10)))))) " \
 	"ORDER BY position, used DESC, name COLLATE CELLAR, id LIMIT ?12"
+#define LIST_TAIL "SELECT * FROM v " LIST_WHERE
 
 static const char *const tsql[T__MAX] = {
 	/*
@@ -95,7 +96,11 @@ static const char *const tsql[T__MAX] = {
 	    "'project' AND target = ?2 "
 	    "UNION ALL SELECT template_id FROM template_targets WHERE kind = "
 	    "'group' AND ?3 IS NOT NULL AND instr(?3, ',' || target || ',') > 0"
-	    "), v AS (" KEYS "WHERE t.id IN vis LIMIT -1) " LIST_TAIL,
+	    "), v AS (" KEYS "WHERE t.id IN vis LIMIT -1), "
+	    /* The page's ids by keys alone; only they are read whole. */
+	    "page(id) AS (SELECT id FROM v " LIST_WHERE ") "
+	    ROW "WHERE t.id IN page "
+	    "ORDER BY position, used DESC, name COLLATE CELLAR, t.id",
 	/* Every shared template and ?1's personal ones, in list order. */
 	[T_SCAN] = "WITH v AS (" KEYS "WHERE t.scope <> 'personal' OR "
 	    "t.owner = ?1 LIMIT -1) " LIST_TAIL,
@@ -329,11 +334,10 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 	(void)db_bind_text(s, i, v);
 }
 
-/* Binds the list's filters, cursor, day and limit; runs it. */
-static enum err
-list_run(sqlite3_stmt *s, const char *q, int active,
-    const struct tpl_cursor *c, size_t limit, long long today,
-    struct tpl **out, size_t *n)
+/* Binds the list's filters, cursor, day and limit. */
+static void
+list_bind(sqlite3_stmt *s, const char *q, int active,
+    const struct tpl_cursor *c, size_t limit, long long today)
 {
 	bind_text(s, 4, q);
 	sqlite3_bind_int(s, 5, active);
@@ -346,7 +350,6 @@ list_run(sqlite3_stmt *s, const char *q, int active,
 	}
 	sqlite3_bind_int64(s, 9, today);
 	sqlite3_bind_int64(s, 12, limit == TPL_ALL ? -1 : (long long)limit);
-	return collect_with(s, key_row, out, n);
 }
 
 enum err
@@ -380,10 +383,6 @@ tpl_list(struct tenantdb *tdb, const struct tpl_viewer *v, const char *q,
 {
 	sqlite3_stmt	*s;
 
-	struct tpl	*keys;
-	size_t		 nkeys;
-	enum err	 e;
-
 	*out = NULL;
 	*n = 0;
 	if ((s = st(tdb, T_LIST)) == NULL)
@@ -391,16 +390,8 @@ tpl_list(struct tenantdb *tdb, const struct tpl_viewer *v, const char *q,
 	bind_text(s, 1, v->account);
 	bind_text(s, 2, v->project);
 	bind_text(s, 3, v->groups);
-	if ((e = list_run(s, q, active, c, limit, today, &keys, &nkeys)) !=
-	    ERR_OK)
-		return e;
-	e = tpl_fill(tdb, keys, &nkeys, today);
-	if (e == ERR_OK) {
-		*out = keys;
-		*n = nkeys;
-	} else
-		tpl_list_free(keys, nkeys);
-	return e;
+	list_bind(s, q, active, c, limit, today);
+	return collect(s, out, n);
 }
 
 enum err
@@ -415,7 +406,8 @@ tpl_scan(struct tenantdb *tdb, const char *account, const char *q,
 	if ((s = st(tdb, T_SCAN)) == NULL)
 		return db_err(tenantdb_sqlite(tdb));
 	bind_text(s, 1, account);
-	return list_run(s, q, active, c, limit, today, out, n);
+	list_bind(s, q, active, c, limit, today);
+	return collect_with(s, key_row, out, n);
 }
 
 enum err
