@@ -85,7 +85,8 @@ FCGI_SRCS = src/fcgi/api.c src/fcgi/app.c src/fcgi/auth.c \
 	   src/fcgi/installkey.c src/fcgi/perm.c src/fcgi/pool.c \
 	   src/fcgi/render.c src/fcgi/reply.c src/fcgi/req.c \
 	   src/fcgi/route_lifecycle.c src/fcgi/route_meta.c \
-	   src/fcgi/route_templates.c src/fcgi/route_tenant.c \
+	   src/fcgi/route_templates.c src/fcgi/route_templates_io.c \
+	   src/fcgi/route_templates_list.c src/fcgi/route_tenant.c \
 	   src/fcgi/router.c src/fcgi/routes.c src/fcgi/tpl_json.c
 FCGI_MAIN = src/fcgi/main.c
 # cellarctl.
