@@ -23,17 +23,15 @@ import secrets
 import subprocess
 import threading
 import uuid
-from urllib.parse import urlencode
 
 import pytest
 
 import atlassian as atl
 from harness import (CELLARCTL, internal_errors, sanitizer_report,
                      unexpected_worker_exits, write_drop_ins)
+from canned_client import Tenant
 from jira_fake import PERMISSIONS_CHECK
 
-BROWSE = "BROWSE_PROJECTS"
-PADMIN = "ADMINISTER_PROJECTS"
 P1, P2, P3 = "10100", "10200", "10300"
 MIB = 1024 * 1024
 # Words of the API an error reply may hold whatever the request said
@@ -127,128 +125,6 @@ class Env:
 def stack_drop_in(fake, cache_seconds=0, extra=""):
     return (f"[auth]\ninstall_keys_url = {fake.keys_url}\n"
             f"[jira]\ncache_seconds = {cache_seconds}\n" + extra)
-
-
-class Tenant:
-    """An installed tenant, its Jira site and its users."""
-
-    def __init__(self, env, client_key, secret, site):
-        self.env = env
-        self.client_key = client_key
-        self.secret = secret
-        self.site = site
-
-    def user(self, admin=False, browse=(), padmin=(), groups=()):
-        """A fresh account id, with what Jira says about it."""
-        a = atl.new_account_id()
-        if admin:
-            self.site.set_admin(a)
-        if browse:
-            self.site.grant(a, BROWSE, *browse)
-        if padmin:
-            self.site.grant(a, PADMIN, *padmin)
-        self.site.set_groups(a, list(groups))
-        return a
-
-    def token(self, acct, project=None):
-        return atl.context_token(self.secret, self.client_key, sub=acct,
-                                 context=atl.user_context(project))
-
-    def req(self, method, path, acct, project=None, params=None, body=None,
-            raw=None, timeout=None):
-        if params:
-            path += "?" + urlencode(params)
-        h = {"Authorization": "JWT " + self.token(acct, project)}
-        kw = {}
-        if body is not None:
-            raw = json.dumps(body, ensure_ascii=False).encode()
-        if raw is not None:
-            h["Content-Type"] = "application/json"
-            kw["data"] = raw
-        if timeout is not None:
-            kw["timeout"] = timeout
-        return self.env.st.request(method, path, headers=h, **kw)
-
-    def post(self, acct, fields, project=None):
-        return self.req("POST", "/api/templates", acct, project,
-                        body=fields)
-
-    def create(self, acct, name=None, body="text", scope="personal",
-               project=None, **extra):
-        d = {"name": name or f"tpl-{secrets.token_hex(4)}", "body": body,
-             "scope": scope, **extra}
-        r = self.post(acct, d, project)
-        assert r.status_code == 201, (r.status_code, r.text)
-        t = r.json()
-        assert t["name"] == d["name"], t
-        return t
-
-    def get(self, acct, tid, project=None):
-        return self.req("GET", f"/api/templates/{tid}", acct, project)
-
-    def put(self, acct, t, project=None, **changes):
-        d = {k: t[k] for k in ("name", "body", "scope", "position",
-                               "active", "version")}
-        for k in ("projects", "groups"):
-            if k in t:
-                d[k] = t[k]
-        d.update(changes)
-        d = {k: v for k, v in d.items() if v is not None}
-        return self.req("PUT", f"/api/templates/{t['id']}", acct, project,
-                        body=d)
-
-    def delete(self, acct, tid, version=None, project=None):
-        params = {"version": version} if version is not None else None
-        return self.req("DELETE", f"/api/templates/{tid}", acct, project,
-                        params=params)
-
-    def render(self, acct, tid, values=None, raw=None):
-        body = None if raw is not None else (
-            {} if values is None else {"values": values})
-        return self.req("POST", f"/api/templates/{tid}/render", acct,
-                        body=body, raw=raw)
-
-    def use(self, acct, tid, kind="posted"):
-        return self.req("POST", f"/api/templates/{tid}/uses", acct,
-                        body={"kind": kind})
-
-    def list(self, acct, project=None, **params):
-        r = self.req("GET", "/api/templates", acct, project, params=params)
-        assert r.status_code == 200, (r.status_code, r.text)
-        return r.json()
-
-    def pages(self, acct, project=None, limit=100, **params):
-        """Every page of the list, walked with its cursors."""
-        out, cursor = [], None
-        for _ in range(200):
-            p = dict(params, limit=limit)
-            if cursor:
-                p["cursor"] = cursor
-            page = self.list(acct, project, **p)
-            assert len(page["templates"]) <= limit, page
-            out.append(page["templates"])
-            cursor = page["nextCursor"]
-            if cursor is None:
-                return out
-        raise AssertionError("more than 200 pages")
-
-    def list_all(self, acct, project=None, limit=100, **params):
-        return [x for p in self.pages(acct, project, limit, **params)
-                for x in p]
-
-    def names(self, acct, project=None, **params):
-        return [x["name"] for x in self.list_all(acct, project, **params)]
-
-    def import_(self, acct, templates, timeout=None):
-        body = {"format": "cellar-templates", "version": 1,
-                "templates": templates}
-        return self.req("POST", "/api/templates/import", acct, body=body,
-                        timeout=timeout)
-
-    def export_page(self, acct, cursor=None, timeout=None):
-        params = {"cursor": cursor} if cursor else None
-        return self.req("GET", "/api/templates/export", acct,
-                        params=params, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -523,7 +399,7 @@ def test_render_and_uses_errors_name_the_field(t):
                 echo=(mark,))
     field_error(t.use(a, tpl["id"], kind=mark), "kind", echo=(mark,))
     field_error(t.use(a, tpl["id"], kind=None), "kind")
-    field_error(t.delete(a, tpl["id"]), "version")
+    field_error(t.delete(a, tpl["id"], version=None), "version")
 
 
 def test_query_errors_name_the_parameter(t):
@@ -643,7 +519,7 @@ def test_delete_needs_the_version_it_read(t):
     jadmin = t.user(admin=True)
     for acct, tpl in ((a, t.create(a, "Mine")),
                       (jadmin, t.create(jadmin, "Shared", scope="global"))):
-        field_error(t.delete(acct, tpl["id"]), "version")
+        field_error(t.delete(acct, tpl["id"], version=None), "version")
         r = t.put(acct, tpl, body="second version")
         assert r.status_code == 200, r.text
         v2 = r.json()

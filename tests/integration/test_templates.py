@@ -29,7 +29,6 @@ import socket
 import threading
 import time
 import uuid
-from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -38,10 +37,9 @@ import atlassian as atl
 from harness import (closed_port_url, internal_errors, leaks,
                      replaced_workers, session, unexpected_worker_exits,
                      wait_until)
+from canned_client import BROWSE, PADMIN, Tenant
 from jira_fake import PERMISSIONS_CHECK, USER_GROUPS
 
-BROWSE = "BROWSE_PROJECTS"
-PADMIN = "ADMINISTER_PROJECTS"
 P1, P2, P3 = "10100", "10200", "10300"
 MIB = 1024 * 1024
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -165,156 +163,6 @@ class Env:
     def restart(self):
         """tests/stack stop, then start in the same directory."""
         self.st = self.factory.restart(self.st)
-
-
-class Tenant:
-    """An installed tenant, its Jira site (or None) and its users."""
-
-    def __init__(self, env, client_key, secret, site):
-        self.env = env
-        self.client_key = client_key
-        self.secret = secret
-        self.site = site
-
-    def user(self, admin=False, browse=(), padmin=(), groups=()):
-        """A fresh account id, with what Jira says about it."""
-        a = atl.new_account_id()
-        if self.site is not None:
-            if admin:
-                self.site.set_admin(a)
-            if browse:
-                self.site.grant(a, BROWSE, *browse)
-            if padmin:
-                self.site.grant(a, PADMIN, *padmin)
-            self.site.set_groups(a, list(groups))
-        return a
-
-    def token(self, acct, project=None, **kw):
-        kw.setdefault("context", atl.user_context(project))
-        kw.setdefault("sub", acct)
-        return atl.context_token(self.secret, self.client_key, **kw)
-
-    def req(self, method, path, acct, project=None, params=None, body=None,
-            raw=None, token=None, headers=None):
-        """One API call as acct (in project's context when given)."""
-        if params:
-            path += "?" + urlencode(params)
-        h = {"Authorization": "JWT " + (token or self.token(acct, project))}
-        kw = {}
-        if body is not None:
-            raw = json.dumps(body, ensure_ascii=False).encode()
-        if raw is not None:
-            h["Content-Type"] = "application/json"
-            kw["data"] = raw
-        h.update(headers or {})
-        return self.env.st.request(method, path, headers=h, **kw)
-
-    def create(self, acct, name=None, body=None, scope="personal",
-               project=None, **extra):
-        """Creates a template; asserts 201 and returns it."""
-        d = {"name": name or f"tpl-{secrets.token_hex(4)}",
-             "body": "text" if body is None else body, "scope": scope}
-        d.update(extra)
-        r = self.req("POST", "/api/templates", acct, project, body=d)
-        assert r.status_code == 201, (r.status_code, r.text)
-        t = r.json()
-        assert t["name"] == d["name"] and t["body"] == d["body"], t
-        return t
-
-    def post(self, acct, fields, project=None):
-        return self.req("POST", "/api/templates", acct, project,
-                        body=fields)
-
-    def get(self, acct, tid, project=None, params=None):
-        return self.req("GET", f"/api/templates/{tid}", acct, project,
-                        params=params)
-
-    def put(self, acct, t, project=None, **changes):
-        """PUT of t (a template as read) with changes; version from t
-        unless given."""
-        d = {k: t[k] for k in ("name", "body", "scope", "position",
-                               "active", "version")}
-        for k in ("projects", "groups"):
-            if k in t:
-                d[k] = t[k]
-        d.update(changes)
-        d = {k: v for k, v in d.items() if v is not None}
-        return self.req("PUT", f"/api/templates/{t['id']}", acct, project,
-                        body=d)
-
-    def delete(self, acct, tid, project=None, version=None):
-        """DELETE with the version acct reads (1 if acct cannot read
-        it: the refusal must not depend on it)."""
-        if version is None:
-            version = 1
-            r = self.get(acct, tid, project)
-            if r.status_code == 200:
-                version = r.json()["version"]
-            else:
-                for x in self.list_all(acct, project, manage="true"):
-                    if x["id"] == tid:
-                        version = x["version"]
-        return self.req("DELETE", f"/api/templates/{tid}", acct, project,
-                        params={"version": version})
-
-    def render(self, acct, tid, values=None, project=None, raw=None):
-        body = None if raw is not None else (
-            {} if values is None else {"values": values})
-        return self.req("POST", f"/api/templates/{tid}/render", acct,
-                        project, body=body, raw=raw)
-
-    def use(self, acct, tid, kind="posted", project=None):
-        return self.req("POST", f"/api/templates/{tid}/uses", acct,
-                        project, body={"kind": kind})
-
-    def list(self, acct, project=None, **params):
-        """One page; asserts 200 and the reply's shape."""
-        r = self.req("GET", "/api/templates", acct, project, params=params)
-        assert r.status_code == 200, (r.status_code, r.text)
-        page = r.json()
-        assert set(page) == {"templates", "nextCursor", "degraded"}, page
-        assert isinstance(page["degraded"], bool)
-        return page
-
-    def list_all(self, acct, project=None, limit=100, **params):
-        """Every template over every page."""
-        out, cursor = [], None
-        for _ in range(100):
-            p = dict(params, limit=limit)
-            if cursor:
-                p["cursor"] = cursor
-            page = self.list(acct, project, **p)
-            out += page["templates"]
-            cursor = page["nextCursor"]
-            if cursor is None:
-                return out
-        raise AssertionError("more than 100 pages")
-
-    def ids(self, acct, project=None, **params):
-        return [t["id"] for t in self.list_all(acct, project, **params)]
-
-    def names(self, acct, project=None, **params):
-        return [t["name"] for t in self.list_all(acct, project, **params)]
-
-    def export(self, acct, project=None):
-        r = self.req("GET", "/api/templates/export", acct, project)
-        assert r.status_code == 200, (r.status_code, r.text)
-        x = r.json()
-        assert x["format"] == "cellar-templates" and x["version"] == 1, x
-        return x
-
-    def import_(self, acct, templates, project=None, **extra):
-        body = {"format": "cellar-templates", "version": 1,
-                "templates": templates}
-        body.update(extra)
-        return self.req("POST", "/api/templates/import", acct, project,
-                        body=body)
-
-    def count(self, acct):
-        """records.templates of GET /api/tenant for acct."""
-        r = self.req("GET", "/api/tenant", acct)
-        assert r.status_code == 200, (r.status_code, r.text)
-        return r.json()["records"]["templates"]
 
 
 # What the teardown of every stack of this module checks (harness).
@@ -1217,7 +1065,7 @@ def test_site_limit_of_2000_shared_templates(t):
     check_error(t.import_(admin, batch(1, 5000)), 422, "limit_templates",
                 limit=2000)
     # Personal templates are not shared ones: still made.
-    mine = t.create(b, "mine")
+    t.create(b, "mine")
     assert t.count(b) == 2001
     # An import over 2000 rows is refused as such (413), whatever the
     # room.
