@@ -16,6 +16,33 @@ PADMIN = "ADMINISTER_PROJECTS"
 READ = object()
 
 
+def _leaves(obj):
+    """Every string value in a JSON value (keys are the API's words)."""
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _leaves(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _leaves(v)
+
+
+def request_strings(r):
+    """Every string the request of reply r carried: its JSON body's
+    string values and its query values (what a reply must not echo)."""
+    sent = []
+    raw = r.request.body
+    if raw:
+        try:
+            sent += list(_leaves(json.loads(raw)))
+        except (ValueError, UnicodeDecodeError):
+            pass
+    query = r.request.path_url.partition("?")[2]
+    sent += [v for kv in query.split("&") for v in kv.split("=")[1:]]
+    return sent
+
+
 class Tenant:
     """An installed tenant, its Jira site (or None) and its users."""
 

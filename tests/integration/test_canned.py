@@ -29,7 +29,7 @@ import pytest
 import atlassian as atl
 from harness import (CELLARCTL, internal_errors, sanitizer_report,
                      unexpected_worker_exits, write_drop_ins)
-from canned_client import Tenant
+from canned_client import Tenant, request_strings
 from jira_fake import PERMISSIONS_CHECK
 
 P1, P2, P3 = "10100", "10200", "10300"
@@ -45,18 +45,6 @@ STACK_CHECKS = (internal_errors, unexpected_worker_exits)
 
 # Error replies.
 
-def _leaves(obj):
-    """Every string in a JSON value (keys are the API's words)."""
-    if isinstance(obj, str):
-        yield obj
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _leaves(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _leaves(v)
-
-
 def error_reply(r, status, code=None, extra=(), echo=()):
     """r is the app's JSON error: the given status and code, members
     exactly error, message and those named in `extra`, echoing none of
@@ -70,15 +58,7 @@ def error_reply(r, status, code=None, extra=(), echo=()):
     assert isinstance(body["message"], str) and body["message"], body
     if code is not None:
         assert body["error"] == code, body
-    sent = list(echo)
-    raw = r.request.body
-    if raw:
-        try:
-            sent += list(_leaves(json.loads(raw)))
-        except (ValueError, UnicodeDecodeError):
-            pass
-    query = r.request.path_url.partition("?")[2]
-    sent += [v for kv in query.split("&") for v in kv.split("=")[1:]]
+    sent = list(echo) + request_strings(r)
     for s in sent:
         if isinstance(s, str) and len(s) >= 5 and s not in API_WORDS:
             assert s not in r.text, f"error reply echoes {s!r}: {r.text}"

@@ -37,7 +37,7 @@ import atlassian as atl
 from harness import (closed_port_url, internal_errors, leaks,
                      replaced_workers, session, unexpected_worker_exits,
                      wait_until)
-from canned_client import BROWSE, PADMIN, Tenant
+from canned_client import BROWSE, PADMIN, Tenant, request_strings
 from jira_fake import PERMISSIONS_CHECK, USER_GROUPS
 
 P1, P2, P3 = "10100", "10200", "10300"
@@ -60,18 +60,6 @@ def stored(t):
 
 def today_utc():
     return time.strftime("%Y-%m-%d", time.gmtime())
-
-
-def _leaves(obj):
-    """Every string value in a JSON value (keys are the API's words)."""
-    if isinstance(obj, str):
-        yield obj
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _leaves(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _leaves(v)
 
 
 def check_error(r, status, code=None, echo=(), field=None, index=None,
@@ -99,15 +87,7 @@ def check_error(r, status, code=None, echo=(), field=None, index=None,
     for k in ("index", "limit"):
         if k in body:
             assert isinstance(body[k], int) and body[k] >= 0, body
-    sent = list(echo)
-    raw = r.request.body
-    if raw:
-        try:
-            sent += list(_leaves(json.loads(raw)))
-        except (ValueError, UnicodeDecodeError):
-            pass
-    query = r.request.path_url.partition("?")[2]
-    sent += [v for kv in query.split("&") for v in kv.split("=")[1:]]
+    sent = list(echo) + request_strings(r)
     for s in sent:
         if (isinstance(s, str) and len(s) >= 5 and s not in MESSAGE_WORDS
                 and s != body.get("field")):
