@@ -153,24 +153,24 @@ $(B)/cellarctl: $(CTL_OBJS) $(B)/libcellar.a
 
 $(B)/tests/fixture.o: tests/unit/fixture.c tests/unit/fixture.h $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iinclude -c -o $@ $<
+	$(CC) $(CFLAGS) -Iinclude -MMD -MP -c -o $@ $<
 
 $(B)/tests/fakeio.o: tests/unit/fakeio.c tests/unit/fakeio.h $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -c -o $@ $<
+	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -MMD -MP -c -o $@ $<
 
 $(LIB_TESTS:%=$(B)/tests/test_%): $(B)/tests/test_%: tests/unit/test_%.c \
     $(B)/tests/fixture.o $(B)/libcellar.a tests/unit/fixture.h $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iinclude -Itests/unit $(LDFLAGS) -o $@ $< \
+	$(CC) $(CFLAGS) -Iinclude -Itests/unit -MMD -MP $(LDFLAGS) -o $@ $< \
 	    $(B)/tests/fixture.o $(B)/libcellar.a $(LIB_LIBS) $(TEST_LIBS)
 
 $(FCGI_TESTS:%=$(B)/tests/test_%): $(B)/tests/test_%: tests/unit/test_%.c \
     $(B)/tests/fixture.o $(B)/tests/fakeio.o $(B)/worker.a \
     $(B)/libcellar.a tests/unit/fixture.h tests/unit/fakeio.h $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -Itests/unit $(LDFLAGS) -o $@ $< \
-	    $(B)/tests/fixture.o $(B)/tests/fakeio.o $(B)/worker.a \
+	$(CC) $(CFLAGS) -Iinclude -Isrc/fcgi -Itests/unit -MMD -MP $(LDFLAGS) \
+	    -o $@ $< $(B)/tests/fixture.o $(B)/tests/fakeio.o $(B)/worker.a \
 	    $(B)/libcellar.a $(FCGI_LIBS) $(TEST_LIBS)
 
 $(B)/hello.fcgi: tests/bench/hello.c $(B)/.flags
@@ -247,6 +247,7 @@ install: all
 clean:
 	rm -rf build cgi-bin/cellar.fcgi
 
--include $(wildcard $(B)/obj/*/*.d)
+# Header dependencies of every object and test (-MMD).
+-include $(wildcard $(B)/obj/*/*.d $(B)/tests/*.d)
 
 .PHONY: all test check unit layout run bench lint fuzz install clean FORCE

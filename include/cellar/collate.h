@@ -11,7 +11,9 @@
  * SQLite 3.15 as Debian builds SQLCipher has no ICU extension; ICU 72
  * (libicu72) is a Debian package, so the collation is registered by us
  * rather than written by us.  It is not used by any index: an ICU
- * upgrade that changes the order needs no REINDEX.
+ * upgrade that changes the order needs no REINDEX.  The search copies
+ * (template_search, folded when written) do depend on ICU's case
+ * folding: an upgrade that changes it needs a migration rewriting them.
  */
 #ifndef CELLAR_COLLATE_H
 #define CELLAR_COLLATE_H

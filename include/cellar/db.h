@@ -34,7 +34,11 @@
  *   from a fault by reading every page (PRAGMA quick_check) on that
  *   error only.  tests/unit/test_tenantdb.c flips a byte in every page.
  * - The -wal, -shm and -journal files are part of a database: back them
- *   up, and delete them with it.  db_open makes the -wal persistent
+ *   up, and delete them with it; a -wal left beside a restored file is
+ *   replayed over it.
+ * - The connections of one process share a file's -shm (SQLite keys it
+ *   by inode): a process that abandoned a connection (db_abandon) must
+ *   not open that file again; the worker exits after the request.  db_open makes the -wal persistent
  *   (SQLITE_FCNTL_PERSIST_WAL, emptied on close by journal_size_limit
  *   0): opening a WAL database creates both files, which fails on a full
  *   disk, so a file once opened keeps them and opens, and reads, there.
@@ -69,6 +73,7 @@ enum db_status {
 	DB_ERROR,	/* anything else (I/O, locks, no memory) */
 	DB_FULL,	/* no room on the disk for what opening needs */
 	DB_CORRUPT,	/* a page failed its check (SQLCipher's HMAC) */
+	DB_BUSY,	/* locked past the busy timeout (a long migration) */
 	DB__MAX
 };
 
@@ -104,7 +109,10 @@ void		 db_close(sqlite3 *);
  * last connection to close checkpoints a -wal into its database (SQLite
  * 3.15 has no SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE), and a damaged or
  * refused file must stay as it was.  An open transaction is rolled back.
- * db_open does this itself for a file it refuses with a -wal beside it.
+ * db_open does this itself for a file it refuses as damaged or under a
+ * wrong key (DB_CORRUPT, DB_WRONG_KEY) with a -wal beside it.  The
+ * connection keeps its descriptors: a process that abandons one should
+ * end soon (the worker exits after the request).
  */
 void		 db_abandon(sqlite3 *);
 

@@ -40,6 +40,7 @@ struct tenant {
 	long long		 uninstalled_at;	/* 0: never */
 	long long		 delete_after;		/* 0: none */
 	long long		 quarantined_at;	/* 0: not held */
+	long long		 holds;		/* times held so far */
 	int			 secret_master;		/* seals the secret */
 	int			 dek_version;		/* current data key */
 	long long		 dek_created;
@@ -139,8 +140,9 @@ enum err	 registry_set_enabled(struct registry *, const char *id,
 
 /*
  * Holds tenant id at now (seconds since the epoch): its file was found
- * damaged or not its own (cause: a reason code for the audit).  1 if
- * this call held it, 0 if it was held already, -1 on error.
+ * damaged or not its own (cause: a reason code for the audit); counts
+ * the hold in tenant.holds.  1 if this call held it, 0 if it was held
+ * already, -1 on error.
  */
 int		 registry_quarantine(struct registry *, const char *id,
 		    long long now, const char *cause);
@@ -156,8 +158,10 @@ enum err	 registry_release(struct registry *, const char *id,
  * Calls fn once for every id in state_dir/tenants that belongs to no
  * tenant of the registry: "<32 hex>.db" and its -wal, -shm and -journal
  * files (an install killed half-way leaves them; their key was never
- * stored, so nobody can read them).  path is the .db's (it may be gone
- * and only companions left: registry_remove_files removes them all);
+ * stored, so nobody can read them).  An id whose .db is there but no
+ * regular file (a directory, a symlink) is not reported.  path is the
+ * .db's (it may be gone and only companions left: registry_remove_files
+ * removes them all);
  * mtime, in seconds since the epoch, the youngest of them.  fn
  * returning -1 stops.  Returns how many ids, or -1.
  */

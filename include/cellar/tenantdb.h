@@ -87,6 +87,13 @@ const char	*tenantdb_id(const struct tenantdb *);
 int		 tenantdb_key_version(const struct tenantdb *);
 
 /*
+ * The tenant's holds (registry: times quarantined) when h was opened: a
+ * handle whose count is behind the registry's predates a hold and must
+ * never be used again (the file may have been restored since).
+ */
+long long	 tenantdb_holds(const struct tenantdb *);
+
+/*
  * Statement i (< TENANTDB_STMTS) of store s, whose text is sql: prepared
  * on first use and kept for the handle's life.  A store always passes
  * the same text for the same (s, i): its own table indexed by its own

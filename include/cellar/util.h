@@ -21,7 +21,10 @@ int	util_utf8_valid(const char *buf, size_t len);
 /* Code points in a valid UTF-8 string. */
 size_t	util_utf8_chars(const char *s);
 
-/* 1 if s contains no byte < 0x20 and no 0x7f. */
+/*
+ * 1 if s (UTF-8) holds no control character: no byte < 0x20, no 0x7f,
+ * no C1 control (U+0080..U+009F).
+ */
 int	util_printable(const char *s);
 
 /* Case-insensitive ASCII equality. */

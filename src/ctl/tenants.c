@@ -139,8 +139,9 @@ cmd_tenant_release(const char *dir, char **args)
 	if (tenantdb_open(reg, &t, NULL, &tdb) != ERR_OK ||
 	    tenantdb_check(tdb) == -1) {
 		fprintf(stderr, "cellarctl: %s: its file is still damaged or "
-		    "not its own; restore it first (the tenant stays held)\n",
-		    id);
+		    "not its own; restore it first: move the .db, -wal and "
+		    "-shm aside together, put the backup's .db in place (the "
+		    "tenant stays held)\n", id);
 		/* Closing would checkpoint its -wal into it. */
 		tenantdb_abandon(tdb);
 		tdb = NULL;

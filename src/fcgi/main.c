@@ -33,6 +33,7 @@
 
 #include "cellar/log.h"
 #include "fcgi.h"
+#include "pool.h"
 
 /* Most bytes handed to libfcgi per call (its lengths are ints). */
 #define FCGI_CHUNK	65536
@@ -184,6 +185,10 @@ serve_fcgi(const struct app *a)
 		app_serve(a, &io);
 		FCGX_Finish_r(&req);
 		served++;
+		if (pool_exit_wanted()) {
+			why = "quarantine";
+			break;
+		}
 	}
 	FCGX_Free(&req, 1);
 	log_msg(LOGL_INFO, NULL, "event=worker_exit reason=%s served=%lld",

@@ -13,64 +13,73 @@ static struct pool_slot {
 	unsigned long	 used;		/* pool_clock when last handed out */
 } slots[POOL_SIZE];
 static unsigned long pool_clock;
+/* A handle was abandoned: this process ends after its request. */
+static int	 exit_wanted;
 
-/* The slot holding t's file under its current key version, or NULL. */
+/* The slot holding a handle of tenant id, whatever its version. */
 static struct pool_slot *
-pool_find(const struct tenant *t)
+pool_find(const char *id)
 {
 	size_t	 i;
 
 	for (i = 0; i < POOL_SIZE; i++)
 		if (slots[i].tdb != NULL &&
-		    tenantdb_key_version(slots[i].tdb) == t->dek_version &&
-		    strcmp(tenantdb_id(slots[i].tdb), t->id) == 0)
+		    strcmp(tenantdb_id(slots[i].tdb), id) == 0)
 			return &slots[i];
 	return NULL;
 }
 
 /*
- * Lets go of a handle: closed, unless its tenant is quarantined (by this
- * worker or another), or the registry cannot say: then abandoned, so
- * that closing never checkpoints a -wal into a damaged file.
+ * Never closed, and the process ends after its request: its connection
+ * stays on the file (and SQLite shares a file's -shm between all the
+ * connections of a process), so no later open here may trust it.
  */
 static void
-pool_release(struct registry *reg, struct tenantdb *tdb)
+pool_abandon(struct pool_slot *s)
+{
+	tenantdb_abandon(s->tdb);
+	memset(s, 0, sizeof(*s));
+	exit_wanted = 1;
+}
+
+/*
+ * Lets go of a slot: closed, unless its tenant is held now, or was held
+ * since the handle was opened (its file may have been restored), or the
+ * registry cannot say: then abandoned, so that closing never checkpoints
+ * a -wal into a damaged or replaced file.
+ */
+static void
+pool_release(struct registry *reg, struct pool_slot *s)
 {
 	struct tenant	 t;
-	int		 held;
+	int		 keep_open;
 
-	if (tdb == NULL)
+	if (s->tdb == NULL)
 		return;
 	memset(&t, 0, sizeof(t));
-	held = reg == NULL ||
-	    registry_get(reg, tenantdb_id(tdb), &t) != ERR_OK ||
-	    t.quarantined_at != 0;
+	keep_open = reg == NULL ||
+	    registry_get(reg, tenantdb_id(s->tdb), &t) != ERR_OK ||
+	    t.quarantined_at != 0 || t.holds != tenantdb_holds(s->tdb);
 	registry_tenant_free(&t);
-	if (held)
-		tenantdb_abandon(tdb);
-	else
-		tenantdb_close(tdb);
+	if (keep_open)
+		pool_abandon(s);
+	else {
+		tenantdb_close(s->tdb);
+		memset(s, 0, sizeof(*s));
+	}
 }
 
 /* A free slot, or the least recently used one after letting it go. */
 static struct pool_slot *
-pool_take(struct registry *reg, const struct tenant *t)
+pool_take(struct registry *reg)
 {
 	struct pool_slot *s = &slots[0];
 	size_t	 i;
 
-	for (i = 0; i < POOL_SIZE; i++) {
-		/* An older key version of the same tenant goes first. */
-		if (slots[i].tdb != NULL &&
-		    strcmp(tenantdb_id(slots[i].tdb), t->id) == 0) {
-			s = &slots[i];
-			break;
-		}
+	for (i = 0; i < POOL_SIZE; i++)
 		if (slots[i].tdb == NULL || slots[i].used < s->used)
 			s = &slots[i];
-	}
-	pool_release(reg, s->tdb);
-	memset(s, 0, sizeof(*s));
+	pool_release(reg, s);
 	return s;
 }
 
@@ -83,10 +92,29 @@ pool_tenantdb(struct registry *reg, const struct tenant *t, const char *rid,
 	enum err	 e;
 
 	*out = NULL;
-	if ((s = pool_find(t)) == NULL) {
+	if ((s = pool_find(t->id)) != NULL) {
+		if (tenantdb_holds(s->tdb) != t->holds) {
+			/*
+			 * Opened before a hold (another worker found the
+			 * file damaged; it may have been restored and
+			 * released since): never used again, and not
+			 * opened anew in this process either.
+			 */
+			log_msg(LOGL_WARN, rid, "reason=handle_predates_hold "
+			    "tenant=%s", t->id);
+			pool_abandon(s);
+			return ERR_UNAVAILABLE;
+		}
+		if (tenantdb_key_version(s->tdb) != t->dek_version) {
+			/* Rekeyed since: the old handle goes first. */
+			pool_release(reg, s);
+			s = NULL;
+		}
+	}
+	if (s == NULL) {
 		if ((e = tenantdb_open(reg, t, rid, &tdb)) != ERR_OK)
 			return e;
-		s = pool_take(reg, t);
+		s = pool_take(reg);
 		s->tdb = tdb;
 	}
 	s->used = ++pool_clock;
@@ -97,14 +125,10 @@ pool_tenantdb(struct registry *reg, const struct tenant *t, const char *rid,
 void
 pool_quarantine(const char *id)
 {
-	size_t	 i;
+	struct pool_slot *s;
 
-	for (i = 0; i < POOL_SIZE; i++)
-		if (slots[i].tdb != NULL &&
-		    strcmp(tenantdb_id(slots[i].tdb), id) == 0) {
-			tenantdb_abandon(slots[i].tdb);
-			memset(&slots[i], 0, sizeof(slots[i]));
-		}
+	while ((s = pool_find(id)) != NULL)
+		pool_abandon(s);
 }
 
 void
@@ -112,8 +136,12 @@ pool_clear(struct registry *reg)
 {
 	size_t	 i;
 
-	for (i = 0; i < POOL_SIZE; i++) {
-		pool_release(reg, slots[i].tdb);
-		memset(&slots[i], 0, sizeof(slots[i]));
-	}
+	for (i = 0; i < POOL_SIZE; i++)
+		pool_release(reg, &slots[i]);
+}
+
+int
+pool_exit_wanted(void)
+{
+	return exit_wanted;
 }

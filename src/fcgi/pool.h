@@ -3,10 +3,13 @@
  * about a millisecond (key setup) and closing one half of that (WAL
  * checkpoint), far more than a request's own work, so each worker keeps
  * a few tenant handles (tenantdb.h) open between requests, least
- * recently used out first.  A handle is only reused for the same tenant
- * and the same data key version: a rotation (new data key) or a
- * departure (checked by authentication before anyone asks) never sees a
- * stale handle.
+ * recently used out first.  A handle is only reused for the same tenant,
+ * the same data key version and the same count of holds: a rotation (new
+ * data key), a departure (checked by authentication before anyone asks)
+ * or a quarantine, released or not, never sees a stale handle.  A handle
+ * of a tenant held, now or since it was opened, is abandoned instead of
+ * closed (closing would checkpoint its -wal into the file), and the
+ * worker then exits after its request.
  */
 #ifndef CELLAR_FCGI_POOL_H
 #define CELLAR_FCGI_POOL_H
@@ -34,6 +37,14 @@ enum err	 pool_tenantdb(struct registry *, const struct tenant *t,
  * it (tenantdb_abandon): its file was found damaged.
  */
 void		 pool_quarantine(const char *id);
+
+/*
+ * 1 once this process abandoned a handle (a hold found here or by
+ * another worker): it is to exit after the request in hand, for its
+ * connection stays on the file and SQLite shares a file's -shm between
+ * the connections of a process.
+ */
+int		 pool_exit_wanted(void);
 
 /*
  * Lets go of every pooled handle (at worker exit, and in tests): closed,

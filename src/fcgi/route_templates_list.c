@@ -246,12 +246,34 @@ templates_managed_scan(struct req *r, struct tenantdb *tdb, const char *q, int a
 		tpl_free(&keys[i]);
 	if (e == ERR_OK)
 		e = tpl_fill(tdb, keys, &kept, api_today());
+	/*
+	 * A row read whole may have changed since its keys were judged (a
+	 * template made someone's personal one while Jira was asked):
+	 * judged again, as read; what is not the caller's any more goes.
+	 */
+	for (i = 0, at = 0; e == ERR_OK && i < kept; i++) {
+		m = templates_may_manage(r, &keys[i]);
+		if (m == ERR_UNAVAILABLE && degraded != NULL) {
+			*degraded = 1;
+			m = ERR_FORBIDDEN;
+		}
+		if (m == ERR_OK) {
+			if (at != i) {
+				keys[at] = keys[i];
+				memset(&keys[i], 0, sizeof(keys[i]));
+			}
+			at++;
+		} else if (m == ERR_FORBIDDEN || m == ERR_NOT_FOUND)
+			tpl_free(&keys[i]);
+		else
+			e = m;
+	}
 	if (e != ERR_OK) {
 		tpl_list_free(keys, kept);
 		return e;
 	}
 	*out = keys;
-	*n = kept;
+	*n = at;
 	return ERR_OK;
 }
 

@@ -25,6 +25,7 @@ static const char *const status_codes[DB__MAX] = {
 	[DB_ERROR] = "db_error",
 	[DB_FULL] = "db_full",
 	[DB_CORRUPT] = "db_corrupt",
+	[DB_BUSY] = "db_busy",
 };
 
 const char *
@@ -424,11 +425,18 @@ out:
 	/* Opening writes too (the -wal and -shm files): no room, say so. */
 	if (st == DB_ERROR && db_disk_full(path))
 		st = DB_FULL;
+	/* Busy all along (another connection migrating it, say). */
+	if (st == DB_ERROR && db != NULL &&
+	    ((sqlite3_errcode(db) & 0xff) == SQLITE_BUSY ||
+	    (sqlite3_errcode(db) & 0xff) == SQLITE_LOCKED))
+		st = DB_BUSY;
 	/*
-	 * A file refused with a -wal beside it: closing could checkpoint
-	 * the -wal into it, and such a file is to stay as it was.
+	 * A damaged or foreign file with a -wal beside it: closing could
+	 * checkpoint the -wal into it, and such a file is to stay as it
+	 * was.  Any other refusal (newer schema, busy, full) closes.
 	 */
-	if (db != NULL && st != DB_FULL && wal_beside(path))
+	if (db != NULL && (st == DB_WRONG_KEY || st == DB_CORRUPT) &&
+	    wal_beside(path))
 		db_abandon(db);
 	else if (db != NULL)
 		sqlite3_close(db);

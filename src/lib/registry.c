@@ -39,7 +39,7 @@ enum stmt {
 #define TENANT_ROW "SELECT t.id, t.client_key, t.base_url, t.state, " \
 	"t.enabled, t.installed_at, t.updated_at, t.uninstalled_at, " \
 	"t.delete_after, t.secret_master, t.secret_sealed, k.version, " \
-	"k.created_at, t.quarantined_at FROM tenants t LEFT JOIN " \
+	"k.created_at, t.quarantined_at, t.holds FROM tenants t LEFT JOIN " \
 	"tenant_keys k ON " \
 	"k.tenant_id = t.id AND k.state = 'current' "
 
@@ -70,7 +70,8 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_SET_ENABLED] = "UPDATE tenants SET enabled = ?2, updated_at = "
 	    "?3 WHERE id = ?1",
 	/* Only the first to find the damage holds it (and says so). */
-	[STMT_QUARANTINE] = "UPDATE tenants SET quarantined_at = ?2, "
+	[STMT_QUARANTINE] = "UPDATE tenants SET holds = holds + 1, "
+	    "quarantined_at = ?2, "
 	    "quarantine_cause = ?3 WHERE id = ?1 AND quarantined_at IS NULL",
 	[STMT_RELEASE] = "UPDATE tenants SET quarantined_at = NULL, "
 	    "quarantine_cause = NULL WHERE id = ?1 AND quarantined_at IS NOT "
@@ -218,6 +219,7 @@ tenant_row(sqlite3_stmt *st, struct tenant *t)
 	t->dek_version = sqlite3_column_int(st, 11);
 	t->dek_created = sqlite3_column_int64(st, 12);
 	t->quarantined_at = sqlite3_column_int64(st, 13);
+	t->holds = sqlite3_column_int64(st, 14);
 	blob = sqlite3_column_blob(st, 10);
 	t->secret_sealed_len = (size_t)sqlite3_column_bytes(st, 10);
 	if (blob == NULL || t->secret_sealed_len < KEYS_SEALED_LEN(1) ||
@@ -839,6 +841,12 @@ registry_orphans(struct registry *reg,
 		    (path = util_path_join(tdir, name)) == NULL) {
 			rc = -1;
 			break;
+		}
+		/* Something not ours where the .db would be: left alone. */
+		if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			free(path);
+			path = NULL;
+			continue;
 		}
 		/* The group is as old as its youngest file. */
 		newest = -1;

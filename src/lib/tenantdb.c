@@ -18,6 +18,7 @@ struct tenantdb {
 	sqlite3		*db;
 	char		 id[TENANT_ID_LEN + 1];
 	int		 key_version;
+	long long	 holds;		/* the tenant's holds at open */
 	sqlite3_stmt	*stmts[TDB__MAX][TENANTDB_STMTS];
 };
 
@@ -54,6 +55,8 @@ open_err(enum db_status ds)
 		return ERR_QUARANTINED;
 	case DB_FULL:
 		return ERR_STORAGE_FULL;
+	case DB_BUSY:
+		return ERR_UNAVAILABLE;
 	default:
 		return ERR_INTERNAL;
 	}
@@ -102,6 +105,7 @@ tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
 	}
 	memcpy(h->id, t->id, sizeof(h->id));
 	h->key_version = version;
+	h->holds = t->holds;
 	h->db = db;
 	db = NULL;
 	*out = h;
@@ -176,6 +180,12 @@ tenantdb_encrypted(const struct tenantdb *h)
 	if (n != (ssize_t)sizeof(head))
 		return -1;
 	return memcmp(head, plain, sizeof(head)) != 0;
+}
+
+long long
+tenantdb_holds(const struct tenantdb *h)
+{
+	return h->holds;
 }
 
 int

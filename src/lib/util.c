@@ -79,9 +79,14 @@ util_utf8_chars(const char *s)
 int
 util_printable(const char *s)
 {
-	for (; *s != '\0'; s++)
+	for (; *s != '\0'; s++) {
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return 0;
+		/* U+0080..U+009F (C1 controls: NEL breaks lines) in UTF-8. */
+		if ((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 &&
+		    (unsigned char)s[1] <= 0x9f)
+			return 0;
+	}
 	return 1;
 }
 

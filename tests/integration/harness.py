@@ -46,7 +46,8 @@ WORKER_START = re.compile(
 ERROR_LINE = re.compile(r" cellar\.fcgi\[\d+\] error ")
 # Why a worker may leave in normal life (WORKER_EXIT's reason); any
 # other reason (accept_failed...) is a problem.
-NORMAL_EXIT_REASONS = ("max_requests", "idle", "signal", "term", "stop")
+NORMAL_EXIT_REASONS = ("max_requests", "idle", "signal", "term", "stop",
+                       "quarantine")
 
 HTTP_TIMEOUT = 10       # seconds for one HTTP exchange
 SCRIPT_TIMEOUT = 60     # seconds for tests/stack start / stop

@@ -135,6 +135,7 @@ class Site:
         self.project_perms = {}     # (account, permission) -> {project id}
         self.groups = {}            # account -> [(name, groupId)]
         self.unknown_accounts = set()
+        self.slow = {}              # account -> seconds its checks take
         self.down = None            # None, "503", "close" or "hang"
         self.up = threading.Event()   # set while not hanging
         self.up.set()
@@ -214,6 +215,12 @@ class Site:
         with self.fake.lock:
             self.groups[account] = out
 
+    def set_slow(self, account, seconds):
+        """Permission checks about account answer after seconds (0: at
+        once): a Jira slow for one caller, to open a race window."""
+        with self.fake.lock:
+            self.slow[account] = seconds
+
     def set_down(self, mode="503"):
         """None: up.  "503": every call answered 503.  "close": every
         connection closed without a reply (a dead proxy).  "hang": no
@@ -253,6 +260,10 @@ class Site:
                     raise ValueError("projects")
         except ValueError as e:
             return 400, {"errorMessages": [f"bad request: {e}"]}
+        with self.fake.lock:
+            slow = self.slow.get(acct, 0)
+        if slow:
+            self.fake.stopping.wait(slow)
         with self.fake.lock:
             out = {"globalPermissions": [p for p in glob if p ==
                                          "ADMINISTER" and acct in

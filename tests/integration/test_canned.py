@@ -22,6 +22,7 @@ import json
 import secrets
 import subprocess
 import threading
+import time
 import uuid
 
 import pytest
@@ -637,6 +638,42 @@ def test_render_output_over_256_kib_is_422_limit_values(t):
     r = t.render(a, big["id"], {"issue.key": "v" * 340})
     assert r.status_code == 200, r.text[:300]
     assert len(r.json()["text"]) == 769 * 340
+
+
+def test_a_template_made_personal_while_a_manager_lists_is_not_shown(
+        make_stack, fake):
+    """Admin B's manager list and export wait on Jira (slow for B) after
+    reading which templates there are; meanwhile admin A makes her global
+    template her personal one with a private body.  What B gets is
+    judged as read: never A's personal template."""
+    env = own_stack(make_stack, fake, workers=3, tag="mrace")
+    t = env.tenant()
+    a, b = t.user(admin=True), t.user(admin=True)
+    g = t.create(a, "A's", body="public", scope="global")
+    t.site.set_slow(b, 2.0)
+    got = {}
+
+    def manage():
+        got["list"] = t.req("GET", "/api/templates", b,
+                            params={"manage": "true"}, timeout=30)
+
+    def export():
+        got["export"] = t.export_page(b, timeout=30)
+
+    threads = [threading.Thread(target=manage),
+               threading.Thread(target=export)]
+    for th in threads:
+        th.start()
+    time.sleep(0.8)
+    r = t.put(a, g, scope="personal", body="SECRET of A")
+    assert r.status_code == 200, r.text
+    for th in threads:
+        th.join(30)
+    for what in ("list", "export"):
+        r = got[what]
+        assert r.status_code == 200, (what, r.status_code, r.text[:200])
+        assert "SECRET" not in r.text, (what, r.text[:300])
+        assert all(x["id"] != g["id"] for x in r.json()["templates"]), what
 
 
 # 21. Permission checks are batched (and cached).

@@ -748,6 +748,84 @@ def test_a_damaged_file_with_a_wal_left_is_held_and_neither_is_written(
     unchanged("by the workers' exit")
 
 
+def _served_by(st, r):
+    return int(st.wait_request_line(r.headers["X-Request-Id"])[0]["pid"])
+
+
+def _only(st, keep, fn):
+    """Runs fn() while every worker of st but keep is stopped (SIGSTOP:
+    a stopped process leaves accept()), so keep serves it."""
+    others = st.worker_pids() - {keep}
+    for pid in others:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        return fn()
+    finally:
+        for pid in others:
+            os.kill(pid, signal.SIGCONT)
+
+
+def test_a_worker_that_held_a_file_before_its_hold_never_uses_it_after(
+        make_stack, fake):
+    """Worker A has the tenant's file open; worker B finds it damaged and
+    holds the tenant.  The operator restores the file (a new one in its
+    place) and releases it.  A's handle predates the hold: A must never
+    serve from it again (it would read the old file, or write where no
+    one reads), nor checkpoint its -wal into the restored file.  Every
+    create acknowledged after the release is in the file."""
+    st = make_stack(drop_in(fake, "[server]\nmax_requests = 100000\n"
+                            "idle_exit = 0\n"), workers=2, tag="stale")
+    t = install(st, fake)
+    a = atl.new_account_id()
+    for i in range(5):
+        t.create(a, f"backed up {i}", "b")
+    problems = make_stack.stop(st)
+    assert not problems, problems
+    f = st.dir / "state" / "tenants" / f"{t.id}.db"
+    backup = f.read_bytes()
+    st = t.st = make_stack.restart(st)
+    w_a, w_b = sorted(st.worker_pids())
+    # A opens the file (and writes: its -wal then holds frames).
+    r = _only(st, w_a, lambda: t.req("POST", "/api/templates", a,
+                                    {"name": "after backup", "body": "b",
+                                     "scope": "personal"}))
+    assert r.status_code == 201 and _served_by(st, r) == w_a, r.text
+    # Damage where B will read first; B holds the tenant.
+    data = bytearray(f.read_bytes())
+    data[1024 + 100] ^= 0xFF
+    with open(f, "r+b") as fh:
+        fh.write(bytes(data))
+    r = _only(st, w_b, lambda: t.req("GET", "/api/templates/export", a))
+    error_of(r, 503, "tenant_quarantined")
+    # The operator restores the backup in a new file, and releases.
+    tmp = f.with_name(f.name + ".restore")
+    tmp.write_bytes(backup)
+    tmp.rename(f)
+    for x in ("-wal", "-shm"):
+        f.with_name(f.name + x).unlink(missing_ok=True)
+    rc, out = cellarctl(st, "tenant", "release", t.id)
+    assert rc == 0, out
+    # A, alive all along with its old handle: a 503 (never the old
+    # file's contents), then it makes way for a fresh worker.
+    assert alive(w_a)
+    r = _only(st, w_a, lambda: t.req("GET", "/api/templates?limit=100", a))
+    error_of(r, 503, "unavailable")
+    wait_until(lambda: not alive(w_a), what="worker A to exit")
+    # Creates after the release: each acknowledged one is in the file.
+    made = []
+    for i in range(6):
+        r = t.req("POST", "/api/templates", a, {
+            "name": f"after release {i}", "body": "b", "scope": "personal"})
+        assert r.status_code in (201, 503), (r.status_code, r.text[:200])
+        if r.status_code == 201:
+            made.append(r.json()["name"])
+    assert len(made) >= 4, made
+    st = t.st = make_stack.restart(st)
+    names = {x["name"] for x in t.list(a)}
+    assert names == {f"backed up {i}" for i in range(5)} | set(made), names
+    assert not status_500_lines(st), status_500_lines(st)[:5]
+
+
 # 23. No token in any log, whatever fails.
 
 def _stop_workers(st):

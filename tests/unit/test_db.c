@@ -6,6 +6,7 @@
  * cellar is refused; a write transaction commits only what its function
  * approved, and a busy database is retried a bounded number of times.
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -173,6 +174,47 @@ test_newer_schema_is_refused(void **state)
 	/* An older cellar does not touch what a newer one wrote. */
 	assert_int_equal(db_open(f->path, f->key, 0, migs, 2, &db), DB_NEWER);
 	assert_null(db);
+}
+
+/* Descriptors this process has open. */
+static int
+open_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	assert_non_null(d = opendir("/proc/self/fd"));
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * A healthy file refused (a newer schema, say, after a rolled-back
+ * deploy) is closed, -wal and all: only a damaged one is abandoned.  A
+ * worker asked for it on every request must not run out of descriptors.
+ */
+static void
+test_a_refused_healthy_file_is_closed(void **state)
+{
+	struct dfx	*f = *state;
+	sqlite3		*db;
+	int		 before, i;
+	char		 wal[300];
+
+	assert_int_equal(db_open(f->path, f->key, 1, migs, 3, &db), DB_OK);
+	db_close(db);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(access(wal, F_OK), 0);	/* kept, emptied */
+	before = open_fds();
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(db_open(f->path, f->key, 0, migs, 2, &db),
+		    DB_NEWER);
+		assert_null(db);
+	}
+	assert_int_equal(open_fds(), before);
 }
 
 static void
@@ -359,6 +401,8 @@ main(void)
 		    test_migrations_apply_in_order_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_is_refused,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_refused_healthy_file_is_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_failed_migration_leaves_nothing_half_done, setup,
 		    teardown),

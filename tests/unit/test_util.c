@@ -199,6 +199,10 @@ test_printable(void **state)
 	assert_false(util_printable("\x01"));
 	assert_false(util_printable("\x1f"));
 	assert_false(util_printable("a\x7f"));
+	/* C1 controls (NEL, CSI), not their neighbours U+00A0, U+00BF. */
+	assert_false(util_printable("a\xc2\x85" "b"));
+	assert_false(util_printable("\xc2\x9b"));
+	assert_true(util_printable("\xc2\xa0\xc2\xbf"));
 }
 
 static void
