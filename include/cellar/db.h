@@ -116,6 +116,9 @@ void		 db_close(sqlite3 *);
  */
 void		 db_abandon(sqlite3 *);
 
+/* How many connections this process abandoned so far. */
+size_t		 db_abandoned(void);
+
 /* PRAGMA user_version of db into *v; 0 or -1. */
 int		 db_user_version(sqlite3 *, long long *v)
 		    __attribute__((warn_unused_result));

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "cellar/db.h"
 #include "cellar/log.h"
 #include "cellar/registry.h"
 #include "cellar/tenantdb.h"
@@ -143,5 +144,6 @@ pool_clear(struct registry *reg)
 int
 pool_exit_wanted(void)
 {
-	return exit_wanted;
+	/* db_open abandons a damaged file it refuses, with no handle. */
+	return exit_wanted || db_abandoned() > 0;
 }

@@ -344,6 +344,12 @@ db_abandon(sqlite3 *db)
 	abandoned[nabandoned++ % ABANDONED_MAX] = db;
 }
 
+size_t
+db_abandoned(void)
+{
+	return nabandoned;
+}
+
 /* 1 if path has a -wal beside it (closing may then checkpoint it). */
 static int
 wal_beside(const char *path)
