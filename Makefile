@@ -74,8 +74,8 @@ CFLAGS	+= -D_FORTIFY_SOURCE=2
 endif
 
 # The library: shared by every program.
-LIB_SRCS = src/lib/buf.c src/lib/clock.c src/lib/collate.c src/lib/conf.c \
-	   src/lib/conf_schema.c src/lib/db.c src/lib/err.c src/lib/http.c \
+LIB_SRCS = src/lib/backup.c src/lib/buf.c src/lib/clock.c src/lib/collate.c src/lib/conf.c \
+	   src/lib/conf_schema.c src/lib/db.c src/lib/err.c src/lib/file.c src/lib/http.c \
 	   src/lib/jira.c src/lib/json.c src/lib/keys.c src/lib/log.c \
 	   src/lib/outbound.c src/lib/qsh.c src/lib/registry.c \
 	   src/lib/tenantdb.c src/lib/token.c src/lib/tpl.c \
@@ -90,11 +90,16 @@ FCGI_SRCS = src/fcgi/api.c src/fcgi/app.c src/fcgi/auth.c \
 	   src/fcgi/router.c src/fcgi/routes.c src/fcgi/tpl_json.c
 FCGI_MAIN = src/fcgi/main.c
 # cellarctl.
-CTL_SRCS = src/ctl/main.c src/ctl/setup.c src/ctl/tenants.c
+CTL_SRCS = src/ctl/audit.c src/ctl/backups.c src/ctl/main.c src/ctl/setup.c \
+	   src/ctl/tenants.c
+# cellar-reaper.
+REAPER_SRCS = src/reaper/job_backup.c src/reaper/job_prune.c \
+	   src/reaper/job_purge.c src/reaper/main.c src/reaper/reaper.c
 
 LIB_OBJS  = $(LIB_SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/gen/migrations.o
 FCGI_OBJS = $(FCGI_SRCS:src/%.c=$(B)/obj/%.o)
 CTL_OBJS  = $(CTL_SRCS:src/%.c=$(B)/obj/%.o)
+REAPER_OBJS = $(REAPER_SRCS:src/%.c=$(B)/obj/%.o)
 
 # Unit tests, by what they link: the library alone, or the worker's
 # objects too.  Each is tests/unit/test_NAME.c plus the shared fixture.
@@ -103,7 +108,7 @@ LIB_TESTS  = buf clock collate conf db headers json keys qsh registry \
 FCGI_TESTS = auth installkey render req router
 UNIT_BINS  = $(LIB_TESTS:%=$(B)/tests/test_%) $(FCGI_TESTS:%=$(B)/tests/test_%)
 
-PROGRAMS = $(WORKER) $(B)/cellarctl
+PROGRAMS = $(WORKER) $(B)/cellarctl $(B)/cellar-reaper
 
 all: $(PROGRAMS)
 
@@ -125,6 +130,10 @@ $(B)/obj/fcgi/%.o: src/fcgi/%.c $(B)/.flags
 $(B)/obj/ctl/%.o: src/ctl/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -Isrc/ctl -MMD -MP -c -o $@ $<
+
+$(B)/obj/reaper/%.o: src/reaper/%.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -Isrc/reaper -MMD -MP -c -o $@ $<
 
 # The schema migrations, embedded so a program needs no files but its own.
 $(B)/gen/migrations.c: sql/embed.sh $(wildcard sql/*/[0-9]*.sql)
@@ -149,6 +158,9 @@ $(WORKER): $(B)/obj/fcgi/main.o $(B)/worker.a $(B)/libcellar.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS)
 
 $(B)/cellarctl: $(CTL_OBJS) $(B)/libcellar.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
+
+$(B)/cellar-reaper: $(REAPER_OBJS) $(B)/libcellar.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
 $(B)/tests/fixture.o: tests/unit/fixture.c tests/unit/fixture.h $(B)/.flags

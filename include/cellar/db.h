@@ -105,6 +105,32 @@ enum db_status	 db_open(const char *path, const unsigned char *key,
 void		 db_close(sqlite3 *);
 
 /*
+ * A consistent copy of src's main database, as of one read transaction
+ * (the caller may hold one open to count rows in the same snapshot),
+ * into the new file dst keyed with key (KEY_BYTES) before its first page
+ * is written: SQLite's online backup API in one step, so writers never
+ * restart it.  dst ends as one self-contained file (rollback journal
+ * mode), not plaintext (checked) and synced; its directory is not.
+ * DB_OK; DB_FULL (no room: nothing left behind); DB_ERROR (dst existed,
+ * or any other failure; a dst this call made is removed).
+ */
+enum db_status	 db_backup_to(sqlite3 *src, const char *dst,
+		    const unsigned char *key)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Opens a backup copy (or a scratch copy of one) at path under key:
+ * read-only, or read-write when writable is set (a purge scrubbing a
+ * run's registry copy), in the file's own journal mode (no switch to
+ * WAL: a copy stays one self-contained file), without migrations, with
+ * the key checked and the CELLAR collation registered.  DB_MISSING,
+ * DB_WRONG_KEY (or a damaged first page), DB_CORRUPT, DB_ERROR.
+ */
+enum db_status	 db_open_copy(const char *path, const unsigned char *key,
+		    int writable, sqlite3 **out)
+		    __attribute__((warn_unused_result));
+
+/*
  * Leaves db open until the process exits, never to be used again: the
  * last connection to close checkpoints a -wal into its database (SQLite
  * 3.15 has no SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE), and a damaged or

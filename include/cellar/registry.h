@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <sqlite3.h>
+
 #include "cellar/err.h"
 #include "cellar/keys.h"
 
@@ -41,6 +43,8 @@ struct tenant {
 	long long		 delete_after;		/* 0: none */
 	long long		 quarantined_at;	/* 0: not held */
 	long long		 holds;		/* times held so far */
+	long long		 backup_at;	/* 0: never backed up */
+	char			 backup_run[24];	/* "": none */
 	int			 secret_master;		/* seals the secret */
 	int			 dek_version;		/* current data key */
 	long long		 dek_created;
@@ -171,5 +175,119 @@ int		 registry_orphans(struct registry *,
 
 /* Removes a database file with its -wal, -shm and -journal files. */
 void		 registry_remove_files(const char *path);
+
+/*
+ * The reaper's side of the registry (cellar-reaper, cellarctl audit).
+ */
+
+/* The connection (for sqlite3_backup), the master version keying the
+ * file, and the state directory. */
+sqlite3		*registry_sqlite(const struct registry *);
+int		 registry_master(const struct registry *);
+const char	*registry_state_dir(const struct registry *);
+
+/*
+ * Unwraps data key version (current or retired) of tenant id into dek
+ * (KEY_BYTES, caller's sodium_malloc memory): backups name the version
+ * they were made under.  -1 if it is gone or does not open.
+ */
+int		 registry_dek_at(struct registry *, const char *id,
+		    int version, unsigned char *dek)
+		    __attribute__((warn_unused_result));
+
+/* A tenant that is due for deletion or being deleted. */
+struct purge_item {
+	char		 id[TENANT_ID_LEN + 1];
+	long long	 installed_at;
+	long long	 uninstalled_at;
+	long long	 purge_started_at;	/* 0: not begun */
+};
+
+/*
+ * Calls fn for every tenant whose purge has begun and every departed
+ * tenant uninstalled at or before cutoff (seconds since the epoch), the
+ * oldest departure first; fn returning -1 stops.  Returns how many, -1
+ * on error.
+ */
+int		 registry_purge_due(struct registry *, long long cutoff,
+		    int (*fn)(const struct purge_item *, void *), void *arg);
+
+/*
+ * 1 with *out filled if tenant id is being purged or departed (with
+ * its dates), 0 if not, -1 on error.
+ */
+int		 registry_purge_state(struct registry *, const char *id,
+		    struct purge_item *out);
+
+/*
+ * Purge step 1, in one transaction, only if tenant id is still departed
+ * since cutoff or already begun: destroys every wrapped data key
+ * (crypto-shredding: no copy of its file opens any more), replaces the
+ * sealed secret, clientKey and URLs (a reinstall from now on makes a new
+ * tenant), marks it purging at now and audits "purge_started".
+ * *keys_destroyed: how many keys this call destroyed.  ERR_OK (begun, now
+ * or before), ERR_NOT_FOUND (reinstalled meanwhile: nothing done), or
+ * db_tx's errors.
+ */
+enum err	 registry_purge_begin(struct registry *, const char *id,
+		    long long cutoff, long long now, int *keys_destroyed)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Purge's last step, once every file is gone: deletes the row of a
+ * purging tenant and audits "purged" with detail (dates and counts,
+ * never customer data).  Idempotent: ERR_OK when the row is gone.
+ */
+enum err	 registry_purge_end(struct registry *, const char *id,
+		    long long now, const char *detail)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Adds an audit record at now: event (a code), tenant id (may be NULL),
+ * detail (codes and counts, never customer data; may be NULL).
+ */
+enum err	 registry_audit_add(struct registry *, long long now,
+		    const char *event, const char *id, const char *detail)
+		    __attribute__((warn_unused_result));
+
+/* When job name last succeeded (*ok_at, 0: never); 0 or -1. */
+int		 registry_job_last(struct registry *, const char *name,
+		    long long *ok_at);
+/* Records a run of job name at now: ok or failed, detail (counts). */
+enum err	 registry_job_done(struct registry *, const char *name,
+		    long long now, int ok, const char *detail)
+		    __attribute__((warn_unused_result));
+
+/* A verified backup run, as recorded (times in seconds since the epoch). */
+struct backup_run {
+	char		 run[24];	/* 20261130T021500Z */
+	long long	 started_at;
+	long long	 verified_at;
+	long long	 tenants;
+	long long	 bytes;
+	long long	 offsite_at;	/* 0: never run */
+	int		 offsite_status;	/* exit status, -1: none */
+};
+
+/*
+ * Records verified run r and, for each of ids[0..nids), that run as its
+ * newest backup (unless a newer one is recorded already); one
+ * transaction.
+ */
+enum err	 registry_backup_record(struct registry *,
+		    const struct backup_run *r, const char *const *ids,
+		    size_t nids) __attribute__((warn_unused_result));
+/* The offsite command's exit status for run at now. */
+enum err	 registry_backup_offsite(struct registry *, const char *run,
+		    long long now, int status)
+		    __attribute__((warn_unused_result));
+/* 1 if run is recorded, 0 if not, -1 on error. */
+int		 registry_backup_known(struct registry *, const char *run);
+/* Forgets a run prune deleted. */
+enum err	 registry_backup_forget(struct registry *, const char *run)
+		    __attribute__((warn_unused_result));
+/* Calls fn for every recorded run, oldest first; how many, or -1. */
+int		 registry_backup_runs(struct registry *,
+		    int (*fn)(const struct backup_run *, void *), void *arg);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * cellarctl's commands, one file per group: setup.c (init, config check,
- * config example), tenants.c (tenants, tenant ping/release, orphans).
+ * config example), tenants.c (tenants, tenant ping/release, orphans),
+ * backups.c (backup list/verify, restore), audit.c (audit).
  * main.c holds the command table.  Private to src/ctl.
  *
  * Every command: dir is the configuration directory, args what follows
@@ -22,6 +23,10 @@ int	 cmd_tenants(const char *dir, char **args);
 int	 cmd_tenant_ping(const char *dir, char **args);
 int	 cmd_tenant_release(const char *dir, char **args);
 int	 cmd_orphans(const char *dir, char **args);
+int	 cmd_backup_list(const char *dir, char **args);
+int	 cmd_backup_verify(const char *dir, char **args);
+int	 cmd_restore(const char *dir, char **args);
+int	 cmd_audit(const char *dir, char **args);
 
 /*
  * Loads config, keys and the existing registry; 0, or -1 with the

@@ -53,6 +53,17 @@ static const struct cmd {
 	{ { "orphans", NULL }, 0, 1, " [--remove]", 1, "tenant files that "
 	    "belong to no tenant; --remove deletes those older than 10 "
 	    "minutes", cmd_orphans },
+	{ { "backup", "list" }, 0, 0, "", 1, "the backup runs under "
+	    "[backup] dir, with their size and offsite status",
+	    cmd_backup_list },
+	{ { "backup", "verify" }, 0, 1, " [RUN]", 1, "reopen every copy of a "
+	    "run (default: the newest) under its key and compare it with "
+	    "the manifest", cmd_backup_verify },
+	{ { "restore", NULL }, 1, 3, " TENANT-ID [--from RUN]", 1, "put a "
+	    "tenant's file back from a run (default: the newest), while "
+	    "workers serve the others", cmd_restore },
+	{ { "audit", NULL }, 0, 1, " [--json]", 1, "each data-protection "
+	    "promise with its evidence: ok or BROKEN (exit 1)", cmd_audit },
 	{ { "config", "example" }, 0, 0, "", 0, "print the annotated example "
 	    "configuration", cmd_config_example },
 	{ { "version", NULL }, 0, 0, "", 0, "print the version",

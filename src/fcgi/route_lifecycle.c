@@ -143,7 +143,7 @@ route_uninstalled(struct req *r, struct reply *rep)
 		return e;
 	if (t.state == TENANT_INSTALLED)
 		e = registry_uninstall(r->app->reg, t.id, clock_now(),
-		    conf_int(r->app->cfg, C_TENANTS_GRACE_DAYS));
+		    conf_int(r->app->cfg, C_REAPER_GRACE_DAYS));
 	if (e == ERR_OK) {
 		log_msg(LOGL_INFO, r->rid, "event=uninstall tenant=%s", t.id);
 		rep->status = 204;

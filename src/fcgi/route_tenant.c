@@ -86,8 +86,13 @@ route_tenant(struct req *r, struct reply *rep)
 	cJSON_AddNullToObject(x, "lastRotatedAt");
 	if ((x = cJSON_AddObjectToObject(o, "backups")) == NULL)
 		goto out;
-	cJSON_AddNullToObject(x, "lastBackupAt");
-	cJSON_AddNullToObject(x, "lastVerifiedAt");
+	/* The reaper records a run only once every copy in it verified. */
+	cJSON_AddItemToObject(x, "lastBackupAt", iso_time(t->backup_at));
+	cJSON_AddItemToObject(x, "lastVerifiedAt", iso_time(t->backup_at));
+	if (t->backup_run[0] != '\0')
+		cJSON_AddStringToObject(x, "lastRun", t->backup_run);
+	else
+		cJSON_AddNullToObject(x, "lastRun");
 	if ((x = cJSON_AddObjectToObject(o, "deletion")) == NULL)
 		goto out;
 	cJSON_AddItemToObject(x, "scheduledAt", iso_time(t->delete_after));

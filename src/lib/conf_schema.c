@@ -83,15 +83,6 @@ const struct conf_key conf_schema[C__MAX] = {
 	    "/48) whose kids the key service did not know more often than "
 	    "this in unknown_kid_seconds gets no further fetches until then "
 	    "(others are never held up)", NULL },
-	[C_TENANTS_GRACE_DAYS] = { "tenants", "grace_days", CONF_INT, 0,
-	    "30", 0, 365, NULL, "a departed tenant's data is deleted this "
-	    "many days after uninstall", NULL },
-	[C_TENANTS_ROTATION_DAYS] = { "tenants", "rotation_days", CONF_INT,
-	    0, "90", 1, 365, NULL, "data keys and secrets are to be rotated "
-	    "after this many days (by the reaper, not built yet)", NULL },
-	[C_TENANTS_BACKUP_DAYS] = { "tenants", "backup_days", CONF_INT, 0,
-	    "30", 1, 365, NULL, "backups are to be kept this many days (by "
-	    "the reaper, not built yet)", NULL },
 	[C_JIRA_CACHE_SECONDS] = { "jira", "cache_seconds", CONF_INT, 0,
 	    "60", 0, 3600, NULL, "how long a worker trusts Jira's answer on "
 	    "a user's admin rights, project permissions and groups", NULL },
@@ -108,6 +99,36 @@ const struct conf_key conf_schema[C__MAX] = {
 	[C_TEMPLATES_PERSONAL_MAX] = { "templates", "personal_max", CONF_INT,
 	    0, "100", 1, 2000, NULL, "personal templates one person may hold "
 	    "(shared templates: 2000 per site, whatever personal ones exist)",
+	    NULL },
+	[C_REAPER_GRACE_DAYS] = { "reaper", "grace_days", CONF_INT, 0, "21", 0,
+	    30, NULL, "a departed tenant is deleted (keys, files, backup "
+	    "copies) by the first reaper run this many days after uninstall; "
+	    "a reinstall before then keeps its data", NULL },
+	[C_REAPER_ROTATE_DAYS] = { "reaper", "rotate_days", CONF_INT, 0,
+	    "90", 1, 90, NULL, "master keys, data keys and sealed secrets "
+	    "are replaced when the current ones are this many days old", NULL },
+	[C_BACKUP_DIR] = { "backup", "dir", CONF_PATH, 0,
+	    "/var/lib/cellar/backups", 0, 0, NULL, "where the reaper writes "
+	    "its daily backup runs (runs/RUN/: registry.db, tenants/, "
+	    "manifest.json)", NULL },
+	[C_BACKUP_KEEP_DAYS] = { "backup", "keep_days", CONF_INT, 0, "30", 1,
+	    30, NULL, "backup runs older than this are deleted (the newest "
+	    "verified run is always kept)", NULL },
+	[C_BACKUP_OFFSITE_COMMAND] = { "backup", "offsite_command", CONF_STR,
+	    0, "", 0, 1024, NULL, "shell command run after every verified "
+	    "run and after a purge changed runs, with the run directory as "
+	    "$1; it must mirror deletions (e.g. rclone sync); empty: no "
+	    "offsite copy (cellarctl audit reports it)", NULL },
+	[C_BACKUP_OFFSITE_TIMEOUT] = { "backup", "offsite_timeout", CONF_INT,
+	    0, "3600", 10, 86400, NULL, "seconds the offsite command may "
+	    "run before it is killed and counted as failed", NULL },
+	[C_LOGS_ACCESS_LOG_DIR] = { "logs", "access_log_dir", CONF_PATH, 0,
+	    "/var/log/nginx/cellar", 0, 0, NULL, "nginx's access logs of "
+	    "the site, which cellarctl audit checks for age (7 days) and "
+	    "query strings", NULL },
+	[C_LOGS_APP_LOG] = { "logs", "app_log", CONF_STR, 0, "", 0, 4096,
+	    NULL, "the workers' log file, which cellarctl audit checks for "
+	    "age and tokens; empty: the journal (journald's retention)",
 	    NULL },
 };
 

@@ -14,6 +14,7 @@
 
 #include "cellar/collate.h"
 #include "cellar/db.h"
+#include "cellar/file.h"
 #include "cellar/keys.h"
 #include "cellar/util.h"
 
@@ -493,4 +494,86 @@ db_file_is_plaintext(const char *path)
 		plain = 1;
 	close(fd);
 	return plain;
+}
+
+enum db_status
+db_backup_to(sqlite3 *src, const char *dst, const unsigned char *key)
+{
+	sqlite3_backup	*b;
+	sqlite3		*d = NULL;
+	enum db_status	 st = DB_ERROR;
+	int		 rc;
+
+	if (access(dst, F_OK) == 0)
+		return DB_ERROR;
+	if (sqlite3_open_v2(dst, &d, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(d, DB_BUSY_MS);
+	/* Keyed before the first page is written: never plaintext. */
+	if (db_key(d, key) == -1)
+		goto out;
+	if ((b = sqlite3_backup_init(d, "main", src, "main")) == NULL)
+		goto out;
+	/* One step: one read lock, so it never restarts on a write. */
+	rc = sqlite3_backup_step(b, -1);
+	if (sqlite3_backup_finish(b) != SQLITE_OK || rc != SQLITE_DONE)
+		goto out;
+	/* One self-contained file: no -wal beside it. */
+	if (db_exec(d, "PRAGMA journal_mode = DELETE") == -1)
+		goto out;
+	st = DB_OK;
+out:
+	if (st != DB_OK && d != NULL && (sqlite3_errcode(d) & 0xff) ==
+	    SQLITE_FULL)
+		st = DB_FULL;
+	if (st != DB_OK && db_disk_full(dst))
+		st = DB_FULL;
+	if (d != NULL && sqlite3_close(d) != SQLITE_OK)
+		st = DB_ERROR;
+	if (st == DB_OK && (db_file_is_plaintext(dst) ||
+	    file_fsync(dst) == -1))
+		st = DB_ERROR;
+	if (st != DB_OK) {
+		char	 j[4096];
+
+		unlink(dst);
+		if (snprintf(j, sizeof(j), "%s-journal", dst) < (int)sizeof(j))
+			unlink(j);
+	}
+	return st;
+}
+
+enum db_status
+db_open_copy(const char *path, const unsigned char *key, int writable,
+    sqlite3 **out)
+{
+	sqlite3		*db = NULL;
+	int		 rc;
+
+	*out = NULL;
+	if (access(path, F_OK) == -1)
+		return DB_MISSING;
+	if (sqlite3_open_v2(path, &db, (writable ? SQLITE_OPEN_READWRITE :
+	    SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(db, DB_BUSY_MS);
+	if (db_key(db, key) == -1)
+		goto fail;
+	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
+	    NULL, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_close(db);
+		return rc == SQLITE_NOTADB ? DB_WRONG_KEY : DB_CORRUPT;
+	}
+	if (sqlite3_create_function(db, "cellar_fold", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, fold_fn, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_collation(db, "CELLAR", SQLITE_UTF8, NULL,
+	    collation_fn) != SQLITE_OK)
+		goto fail;
+	*out = db;
+	return DB_OK;
+fail:
+	sqlite3_close(db);
+	return DB_ERROR;
 }

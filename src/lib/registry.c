@@ -32,6 +32,21 @@ enum stmt {
 	STMT_QUARANTINE,
 	STMT_RELEASE,
 	STMT_AUDIT,
+	STMT_KEY_AT,
+	STMT_PURGE_DUE,
+	STMT_PURGE_STATE,
+	STMT_PURGE_DETACH,
+	STMT_PURGE_KEYS,
+	STMT_PURGE_DELETE,
+	STMT_JOB_GET,
+	STMT_JOB_NEW,
+	STMT_JOB_SET,
+	STMT_RUN_INSERT,
+	STMT_RUN_TENANT,
+	STMT_RUN_OFFSITE,
+	STMT_RUN_FORGET,
+	STMT_RUN_LIST,
+	STMT_RUN_KNOWN,
 	STMT__MAX
 };
 
@@ -39,14 +54,17 @@ enum stmt {
 #define TENANT_ROW "SELECT t.id, t.client_key, t.base_url, t.state, " \
 	"t.enabled, t.installed_at, t.updated_at, t.uninstalled_at, " \
 	"t.delete_after, t.secret_master, t.secret_sealed, k.version, " \
-	"k.created_at, t.quarantined_at, t.holds FROM tenants t LEFT JOIN " \
+	"k.created_at, t.quarantined_at, t.holds, t.backup_at, " \
+	"t.backup_run FROM tenants t LEFT JOIN " \
 	"tenant_keys k ON " \
 	"k.tenant_id = t.id AND k.state = 'current' "
 
 static const char *const stmts[STMT__MAX] = {
 	[STMT_FIND] = TENANT_ROW "WHERE t.client_key = ?1",
 	[STMT_GET] = TENANT_ROW "WHERE t.id = ?1",
-	[STMT_LIST] = TENANT_ROW "ORDER BY t.installed_at, t.id",
+	/* A tenant being purged is no longer one: see STMT_PURGE_DUE. */
+	[STMT_LIST] = TENANT_ROW "WHERE t.purge_started_at IS NULL "
+	    "ORDER BY t.installed_at, t.id",
 	[STMT_INSERT_TENANT] = "INSERT INTO tenants (id, client_key, "
 	    "base_url, display_url, product_type, server_version, "
 	    "plugins_version, sen, oauth_client_id, secret_sealed, "
@@ -78,11 +96,51 @@ static const char *const stmts[STMT__MAX] = {
 	    "NULL",
 	[STMT_AUDIT] = "INSERT INTO audit (at, event, tenant_id, detail) "
 	    "VALUES (?1, ?2, ?3, ?4)",
+	[STMT_KEY_AT] = "SELECT version, master_version, wrapped, "
+	    "created_at FROM tenant_keys WHERE tenant_id = ?1 AND version = ?2",
+	/* Started purges, then departures older than the cutoff ?1. */
+	[STMT_PURGE_DUE] = "SELECT id, installed_at, uninstalled_at, "
+	    "purge_started_at FROM tenants WHERE purge_started_at IS NOT NULL "
+	    "OR (state = 'departed' AND uninstalled_at <= ?1) "
+	    "ORDER BY uninstalled_at, id",
+	[STMT_PURGE_STATE] = "SELECT id, installed_at, uninstalled_at, "
+	    "purge_started_at FROM tenants WHERE id = ?1 AND "
+	    "(purge_started_at IS NOT NULL OR state = 'departed')",
+	/* Forgets who the tenant was; only if still due (not reinstalled). */
+	[STMT_PURGE_DETACH] = "UPDATE tenants SET purge_started_at = ?2, "
+	    "client_key = 'purged:' || id, base_url = '', display_url = NULL, "
+	    "server_version = NULL, plugins_version = NULL, sen = NULL, "
+	    "oauth_client_id = NULL, secret_sealed = x'00', updated_at = ?2 "
+	    "WHERE id = ?1 AND purge_started_at IS NULL AND state = "
+	    "'departed' AND uninstalled_at <= ?3",
+	[STMT_PURGE_KEYS] = "DELETE FROM tenant_keys WHERE tenant_id = ?1",
+	[STMT_PURGE_DELETE] = "DELETE FROM tenants WHERE id = ?1 AND "
+	    "purge_started_at IS NOT NULL",
+	[STMT_JOB_GET] = "SELECT last_ok_at, last_run_at FROM jobs WHERE "
+	    "name = ?1",
+	[STMT_JOB_NEW] = "INSERT OR IGNORE INTO jobs (name) VALUES (?1)",
+	[STMT_JOB_SET] = "UPDATE jobs SET last_run_at = ?2, last_ok_at = "
+	    "CASE WHEN ?3 THEN ?2 ELSE last_ok_at END, last_status = CASE "
+	    "WHEN ?3 THEN 'ok' ELSE 'failed' END, last_detail = ?4 WHERE "
+	    "name = ?1",
+	[STMT_RUN_INSERT] = "INSERT OR REPLACE INTO backup_runs (run, "
+	    "started_at, verified_at, tenants, bytes) VALUES (?1, ?2, ?3, ?4, "
+	    "?5)",
+	/* A run never moves a tenant's evidence back in time. */
+	[STMT_RUN_TENANT] = "UPDATE tenants SET backup_run = ?2, backup_at = "
+	    "?3 WHERE id = ?1 AND (backup_at IS NULL OR backup_at <= ?3)",
+	[STMT_RUN_OFFSITE] = "UPDATE backup_runs SET offsite_at = ?2, "
+	    "offsite_status = ?3 WHERE run = ?1",
+	[STMT_RUN_KNOWN] = "SELECT 1 FROM backup_runs WHERE run = ?1",
+	[STMT_RUN_FORGET] = "DELETE FROM backup_runs WHERE run = ?1",
+	[STMT_RUN_LIST] = "SELECT run, started_at, verified_at, tenants, "
+	    "bytes, offsite_at, offsite_status FROM backup_runs ORDER BY run",
 };
 
 struct registry {
 	sqlite3			*db;
 	const struct keyring	*kr;
+	int			 master;	/* keys the file */
 	char			*state_dir;
 	sqlite3_stmt		*stmt[STMT__MAX];	/* prepared once */
 	char			*scratch;	/* sodium_malloc'd secret */
@@ -139,6 +197,7 @@ registry_open(const char *state_dir, const struct keyring *kr, int create,
 			continue;
 		st = db_open(path, key, !exists, db_registry_migrations,
 		    db_registry_nmigrations, &reg->db);
+		reg->master = vers[i];
 		if (st != DB_WRONG_KEY || !exists)
 			break;
 	}
@@ -220,6 +279,10 @@ tenant_row(sqlite3_stmt *st, struct tenant *t)
 	t->dek_created = sqlite3_column_int64(st, 12);
 	t->quarantined_at = sqlite3_column_int64(st, 13);
 	t->holds = sqlite3_column_int64(st, 14);
+	t->backup_at = sqlite3_column_int64(st, 15);
+	if ((blob = sqlite3_column_text(st, 16)) != NULL)
+		snprintf(t->backup_run, sizeof(t->backup_run), "%s",
+		    (const char *)blob);
 	blob = sqlite3_column_blob(st, 10);
 	t->secret_sealed_len = (size_t)sqlite3_column_bytes(st, 10);
 	if (blob == NULL || t->secret_sealed_len < KEYS_SEALED_LEN(1) ||
@@ -330,32 +393,56 @@ registry_secret_wipe(struct registry *reg)
 		sodium_memzero(reg->scratch, SECRET_MAX + 1);
 }
 
-int
-registry_dek(struct registry *reg, const char *id, unsigned char *dek,
-    int *version, int *master, long long *created_at)
+/* Unwraps the key row st (STMT_CURRENT_KEY or STMT_KEY_AT) now at. */
+static int
+dek_row(struct registry *reg, sqlite3_stmt *st, const char *id,
+    unsigned char *dek, int *version, int *master, long long *created_at)
 {
-	sqlite3_stmt	*st;
 	const void	*blob;
 	size_t		 len;
 	char		 aad[KEYS_AAD_MAX];
-	int		 rc = -1;
 
-	if ((st = stmt_prepare(reg, STMT_CURRENT_KEY)) == NULL)
+	if (sqlite3_step(st) != SQLITE_ROW)
 		return -1;
-	if (db_bind_text(st, 1, id) == -1 || sqlite3_step(st) != SQLITE_ROW)
-		goto out;
 	*version = sqlite3_column_int(st, 0);
 	*master = sqlite3_column_int(st, 1);
 	blob = sqlite3_column_blob(st, 2);
 	len = (size_t)sqlite3_column_bytes(st, 2);
 	*created_at = sqlite3_column_int64(st, 3);
 	if (blob == NULL || len != KEYS_SEALED_LEN(KEY_BYTES))
-		goto out;
+		return -1;
 	keys_aad_dek(aad, sizeof(aad), id, *version, *master);
-	if (keys_open(reg->kr, *master, aad, blob, len, dek) == -1)
-		goto out;
-	rc = 0;
-out:
+	return keys_open(reg->kr, *master, aad, blob, len, dek);
+}
+
+int
+registry_dek(struct registry *reg, const char *id, unsigned char *dek,
+    int *version, int *master, long long *created_at)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if ((st = stmt_prepare(reg, STMT_CURRENT_KEY)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id) == 0)
+		rc = dek_row(reg, st, id, dek, version, master, created_at);
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+registry_dek_at(struct registry *reg, const char *id, int version,
+    unsigned char *dek)
+{
+	sqlite3_stmt	*st;
+	long long	 created;
+	int		 rc = -1, v, master;
+
+	if ((st = stmt_prepare(reg, STMT_KEY_AT)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id) == 0 &&
+	    sqlite3_bind_int(st, 2, version) == SQLITE_OK)
+		rc = dek_row(reg, st, id, dek, &v, &master, &created);
 	db_stmt_done(st);
 	return rc;
 }
@@ -865,4 +952,410 @@ registry_orphans(struct registry *reg,
 	free(ids);
 	free(tdir);
 	return rc == -1 ? -1 : n;
+}
+
+sqlite3 *
+registry_sqlite(const struct registry *reg)
+{
+	return reg->db;
+}
+
+int
+registry_master(const struct registry *reg)
+{
+	return reg->master;
+}
+
+const char *
+registry_state_dir(const struct registry *reg)
+{
+	return reg->state_dir;
+}
+
+int
+registry_purge_due(struct registry *reg, long long cutoff,
+    int (*fn)(const struct purge_item *, void *), void *arg)
+{
+	struct purge_item it;
+	sqlite3_stmt	*st;
+	const char	*id;
+	int		 rc, n = 0;
+
+	if ((st = stmt_prepare(reg, STMT_PURGE_DUE)) == NULL)
+		return -1;
+	if (sqlite3_bind_int64(st, 1, cutoff) != SQLITE_OK) {
+		db_stmt_done(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = (const char *)sqlite3_column_text(st, 0);
+		if (id == NULL || strlen(id) != TENANT_ID_LEN) {
+			n = -1;
+			break;
+		}
+		memcpy(it.id, id, TENANT_ID_LEN + 1);
+		it.installed_at = sqlite3_column_int64(st, 1);
+		it.uninstalled_at = sqlite3_column_int64(st, 2);
+		it.purge_started_at = sqlite3_column_int64(st, 3);
+		n++;
+		if (fn(&it, arg) == -1) {
+			n = -1;
+			break;
+		}
+	}
+	if (n >= 0 && rc != SQLITE_DONE)
+		n = -1;
+	db_stmt_done(st);
+	return n;
+}
+
+/* Runs statement s on id (and a, b when given) in the transaction. */
+static int
+run_id(struct registry *reg, enum stmt s, const char *id, int nargs,
+    long long a, long long b)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if ((st = stmt_prepare(reg, s)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id) == 0 &&
+	    (nargs < 1 || sqlite3_bind_int64(st, 2, a) == SQLITE_OK) &&
+	    (nargs < 2 || sqlite3_bind_int64(st, 3, b) == SQLITE_OK) &&
+	    sqlite3_step(st) == SQLITE_DONE)
+		rc = sqlite3_changes(reg->db);
+	db_stmt_done(st);
+	return rc;
+}
+
+struct purge_tx {
+	struct registry	*reg;
+	const char	*id;
+	long long	 cutoff, now;
+	int		 keys;		/* out: wrapped keys destroyed */
+	int		 begun;		/* out: this call began the purge */
+};
+
+static enum err
+purge_begin_tx(sqlite3 *db, void *arg)
+{
+	struct purge_tx	*p = arg;
+	char		 detail[64];
+	int		 n;
+
+	(void)db;
+	p->keys = p->begun = 0;
+	if ((n = run_id(p->reg, STMT_PURGE_DETACH, p->id, 2, p->now,
+	    p->cutoff)) == -1)
+		return ERR_INTERNAL;
+	if (n == 0)
+		return ERR_OK;		/* begun before, or reinstalled */
+	if ((p->keys = run_id(p->reg, STMT_PURGE_KEYS, p->id, 0, 0, 0)) == -1)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "keys_destroyed=%d", p->keys);
+	if (audit(p->reg, p->now, "purge_started", p->id, detail) == -1)
+		return ERR_INTERNAL;
+	p->begun = 1;
+	return ERR_OK;
+}
+
+enum err
+registry_purge_begin(struct registry *reg, const char *id, long long cutoff,
+    long long now, int *keys_destroyed)
+{
+	struct purge_tx	 p = { reg, id, cutoff, now, 0, 0 };
+	struct purge_item it;
+	enum err	 e;
+
+	if ((e = db_tx(reg->db, purge_begin_tx, &p)) != ERR_OK)
+		return e;
+	*keys_destroyed = p.keys;
+	if (p.begun)
+		return ERR_OK;
+	/* Not begun now: fine if it had been, not if it is no longer due. */
+	return registry_purge_state(reg, id, &it) == 1 &&
+	    it.purge_started_at != 0 ? ERR_OK : ERR_NOT_FOUND;
+}
+
+int
+registry_purge_state(struct registry *reg, const char *id,
+    struct purge_item *out)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1, step;
+
+	if ((st = stmt_prepare(reg, STMT_PURGE_STATE)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id) == 0) {
+		if ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			memcpy(out->id, id, TENANT_ID_LEN);
+			out->id[TENANT_ID_LEN] = '\0';
+			out->installed_at = sqlite3_column_int64(st, 1);
+			out->uninstalled_at = sqlite3_column_int64(st, 2);
+			out->purge_started_at = sqlite3_column_int64(st, 3);
+			rc = 1;
+		} else if (step == SQLITE_DONE)
+			rc = 0;
+	}
+	db_stmt_done(st);
+	return rc;
+}
+
+struct purge_end_tx {
+	struct registry	*reg;
+	const char	*id;
+	long long	 now;
+	const char	*detail;
+};
+
+static enum err
+purge_end_tx(sqlite3 *db, void *arg)
+{
+	struct purge_end_tx *p = arg;
+	int		 n;
+
+	(void)db;
+	if ((n = run_id(p->reg, STMT_PURGE_DELETE, p->id, 0, 0, 0)) == -1)
+		return ERR_INTERNAL;
+	if (n == 1 && audit(p->reg, p->now, "purged", p->id, p->detail) == -1)
+		return ERR_INTERNAL;
+	return ERR_OK;
+}
+
+enum err
+registry_purge_end(struct registry *reg, const char *id, long long now,
+    const char *detail)
+{
+	struct purge_end_tx p = { reg, id, now, detail };
+
+	return db_tx(reg->db, purge_end_tx, &p);
+}
+
+int
+registry_job_last(struct registry *reg, const char *name, long long *ok_at)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1, step;
+
+	*ok_at = 0;
+	if ((st = stmt_prepare(reg, STMT_JOB_GET)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, name) == 0) {
+		if ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			*ok_at = sqlite3_column_int64(st, 0);
+			rc = 0;
+		} else if (step == SQLITE_DONE)
+			rc = 0;
+	}
+	db_stmt_done(st);
+	return rc;
+}
+
+struct job_tx {
+	struct registry	*reg;
+	const char	*name;
+	long long	 now;
+	int		 ok;
+	const char	*detail;
+};
+
+static enum err
+job_tx(sqlite3 *db, void *arg)
+{
+	struct job_tx	*j = arg;
+	sqlite3_stmt	*st;
+	enum err	 e = ERR_INTERNAL;
+
+	(void)db;
+	if (run_id(j->reg, STMT_JOB_NEW, j->name, 0, 0, 0) == -1 ||
+	    (st = stmt_prepare(j->reg, STMT_JOB_SET)) == NULL)
+		return ERR_INTERNAL;
+	if (db_bind_text(st, 1, j->name) == 0 &&
+	    sqlite3_bind_int64(st, 2, j->now) == SQLITE_OK &&
+	    sqlite3_bind_int(st, 3, j->ok) == SQLITE_OK &&
+	    db_bind_text(st, 4, j->detail) == 0 &&
+	    sqlite3_step(st) == SQLITE_DONE)
+		e = ERR_OK;
+	db_stmt_done(st);
+	return e;
+}
+
+enum err
+registry_job_done(struct registry *reg, const char *name, long long now,
+    int ok, const char *detail)
+{
+	struct job_tx	 j = { reg, name, now, ok ? 1 : 0, detail };
+
+	return db_tx(reg->db, job_tx, &j);
+}
+
+struct run_tx {
+	struct registry		*reg;
+	const struct backup_run	*run;
+	const char *const	*ids;
+	size_t			 nids;
+};
+
+static enum err
+run_tx(sqlite3 *db, void *arg)
+{
+	struct run_tx	*r = arg;
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 ok = 0;
+
+	(void)db;
+	if ((st = stmt_prepare(r->reg, STMT_RUN_INSERT)) == NULL)
+		return ERR_INTERNAL;
+	if (db_bind_text(st, 1, r->run->run) == 0 &&
+	    sqlite3_bind_int64(st, 2, r->run->started_at) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 3, r->run->verified_at) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 4, r->run->tenants) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 5, r->run->bytes) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_DONE)
+		ok = 1;
+	db_stmt_done(st);
+	if (!ok || (st = stmt_prepare(r->reg, STMT_RUN_TENANT)) == NULL)
+		return ERR_INTERNAL;
+	for (i = 0; ok && i < r->nids; i++) {
+		ok = db_bind_text(st, 1, r->ids[i]) == 0 &&
+		    db_bind_text(st, 2, r->run->run) == 0 &&
+		    sqlite3_bind_int64(st, 3, r->run->started_at) ==
+		    SQLITE_OK && sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_reset(st);
+	}
+	db_stmt_done(st);
+	return ok ? ERR_OK : ERR_INTERNAL;
+}
+
+enum err
+registry_backup_record(struct registry *reg, const struct backup_run *run,
+    const char *const *ids, size_t nids)
+{
+	struct run_tx	 r = { reg, run, ids, nids };
+
+	return db_tx(reg->db, run_tx, &r);
+}
+
+struct offsite_tx {
+	struct registry	*reg;
+	const char	*run;
+	long long	 now;
+	int		 status;
+};
+
+static enum err
+offsite_tx(sqlite3 *db, void *arg)
+{
+	struct offsite_tx *o = arg;
+
+	(void)db;
+	return run_id(o->reg, STMT_RUN_OFFSITE, o->run, 2, o->now,
+	    o->status) == -1 ? ERR_INTERNAL : ERR_OK;
+}
+
+enum err
+registry_backup_offsite(struct registry *reg, const char *run,
+    long long now, int status)
+{
+	struct offsite_tx o = { reg, run, now, status };
+
+	return db_tx(reg->db, offsite_tx, &o);
+}
+
+static enum err
+forget_tx(sqlite3 *db, void *arg)
+{
+	struct offsite_tx *o = arg;
+
+	(void)db;
+	return run_id(o->reg, STMT_RUN_FORGET, o->run, 0, 0, 0) == -1 ?
+	    ERR_INTERNAL : ERR_OK;
+}
+
+enum err
+registry_backup_forget(struct registry *reg, const char *run)
+{
+	struct offsite_tx o = { reg, run, 0, 0 };
+
+	return db_tx(reg->db, forget_tx, &o);
+}
+
+int
+registry_backup_runs(struct registry *reg,
+    int (*fn)(const struct backup_run *, void *), void *arg)
+{
+	struct backup_run r;
+	sqlite3_stmt	*st;
+	const char	*run;
+	int		 rc, n = 0;
+
+	if ((st = stmt_prepare(reg, STMT_RUN_LIST)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		if ((run = (const char *)sqlite3_column_text(st, 0)) == NULL ||
+		    strlen(run) >= sizeof(r.run)) {
+			n = -1;
+			break;
+		}
+		memcpy(r.run, run, strlen(run) + 1);
+		r.started_at = sqlite3_column_int64(st, 1);
+		r.verified_at = sqlite3_column_int64(st, 2);
+		r.tenants = sqlite3_column_int64(st, 3);
+		r.bytes = sqlite3_column_int64(st, 4);
+		r.offsite_at = sqlite3_column_int64(st, 5);
+		r.offsite_status = sqlite3_column_type(st, 6) == SQLITE_NULL ?
+		    -1 : sqlite3_column_int(st, 6);
+		n++;
+		if (fn(&r, arg) == -1) {
+			n = -1;
+			break;
+		}
+	}
+	if (n >= 0 && rc != SQLITE_DONE)
+		n = -1;
+	db_stmt_done(st);
+	return n;
+}
+
+int
+registry_backup_known(struct registry *reg, const char *run)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1, step;
+
+	if ((st = stmt_prepare(reg, STMT_RUN_KNOWN)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, run) == 0) {
+		step = sqlite3_step(st);
+		rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+	}
+	db_stmt_done(st);
+	return rc;
+}
+
+struct audit_tx {
+	struct registry	*reg;
+	long long	 now;
+	const char	*event, *id, *detail;
+};
+
+static enum err
+audit_tx(sqlite3 *db, void *arg)
+{
+	struct audit_tx	*a = arg;
+
+	(void)db;
+	return audit(a->reg, a->now, a->event, a->id, a->detail) == -1 ?
+	    ERR_INTERNAL : ERR_OK;
+}
+
+enum err
+registry_audit_add(struct registry *reg, long long now, const char *event,
+    const char *id, const char *detail)
+{
+	struct audit_tx	 a = { reg, now, event, id, detail };
+
+	return db_tx(reg->db, audit_tx, &a);
 }

@@ -424,7 +424,8 @@ def test_install_with_a_fetched_key_then_read_the_tenant(env):
     assert keys["dataKeyAgeDays"] == 0
     # Facts, not promises: nothing has rotated or been backed up yet.
     assert "rotationDays" not in keys and keys["lastRotatedAt"] is None
-    assert body["backups"] == {"lastBackupAt": None, "lastVerifiedAt": None}
+    assert body["backups"] == {"lastBackupAt": None, "lastVerifiedAt": None,
+                               "lastRun": None}
     assert body["deletion"] == {"scheduledAt": None}
     # Never the secret, the token or key material.
     for s in (t.secret, tok, tok.split(".")[2]):

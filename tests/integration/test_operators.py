@@ -380,7 +380,8 @@ def test_api_tenant_reports_facts_only(env):
     assert abs(iso_to_epoch(keys["dataKeyCreatedAt"]) - time.time()) < 600
     assert keys["dataKeyAgeDays"] == 0
     assert keys["lastRotatedAt"] is None
-    assert body["backups"] == {"lastBackupAt": None, "lastVerifiedAt": None}
+    assert body["backups"] == {"lastBackupAt": None, "lastVerifiedAt": None,
+                               "lastRun": None}
     assert body["deletion"] == {"scheduledAt": None}
     names = set(_all_keys(body))
     for gone in ("rotationDays", "backupDays", "afterUninstallDays",

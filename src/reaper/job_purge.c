@@ -1,0 +1,374 @@
+/*
+ * purge: tenants uninstalled more than [reaper] grace_days ago are
+ * deleted.  Per tenant, each step durable before the next:
+ *
+ *  1. registry_purge_begin, one transaction: every wrapped data key
+ *     destroyed (crypto-shredding: from here on no copy of the tenant's
+ *     file, backups included, opens), the sealed secret, clientKey and
+ *     URLs replaced (a reinstall from now on makes a new, empty tenant
+ *     with a new key), the row marked purging.  Only if still due: a
+ *     reinstall that got in first wins and nothing is done.
+ *  2. The tenant's files: ID.db and every companion (-wal, -shm,
+ *     -journal, and any temporary ID.db.* a job left), then the
+ *     directory synced.
+ *  3. Its backup copies: in every run, tenants/ID.db removed, the run's
+ *     registry copy scrubbed of the tenant's rows (its wrapped keys
+ *     among them; secure_delete and VACUUM leave no trace in the file),
+ *     and the manifest rewritten to match.  A run being written
+ *     (RUN.tmp) is removed whole: we hold the lock, so it is dead.
+ *  4. registry_purge_end: the row deleted, leaving an audit record (the
+ *     random tenant id, its dates, what was removed; no clientKey, no
+ *     URL).
+ *
+ * A crash between any two steps leaves a purging row the next run
+ * picks up at step 2 (steps 2-4 are idempotent).  Runs changed in step
+ * 3 are then handed to the offsite command again, which must mirror
+ * deletions, so the offsite copy loses the tenant too.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cellar/backup.h"
+#include "cellar/clock.h"
+#include "cellar/conf.h"
+#include "cellar/db.h"
+#include "cellar/file.h"
+#include "cellar/keys.h"
+#include "cellar/log.h"
+#include "cellar/registry.h"
+#include "cellar/util.h"
+#include "reaper.h"
+
+#define TOUCHED_MAX	512
+
+struct purge {
+	struct reaper		*r;
+	struct purge_item	*items;
+	size_t			 n, cap;
+	/* Complete runs step 3 changed: sent offsite again. */
+	char			 touched[TOUCHED_MAX][BACKUP_RUN_LEN + 1];
+	size_t			 ntouched;
+	int			 files, copies;
+};
+
+static int
+collect(const struct purge_item *it, void *arg)
+{
+	struct purge		*p = arg;
+	struct purge_item	*v;
+
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 16;
+		if ((v = reallocarray(p->items, p->cap, sizeof(*v))) == NULL)
+			return -1;
+		p->items = v;
+	}
+	p->items[p->n++] = *it;
+	return 0;
+}
+
+/* Step 2: every "ID.db*" in dir; how many removed, or -1. */
+static int
+remove_tenant_files(const char *dir, const char *id)
+{
+	struct dirent	*de;
+	char		 path[PATH_MAX], prefix[TENANT_ID_LEN + 4];
+	DIR		*d;
+	int		 n = 0, rc = 0;
+
+	snprintf(prefix, sizeof(prefix), "%s.db", id);
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+		    file_pathf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		if (unlink(path) == 0)
+			n++;
+		else if (errno != ENOENT)
+			rc = -1;
+	}
+	closedir(d);
+	if (n > 0 && file_fsync_dir(dir) == -1)
+		rc = -1;
+	return rc == -1 ? -1 : n;
+}
+
+/*
+ * Deletes the tenant's rows from a run's registry copy; 1 if it had
+ * any, 0 if not, -1 if the copy does not open or the delete fails.
+ */
+static int
+scrub_registry_copy(struct reaper *r, const char *path, int master,
+    const char *id)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM tenant_keys WHERE tenant_id = ?1",
+	    "DELETE FROM tenants WHERE id = ?1",
+	};
+	unsigned char	*key;
+	sqlite3		*db = NULL;
+	sqlite3_stmt	*st = NULL;
+	size_t		 i;
+	int		 rc = -1, changed = 0;
+
+	if ((key = sodium_malloc(KEY_BYTES)) == NULL)
+		return -1;
+	if (keys_derive(r->kr, master, KDF_REGISTRY, key) == -1 ||
+	    db_open_copy(path, key, 1, &db) != DB_OK)
+		goto out;
+	if (sqlite3_exec(db, "PRAGMA secure_delete = ON; BEGIN IMMEDIATE",
+	    NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK ||
+		    db_bind_text(st, 1, id) == -1 ||
+		    sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		changed += sqlite3_changes(db);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	/* Free pages rewritten away: nothing of the rows stays behind. */
+	if (changed > 0 && sqlite3_exec(db, "VACUUM", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	rc = changed > 0;
+out:
+	sqlite3_finalize(st);
+	if (db != NULL && rc == -1)
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	sodium_free(key);
+	if (rc >= 0 && file_fsync(path) == -1)
+		rc = -1;
+	return rc;
+}
+
+/* Step 3 in one complete run; 0 or -1. */
+static int
+purge_from_run(struct purge *p, const char *runs, const char *run,
+    const char *id)
+{
+	struct backup_manifest m;
+	char		 rundir[PATH_MAX], tdir[PATH_MAX], reg[PATH_MAX];
+	char		 why[256], sha[65];
+	long long	 size;
+	int		 removed, scrubbed, listed, rc = -1;
+	sqlite3		*db = NULL;
+	unsigned char	*key = NULL;
+
+	file_pathf(rundir, sizeof(rundir), "%s/%s", runs, run);
+	file_pathf(tdir, sizeof(tdir), "%s/tenants", rundir);
+	file_pathf(reg, sizeof(reg), "%s/registry.db", rundir);
+	if (backup_manifest_load(rundir, &m, why, sizeof(why)) == -1) {
+		log_msg(LOGL_ERR, NULL, "job=purge run=%s "
+		    "reason=manifest_unreadable", run);
+		return -1;
+	}
+	if ((removed = remove_tenant_files(tdir, id)) == -1 ||
+	    (scrubbed = scrub_registry_copy(p->r, reg, m.registry.key_version,
+	    id)) == -1) {
+		log_msg(LOGL_ERR, NULL, "job=purge run=%s tenant=%s "
+		    "reason=backup_copy_not_removed", run, id);
+		goto out;
+	}
+	listed = backup_manifest_drop(&m, id);
+	reaper_step("purge.copy_scrubbed");
+	p->copies += removed;
+	/* The manifest follows the scrubbed copy (also after a crash
+	 * between the scrub and this rewrite: the hash tells). */
+	if (file_sha256(reg, sha, &size) == -1)
+		goto out;
+	if (listed || scrubbed || removed ||
+	    strcmp(sha, m.registry.sha256) != 0 || size != m.registry.size) {
+		if ((key = sodium_malloc(KEY_BYTES)) == NULL ||
+		    keys_derive(p->r->kr, m.registry.key_version,
+		    KDF_REGISTRY, key) == -1 ||
+		    db_open_copy(reg, key, 0, &db) != DB_OK ||
+		    backup_count(db, &m.registry) == -1)
+			goto out;
+		memcpy(m.registry.sha256, sha, sizeof(sha));
+		m.registry.size = size;
+		if (backup_manifest_save(rundir, &m) == -1)
+			goto out;
+		reaper_step("purge.manifest_rewritten");
+		if (p->ntouched < TOUCHED_MAX)
+			memcpy(p->touched[p->ntouched++], run,
+			    BACKUP_RUN_LEN + 1);
+	}
+	rc = 0;
+out:
+	if (rc == -1 && db == NULL && key != NULL)
+		log_msg(LOGL_ERR, NULL, "job=purge run=%s "
+		    "reason=manifest_not_rewritten", run);
+	sqlite3_close(db);
+	if (key != NULL)
+		sodium_free(key);
+	backup_manifest_free(&m);
+	return rc;
+}
+
+/* Step 3: every run under [backup] dir. */
+static int
+purge_backups(struct purge *p, const char *id)
+{
+	struct dirent	*de;
+	char		 runs[PATH_MAX], path[PATH_MAX];
+	size_t		 len;
+	DIR		*d;
+	int		 rc = 0;
+
+	if (reaper_runs_dir(p->r, runs, sizeof(runs)) == -1)
+		return -1;
+	if ((d = opendir(runs)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		len = strlen(de->d_name);
+		if (backup_run_valid(de->d_name)) {
+			file_pathf(path, sizeof(path), "%s/%s/%s", runs,
+			    de->d_name, BACKUP_MANIFEST);
+			if (access(path, F_OK) == 0) {
+				if (purge_from_run(p, runs, de->d_name,
+				    id) == -1)
+					rc = -1;
+				continue;
+			}
+		}
+		/* Anything else (RUN.tmp, RUN.failed, a run without a
+		 * manifest): its copy of the tenant goes. */
+		if (len < BACKUP_RUN_LEN ||
+		    file_pathf(path, sizeof(path), "%s/%s/tenants", runs,
+		    de->d_name) >= (int)sizeof(path))
+			continue;
+		if (remove_tenant_files(path, id) == -1)
+			rc = -1;
+		/* Its registry copy holds the tenant's wrapped keys: a run
+		 * that never completed is removed whole. */
+		if (!backup_run_valid(de->d_name) && strcmp(de->d_name +
+		    BACKUP_RUN_LEN, ".tmp") == 0) {
+			file_pathf(path, sizeof(path), "%s/%s", runs,
+			    de->d_name);
+			if (file_remove_tree(path) == -1)
+				rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+purge_one(struct purge *p, const struct purge_item *it, long long cutoff)
+{
+	struct reaper	*r = p->r;
+	char		*tdir, detail[160], inst[21], gone[21];
+	int		 keys = 0, n, copies = p->copies;
+	enum err	 e;
+
+	if (r->dry_run) {
+		util_iso8601(gone, it->uninstalled_at);
+		printf("purge: would delete tenant %s (uninstalled %s)%s\n",
+		    it->id, gone, it->purge_started_at ? ", begun before" : "");
+		return 0;
+	}
+	if ((e = registry_purge_begin(r->reg, it->id, cutoff, r->now,
+	    &keys)) == ERR_NOT_FOUND)
+		return 0;		/* reinstalled meanwhile */
+	if (e != ERR_OK) {
+		log_msg(LOGL_ERR, NULL, "job=purge tenant=%s "
+		    "reason=keys_not_destroyed", it->id);
+		return -1;
+	}
+	reaper_step("purge.keys_destroyed");
+	if ((tdir = util_path_join(r->state_dir, "tenants")) == NULL)
+		return -1;
+	n = remove_tenant_files(tdir, it->id);
+	free(tdir);
+	if (n == -1) {
+		log_msg(LOGL_ERR, NULL, "job=purge tenant=%s "
+		    "reason=files_not_removed", it->id);
+		return -1;
+	}
+	p->files += n;
+	reaper_step("purge.files_removed");
+	if (purge_backups(p, it->id) == -1)
+		return -1;
+	reaper_step("purge.backups_removed");
+	util_iso8601(inst, it->installed_at);
+	util_iso8601(gone, it->uninstalled_at);
+	snprintf(detail, sizeof(detail), "installed=%s uninstalled=%s "
+	    "keys_destroyed=%d files=%d backup_copies=%d", inst, gone, keys,
+	    n, p->copies - copies);
+	if (registry_purge_end(r->reg, it->id, clock_now(), detail) !=
+	    ERR_OK) {
+		log_msg(LOGL_ERR, NULL, "job=purge tenant=%s "
+		    "reason=row_not_deleted", it->id);
+		return -1;
+	}
+	log_msg(LOGL_INFO, NULL, "job=purge tenant=%s purged keys=%d "
+	    "files=%d", it->id, keys, n);
+	return 0;
+}
+
+int
+job_purge(struct reaper *r)
+{
+	struct purge	 p;
+	char		 runs[PATH_MAX], rundir[PATH_MAX];
+	long long	 cutoff;
+	size_t		 i, done = 0;
+	int		 rc = 0, st;
+
+	memset(&p, 0, sizeof(p));
+	p.r = r;
+	cutoff = r->now - conf_int(r->cfg, C_REAPER_GRACE_DAYS) * CLOCK_DAY;
+	if (registry_purge_due(r->reg, cutoff, collect, &p) == -1) {
+		log_msg(LOGL_ERR, NULL, "job=purge reason=registry_read");
+		free(p.items);
+		return -1;
+	}
+	for (i = 0; i < p.n; i++) {
+		if (purge_one(&p, &p.items[i], cutoff) == -1)
+			rc = -1;
+		else
+			done++;
+	}
+	/* The offsite copy must lose the tenants too. */
+	for (i = 0; i < p.ntouched && reaper_runs_dir(r, runs,
+	    sizeof(runs)) == 0; i++) {
+		file_pathf(rundir, sizeof(rundir), "%s/%s", runs, p.touched[i]);
+		if ((st = reaper_offsite(r, rundir)) > 0) {
+			log_msg(LOGL_ERR, NULL, "job=purge run=%s "
+			    "reason=offsite_failed status=%d", p.touched[i],
+			    st);
+			rc = -1;
+		}
+		if (st >= 0)
+			if (registry_backup_offsite(r->reg, p.touched[i],
+			    clock_now(), st) != ERR_OK)
+				rc = -1;
+	}
+	if (r->dry_run)
+		snprintf(r->detail, sizeof(r->detail), "%zu tenants due for "
+		    "deletion", p.n);
+	else
+		snprintf(r->detail, sizeof(r->detail), "%zu of %zu due "
+		    "tenants deleted, %d files and %d backup copies removed, "
+		    "%zu runs rewritten", done, p.n, p.files, p.copies,
+		    p.ntouched);
+	free(p.items);
+	return rc;
+}
