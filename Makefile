@@ -1,6 +1,7 @@
 # cellar: build, test, run and benchmark.
 #
-#   make                  cgi-bin/cellar.fcgi and build/cellarctl
+#   make                  cgi-bin/cellar.fcgi, build/cellarctl and
+#                         build/cellar-reaper
 #   make test             everything under ASan/UBSan with -Werror: the
 #                         layout check, lint, unit tests (cmocka),
 #                         integration tests against the real stack (nginx +
@@ -23,6 +24,7 @@
 #                                      see a program's private header
 #   src/fcgi/  -> cgi-bin/cellar.fcgi  the FastCGI worker
 #   src/ctl/   -> build/cellarctl      the operator's command line
+#   src/reaper/ -> build/cellar-reaper purge, backup, prune (daily)
 #
 # Each program links its own objects and the library archive, from which
 # the linker takes only the objects it uses; tests/check-layout fails the
@@ -243,12 +245,15 @@ install: all
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR)
 	install -m 0755 $(WORKER) $(DESTDIR)$(LIBEXEC)/cellar.fcgi
 	install -m 0755 $(B)/cellarctl $(DESTDIR)$(LIBEXEC)/cellarctl
+	install -m 0755 $(B)/cellar-reaper $(DESTDIR)$(LIBEXEC)/cellar-reaper
+	install -m 0644 conf/systemd/journald-cellar.conf $(DESTDIR)$(DOCDIR)/
 	install -m 0644 conf/cellar.conf.example $(DESTDIR)$(DOCDIR)/
 	install -m 0644 conf/packages/runtime $(DESTDIR)$(DOCDIR)/packages
 	install -m 0644 conf/nginx/cellar-http.conf \
 	    conf/nginx/cellar-server.conf conf/nginx/cellar.conf \
 	    $(DESTDIR)$(SHARE)/nginx/
-	for u in cellar.service cellar.socket; do \
+	for u in cellar.service cellar.socket cellar-reaper.service \
+	    cellar-reaper.timer; do \
 		sed 's|/usr/lib/cellar/|$(LIBEXEC)/|g' conf/systemd/$$u \
 		    >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \

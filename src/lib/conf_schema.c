@@ -105,8 +105,9 @@ const struct conf_key conf_schema[C__MAX] = {
 	    "copies) by the first reaper run this many days after uninstall; "
 	    "a reinstall before then keeps its data", NULL },
 	[C_REAPER_ROTATE_DAYS] = { "reaper", "rotate_days", CONF_INT, 0,
-	    "90", 1, 90, NULL, "master keys, data keys and sealed secrets "
-	    "are replaced when the current ones are this many days old", NULL },
+	    "90", 1, 90, NULL, "keys older than this many days break the "
+	    "rotation promise (cellarctl audit); the reaper's rotate job, "
+	    "still to be built, is to replace them", NULL },
 	[C_BACKUP_DIR] = { "backup", "dir", CONF_PATH, 0,
 	    "/var/lib/cellar/backups", 0, 0, NULL, "where the reaper writes "
 	    "its daily backup runs (runs/RUN/: registry.db, tenants/, "

@@ -417,13 +417,19 @@ def test_make_install_installs_a_worker_that_answers_healthz(tmp_path):
     assert p.returncode == 0, (p.stdout[-2000:], p.stderr[-2000:])
     fcgi = dest / "usr/lib/cellar/cellar.fcgi"
     ctlbin = dest / "usr/lib/cellar/cellarctl"
-    for b in (fcgi, ctlbin):
+    reaper = dest / "usr/lib/cellar/cellar-reaper"
+    for b in (fcgi, ctlbin, reaper):
         assert b.is_file() and os.access(b, os.X_OK), b
     example = dest / "usr/share/doc/cellar/cellar.conf.example"
     assert example.read_bytes() == (REPO / "conf/cellar.conf.example") \
         .read_bytes()
-    for unit in ("cellar.service", "cellar.socket"):
-        assert (dest / "lib/systemd/system" / unit).stat().st_size > 0, unit
+    for unit in ("cellar.service", "cellar.socket", "cellar-reaper.service",
+                 "cellar-reaper.timer"):
+        text = (dest / "lib/systemd/system" / unit).read_text()
+        # Every program a unit starts is where make install put it.
+        for line in text.splitlines():
+            if line.startswith(("ExecStart=", "ExecStartPre=")):
+                assert "/usr/lib/cellar/" in line, (unit, line)
     nginx = dest / "usr/share/cellar/nginx"
     want = {p.name for p in (REPO / "conf/nginx").iterdir()}
     have = {p.name for p in nginx.iterdir()} if nginx.is_dir() else set()
@@ -447,6 +453,12 @@ def test_make_install_installs_a_worker_that_answers_healthz(tmp_path):
                        input=b"", capture_output=True, timeout=30)
     assert q.stdout.startswith(b"Status: 200"), (q.stdout[:300],
                                                  q.stderr[-1000:])
+    # The installed reaper: a first run backs up the (empty) registry.
+    with open(etc / "conf.d" / "50-backup.conf", "w") as f:
+        f.write(f"[backup]\ndir = {dest}/var/lib/cellar/backups\n")
+    p = run([reaper, "--config", etc, "run"], env=env)
+    assert p.returncode == 0, out_of(p)
+    assert "backup: ok" in p.stdout, p.stdout
 
 
 # The production nginx site (conf/nginx/cellar.conf), as installed.
