@@ -105,7 +105,8 @@ REAPER_OBJS = $(REAPER_SRCS:src/%.c=$(B)/obj/%.o)
 
 # Unit tests, by what they link: the library alone, or the worker's
 # objects too.  Each is tests/unit/test_NAME.c plus the shared fixture.
-LIB_TESTS  = buf clock collate conf db headers json keys qsh registry \
+LIB_TESTS  = backup buf clock collate conf db file headers json keys qsh \
+	     registry \
 	     tenantdb token tpl tpl_import util
 FCGI_TESTS = auth installkey render req router
 UNIT_BINS  = $(LIB_TESTS:%=$(B)/tests/test_%) $(FCGI_TESTS:%=$(B)/tests/test_%)

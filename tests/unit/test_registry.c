@@ -258,6 +258,133 @@ test_registry_is_never_created_behind_the_operator(void **state)
 	registry_close(reg);
 }
 
+static int
+count_purge(const struct purge_item *it, void *arg)
+{
+	(void)it;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * Purge step 1 destroys the keys and forgets who the tenant was, but
+ * only when the departure is still due; the row goes at the end with
+ * an audit record.
+ */
+static void
+test_purge_destroys_keys_then_the_row_only_when_still_due(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct purge_item it;
+	struct tenant	 t;
+	unsigned char	 dek[KEY_BYTES];
+	long long	 gone = FX_NOW + 100, cutoff;
+	int		 keys = -1, n = 0, v, m;
+	long long	 created;
+
+	tenantdb_close(f->tdb);
+	f->tdb = NULL;
+	assert_int_equal(registry_uninstall(f->reg, f->t.id, gone, 21),
+	    ERR_OK);
+	/* Not due before the grace ends: nothing listed, nothing done. */
+	assert_int_equal(registry_purge_due(f->reg, gone - 1, count_purge,
+	    &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(registry_purge_begin(f->reg, f->t.id, gone - 1,
+	    gone + 5, &keys), ERR_NOT_FOUND);
+	assert_int_equal(registry_dek(f->reg, f->t.id, dek, &v, &m,
+	    &created), 0);
+	cutoff = gone + 21 * CLOCK_DAY;
+	assert_int_equal(registry_purge_due(f->reg, cutoff, count_purge, &n),
+	    1);
+	assert_int_equal(registry_purge_begin(f->reg, f->t.id, cutoff,
+	    cutoff + 1, &keys), ERR_OK);
+	assert_int_equal(keys, 1);
+	/* Crypto-shredded: no key opens, the clientKey finds nothing. */
+	assert_int_equal(registry_dek(f->reg, f->t.id, dek, &v, &m,
+	    &created), -1);
+	assert_int_equal(registry_dek_at(f->reg, f->t.id, 1, dek), -1);
+	assert_int_equal(registry_find(f->reg, "client-a", &t),
+	    ERR_NOT_FOUND);
+	assert_int_equal(registry_purge_state(f->reg, f->t.id, &it), 1);
+	assert_int_equal(it.purge_started_at, cutoff + 1);
+	/* Again (a crash after step 1): fine, nothing more destroyed. */
+	assert_int_equal(registry_purge_begin(f->reg, f->t.id, cutoff,
+	    cutoff + 2, &keys), ERR_OK);
+	assert_int_equal(keys, 0);
+	/* A reinstall now is a new tenant with a new id. */
+	install(f, "client-a", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t",
+	    cutoff + 3, &t, 1);
+	assert_string_not_equal(t.id, f->t.id);
+	registry_tenant_free(&t);
+	assert_int_equal(registry_purge_end(f->reg, f->t.id, cutoff + 4,
+	    "installed=x"), ERR_OK);
+	assert_int_equal(registry_purge_state(f->reg, f->t.id, &it), 0);
+	assert_int_equal(registry_get(f->reg, f->t.id, &t), ERR_NOT_FOUND);
+	/* Idempotent. */
+	assert_int_equal(registry_purge_end(f->reg, f->t.id, cutoff + 5,
+	    "installed=x"), ERR_OK);
+}
+
+/* A reinstall before the purge began keeps the tenant: purge refuses. */
+static void
+test_reinstall_before_the_purge_wins(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct tenant	 t;
+	int		 keys = -1;
+	long long	 cutoff = FX_NOW + 100 + 22 * CLOCK_DAY;
+
+	assert_int_equal(registry_uninstall(f->reg, f->t.id, FX_NOW + 100,
+	    21), ERR_OK);
+	install(f, "client-a", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t",
+	    FX_NOW + 200, &t, 0);
+	registry_tenant_free(&t);
+	assert_int_equal(registry_purge_begin(f->reg, f->t.id, cutoff,
+	    cutoff, &keys), ERR_NOT_FOUND);
+	assert_int_equal(registry_find(f->reg, "client-a", &t), ERR_OK);
+	assert_string_equal(t.id, f->t.id);
+	registry_tenant_free(&t);
+}
+
+static int
+count_runs(const struct backup_run *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A recorded run is each tenant's evidence, never moved back in time. */
+static void
+test_backup_runs_are_recorded_per_tenant(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct backup_run r = { "20261118T110640Z", FX_NOW, FX_NOW + 5, 1,
+	    4096, 0, -1 };
+	struct backup_run old = { "20261117T110640Z", FX_NOW - CLOCK_DAY,
+	    FX_NOW - CLOCK_DAY + 5, 1, 4096, 0, -1 };
+	const char	*ids[] = { f->t.id };
+	struct tenant	 t;
+	int		 n = 0;
+
+	assert_int_equal(registry_backup_known(f->reg, r.run), 0);
+	assert_int_equal(registry_backup_record(f->reg, &r, ids, 1), ERR_OK);
+	assert_int_equal(registry_backup_record(f->reg, &old, ids, 1),
+	    ERR_OK);
+	assert_int_equal(registry_backup_known(f->reg, r.run), 1);
+	assert_int_equal(registry_get(f->reg, f->t.id, &t), ERR_OK);
+	assert_int_equal(t.backup_at, FX_NOW);
+	assert_string_equal(t.backup_run, r.run);
+	registry_tenant_free(&t);
+	assert_int_equal(registry_backup_offsite(f->reg, r.run, FX_NOW + 9,
+	    0), ERR_OK);
+	assert_int_equal(registry_backup_runs(f->reg, count_runs, &n), 2);
+	assert_int_equal(registry_backup_forget(f->reg, old.run), ERR_OK);
+	n = 0;
+	assert_int_equal(registry_backup_runs(f->reg, count_runs, &n), 1);
+}
+
 /* A test on the fixture with clientKey "client-a". */
 #define REGISTRY_TEST(fn)	cmocka_unit_test_setup_teardown(fn, setup, \
 				    fx_tenant_state_teardown)
@@ -274,6 +401,9 @@ main(void)
 		REGISTRY_TEST(test_enabled_flag_and_listing),
 		REGISTRY_TEST(test_file_opens_under_its_own_key_only),
 		REGISTRY_TEST(test_registry_is_never_created_behind_the_operator),
+		REGISTRY_TEST(test_purge_destroys_keys_then_the_row_only_when_still_due),
+		REGISTRY_TEST(test_reinstall_before_the_purge_wins),
+		REGISTRY_TEST(test_backup_runs_are_recorded_per_tenant),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
