@@ -9,6 +9,8 @@
 #   make run              the stack in the foreground on 127.0.0.1:$(PORT)
 #   make bench            throughput and latency against a hello-world
 #                         FastCGI program behind the same nginx
+#   make bench-reaper     backup time for N tenants, and the workers'
+#                         p99 while it runs
 #   make lint             cppcheck
 #   make fuzz             libFuzzer targets for the parsers (FUZZ_SECONDS)
 #   make install          the programs, units, nginx and logrotate files
@@ -191,6 +193,10 @@ $(FCGI_TESTS:%=$(B)/tests/test_%): $(B)/tests/test_%: tests/unit/test_%.c \
 $(B)/hello.fcgi: tests/bench/hello.c $(B)/.flags
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(FCGI_LIBS)
 
+$(B)/bench-populate: tests/bench/populate.c $(B)/libcellar.a $(B)/.flags
+	$(CC) $(CFLAGS) -Iinclude $(LDFLAGS) -o $@ $< $(B)/libcellar.a \
+	    $(LIB_LIBS)
+
 # The README's test command: sanitizers, -Werror, every runner, built
 # apart from the plain build (B, WORKER).
 test:
@@ -200,6 +206,7 @@ test:
 # What the tests run: the binaries of this build.
 RUN_ENV = CELLAR_BUILD=$(B) CELLAR_FCGI=$(CURDIR)/$(WORKER) \
 	  CELLAR_CTL=$(CURDIR)/$(B)/cellarctl \
+	  CELLAR_REAPER=$(CURDIR)/$(B)/cellar-reaper \
 	  CELLAR_STACK_FCGI=$(CURDIR)/$(WORKER) \
 	  CELLAR_STACK_CTL=$(CURDIR)/$(B)/cellarctl
 
@@ -227,6 +234,12 @@ run: all
 bench:
 	@$(MAKE) --no-print-directory SANITIZE= all build/hello.fcgi
 	@tests/bench/run
+
+# The reaper: backup time and the list's p99 meanwhile, for N tenants
+# (REAPER_BENCH_N="100 1000 10000").
+bench-reaper:
+	@$(MAKE) --no-print-directory SANITIZE= all build/bench-populate
+	@tests/bench/reaper
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
@@ -268,4 +281,4 @@ clean:
 # Header dependencies of every object and test (-MMD).
 -include $(wildcard $(B)/obj/*/*.d $(B)/tests/*.d)
 
-.PHONY: all test check unit layout run bench lint fuzz install clean FORCE
+.PHONY: all test check unit layout run bench bench-reaper lint fuzz install clean FORCE
