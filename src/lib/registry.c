@@ -60,8 +60,11 @@ enum stmt {
 	"k.tenant_id = t.id AND k.state = 'current' "
 
 static const char *const stmts[STMT__MAX] = {
-	[STMT_FIND] = TENANT_ROW "WHERE t.client_key = ?1",
-	[STMT_GET] = TENANT_ROW "WHERE t.id = ?1",
+	/* A tenant being purged is none: its keys and secret are gone. */
+	[STMT_FIND] = TENANT_ROW "WHERE t.client_key = ?1 AND "
+	    "t.purge_started_at IS NULL",
+	[STMT_GET] = TENANT_ROW "WHERE t.id = ?1 AND t.purge_started_at IS "
+	    "NULL",
 	/* A tenant being purged is no longer one: see STMT_PURGE_DUE. */
 	[STMT_LIST] = TENANT_ROW "WHERE t.purge_started_at IS NULL "
 	    "ORDER BY t.installed_at, t.id",

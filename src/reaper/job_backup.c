@@ -156,12 +156,18 @@ copy_tenant(struct reaper *r, struct tenant *t, const char *tmpdir,
 	long long	 created;
 	int		 version, master;
 	enum db_status	 st = DB_ERROR;
+	enum err	 e;
 	char		 path[PATH_MAX];
 
 	memset(&f, 0, sizeof(f));
-	if (tenantdb_open(r->reg, t, NULL, &tdb) != ERR_OK) {
+	if ((e = tenantdb_open(r->reg, t, NULL, &tdb)) != ERR_OK) {
 		log_msg(LOGL_ERR, NULL, "job=backup tenant=%s "
 		    "reason=tenant_open_failed", t->id);
+		/* Damaged or not its own: held, as a worker would. */
+		if (e == ERR_QUARANTINED && registry_quarantine(r->reg, t->id,
+		    clock_now(), "backup_open_failed") == 1)
+			log_msg(LOGL_ERR, NULL, "job=backup tenant=%s "
+			    "reason=tenant_quarantined", t->id);
 		return DB_ERROR;
 	}
 	if ((dek = sodium_malloc(KEY_BYTES)) == NULL ||

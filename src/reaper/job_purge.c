@@ -104,12 +104,14 @@ remove_tenant_files(const char *dir, const char *id)
 }
 
 /*
- * Deletes the tenant's rows from a run's registry copy; 1 if it had
- * any, 0 if not, -1 if the copy does not open or the delete fails.
+ * Deletes the tenant's rows from a run's registry copy (registry.db,
+ * keyed from master version master) and describes the copy as it now is
+ * in now (schema and row counts).  1 if it had rows of the tenant, 0 if
+ * not, -1 if the copy does not open or the delete fails.
  */
 static int
 scrub_registry_copy(struct reaper *r, const char *path, int master,
-    const char *id)
+    const char *id, struct backup_file *now)
 {
 	static const char *const sql[] = {
 	    "DELETE FROM tenant_keys WHERE tenant_id = ?1",
@@ -144,6 +146,8 @@ scrub_registry_copy(struct reaper *r, const char *path, int master,
 	if (changed > 0 && sqlite3_exec(db, "VACUUM", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		goto out;
+	if (backup_count(db, now) == -1)
+		goto out;
 	rc = changed > 0;
 out:
 	sqlite3_finalize(st);
@@ -156,22 +160,36 @@ out:
 	return rc;
 }
 
+/* 1 if two descriptions of a copy differ in schema or row counts. */
+static int
+counts_differ(const struct backup_file *a, const struct backup_file *b)
+{
+	size_t	 i;
+
+	if (a->schema != b->schema || a->ntables != b->ntables)
+		return 1;
+	for (i = 0; i < a->ntables; i++)
+		if (strcmp(a->tables[i].name, b->tables[i].name) != 0 ||
+		    a->tables[i].rows != b->tables[i].rows)
+			return 1;
+	return 0;
+}
+
 /* Step 3 in one complete run; 0 or -1. */
 static int
 purge_from_run(struct purge *p, const char *runs, const char *run,
     const char *id)
 {
 	struct backup_manifest m;
+	struct backup_file now;
 	char		 rundir[PATH_MAX], tdir[PATH_MAX], reg[PATH_MAX];
-	char		 why[256], sha[65];
-	long long	 size;
+	char		 why[256];
 	int		 removed, scrubbed, listed, rc = -1;
-	sqlite3		*db = NULL;
-	unsigned char	*key = NULL;
 
-	file_pathf(rundir, sizeof(rundir), "%s/%s", runs, run);
-	file_pathf(tdir, sizeof(tdir), "%s/tenants", rundir);
-	file_pathf(reg, sizeof(reg), "%s/registry.db", rundir);
+	memset(&now, 0, sizeof(now));
+	(void)file_pathf(rundir, sizeof(rundir), "%s/%s", runs, run);
+	(void)file_pathf(tdir, sizeof(tdir), "%s/tenants", rundir);
+	(void)file_pathf(reg, sizeof(reg), "%s/registry.db", rundir);
 	if (backup_manifest_load(rundir, &m, why, sizeof(why)) == -1) {
 		log_msg(LOGL_ERR, NULL, "job=purge run=%s "
 		    "reason=manifest_unreadable", run);
@@ -179,30 +197,31 @@ purge_from_run(struct purge *p, const char *runs, const char *run,
 	}
 	if ((removed = remove_tenant_files(tdir, id)) == -1 ||
 	    (scrubbed = scrub_registry_copy(p->r, reg, m.registry.key_version,
-	    id)) == -1) {
+	    id, &now)) == -1) {
 		log_msg(LOGL_ERR, NULL, "job=purge run=%s tenant=%s "
 		    "reason=backup_copy_not_removed", run, id);
 		goto out;
 	}
-	listed = backup_manifest_drop(&m, id);
 	reaper_step("purge.copy_scrubbed");
+	listed = backup_manifest_drop(&m, id);
 	p->copies += removed;
-	/* The manifest follows the scrubbed copy (also after a crash
-	 * between the scrub and this rewrite: the hash tells). */
-	if (file_sha256(reg, sha, &size) == -1)
-		goto out;
-	if (listed || scrubbed || removed ||
-	    strcmp(sha, m.registry.sha256) != 0 || size != m.registry.size) {
-		if ((key = sodium_malloc(KEY_BYTES)) == NULL ||
-		    keys_derive(p->r->kr, m.registry.key_version,
-		    KDF_REGISTRY, key) == -1 ||
-		    db_open_copy(reg, key, 0, &db) != DB_OK ||
-		    backup_count(db, &m.registry) == -1)
+	/*
+	 * The manifest follows the scrubbed copy, also after a crash
+	 * between the scrub and this rewrite (the counts tell).
+	 */
+	if (listed || scrubbed || removed || counts_differ(&now,
+	    &m.registry)) {
+		memcpy(now.id, m.registry.id, sizeof(now.id));
+		memcpy(now.file, m.registry.file, sizeof(now.file));
+		now.key_version = m.registry.key_version;
+		if (file_sha256(reg, now.sha256, &now.size) == -1)
 			goto out;
-		memcpy(m.registry.sha256, sha, sizeof(sha));
-		m.registry.size = size;
-		if (backup_manifest_save(rundir, &m) == -1)
+		m.registry = now;
+		if (backup_manifest_save(rundir, &m) == -1) {
+			log_msg(LOGL_ERR, NULL, "job=purge run=%s "
+			    "reason=manifest_not_rewritten", run);
 			goto out;
+		}
 		reaper_step("purge.manifest_rewritten");
 		if (p->ntouched < TOUCHED_MAX)
 			memcpy(p->touched[p->ntouched++], run,
@@ -210,12 +229,6 @@ purge_from_run(struct purge *p, const char *runs, const char *run,
 	}
 	rc = 0;
 out:
-	if (rc == -1 && db == NULL && key != NULL)
-		log_msg(LOGL_ERR, NULL, "job=purge run=%s "
-		    "reason=manifest_not_rewritten", run);
-	sqlite3_close(db);
-	if (key != NULL)
-		sodium_free(key);
 	backup_manifest_free(&m);
 	return rc;
 }
