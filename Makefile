@@ -94,11 +94,12 @@ FCGI_SRCS = src/fcgi/api.c src/fcgi/app.c src/fcgi/auth.c \
 	   src/fcgi/router.c src/fcgi/routes.c src/fcgi/tpl_json.c
 FCGI_MAIN = src/fcgi/main.c
 # cellarctl.
-CTL_SRCS = src/ctl/audit.c src/ctl/backups.c src/ctl/main.c src/ctl/setup.c \
-	   src/ctl/tenants.c
+CTL_SRCS = src/ctl/audit.c src/ctl/backups.c src/ctl/keys.c src/ctl/main.c \
+	   src/ctl/setup.c src/ctl/tenants.c
 # cellar-reaper.
 REAPER_SRCS = src/reaper/job_backup.c src/reaper/job_prune.c \
-	   src/reaper/job_purge.c src/reaper/main.c src/reaper/reaper.c
+	   src/reaper/job_purge.c src/reaper/job_rotate.c src/reaper/main.c \
+	   src/reaper/reaper.c
 
 LIB_OBJS  = $(LIB_SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/gen/migrations.o
 FCGI_OBJS = $(FCGI_SRCS:src/%.c=$(B)/obj/%.o)

@@ -102,8 +102,10 @@ int		 backup_count(sqlite3 *db, struct backup_file *f)
  * Checks the copy at path against f: size and SHA-256, then a scratch
  * copy in scratch_dir (an existing directory) opened read-only under key
  * must pass PRAGMA integrity_check and hold f's schema version and row
- * counts (and, for a tenant, name f->id as its owner).  0, or -1 with
- * the reason (no customer data) in why.
+ * counts (and, for a tenant, name f->id as its owner).  With scratch_dir
+ * NULL, path itself is opened read-only and the size and hash are not
+ * compared (a rotation's new file, checked before it is used).  0, or
+ * -1 with the reason (no customer data) in why.
  */
 int		 backup_check(const char *path, const unsigned char *key,
 		    const struct backup_file *f, const char *scratch_dir,

@@ -102,7 +102,29 @@ const char	*db_status_code(enum db_status);
 enum db_status	 db_open(const char *path, const unsigned char *key,
 		    int create, const struct db_migration *m, size_t nmig,
 		    sqlite3 **out) __attribute__((warn_unused_result));
+/*
+ * db_open of an existing file when the key is a guess among several (the
+ * registry during a key rotation: the newest master's key first): a
+ * wrong key closes the connection instead of abandoning it, since the
+ * file is not suspect, only the guess.  DB_CORRUPT still abandons.
+ */
+enum db_status	 db_open_probe(const char *path, const unsigned char *key,
+		    const struct db_migration *m, size_t nmig, sqlite3 **out)
+		    __attribute__((warn_unused_result));
 void		 db_close(sqlite3 *);
+
+/*
+ * Re-encrypts db's file under key (KEY_BYTES raw) in place: SQLCipher's
+ * PRAGMA rekey, one write transaction over every page (in WAL mode the
+ * pages go through the -wal).  0 or -1.  It can report success having
+ * done nothing (another connection held a lock; a full disk): the caller
+ * reopens the file under the new key before it believes it.
+ */
+int		 db_rekey(sqlite3 *, const unsigned char *key)
+		    __attribute__((warn_unused_result));
+
+/* 1 if db still reads under its key (page 1 and the schema), else 0. */
+int		 db_key_works(sqlite3 *);
 
 /*
  * A consistent copy of src's main database, as of one read transaction

@@ -32,6 +32,7 @@ enum err {
 	ERR_UNAVAILABLE,	/* 503 a dependency is down, or busy */
 	ERR_STORAGE_FULL,	/* 503 no room left to write */
 	ERR_QUARANTINED,	/* 503 the tenant's file is held: damaged */
+	ERR_REKEYED,		/* 503 the file was re-encrypted meanwhile */
 	ERR__MAX
 };
 

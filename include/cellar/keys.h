@@ -53,6 +53,41 @@ int	 keys_present(const char *dir);
 struct keyring *keys_load(const char *dir, char *err, size_t errsz);
 void	 keys_free(struct keyring *);
 
+/*
+ * Reads the key directory again if it changed since (its mtime or inode;
+ * one stat when it did not): versions made by another process are added,
+ * destroyed ones dropped and wiped.  The same keyring, new contents, so
+ * every holder of kr (the registry) sees them.  1 if it changed, 0 if
+ * not, -1 with err (kr unchanged).  Workers call it per request: a
+ * rotation's new master key reaches them without a restart.
+ */
+int	 keys_refresh(struct keyring *, char *err, size_t errsz);
+
+/*
+ * Makes master version newest + 1 in the key directory, written whole
+ * and never over an existing file (as keys_init_dir), and loads it:
+ * *version.  0, or -1 with err.
+ */
+int	 keys_add_version(struct keyring *, int *version, char *err,
+	    size_t errsz) __attribute__((warn_unused_result));
+
+/*
+ * Destroys master version v: its file unlinked and the directory synced,
+ * its memory wiped.  Never the newest.  The caller checked that nothing
+ * needs it.  0, or -1 with err.
+ */
+int	 keys_destroy_version(struct keyring *, int v, char *err,
+	    size_t errsz) __attribute__((warn_unused_result));
+
+/* 1 if kr holds master version v. */
+int	 keys_has(const struct keyring *, int v);
+
+/*
+ * When master version v's file was written (its mtime: key files are
+ * written once), in seconds since the epoch; -1 if it is not there.
+ */
+long long keys_created(const struct keyring *, int v);
+
 /* The newest master version. */
 int	 keys_current(const struct keyring *);
 /* Master versions, newest first, into out; returns how many. */

@@ -76,8 +76,16 @@ struct registry	*registry_open(const char *state_dir,
 		    size_t errsz);
 void		 registry_close(struct registry *);
 
-/* Path of a tenant's file: malloc'd "state_dir/tenants/ID.db". */
-char		*registry_tenant_path(const struct registry *, const char *id);
+/*
+ * Path of a tenant's file under data key version (malloc'd):
+ * "state_dir/tenants/ID.db" for version 1, "ID.vN.db" for version N > 1.
+ * A rotation writes the file re-encrypted under a new key beside the
+ * old one, so a worker still holding the old file keeps reading a whole
+ * file of its own (with its own -wal and -shm) until it notices the new
+ * version; every name of a tenant's files begins with "ID.".
+ */
+char		*registry_tenant_path(const struct registry *, const char *id,
+		    int version);
 
 /*
  * Looks a tenant up by clientKey (iss).  ERR_OK, ERR_NOT_FOUND or
@@ -289,5 +297,81 @@ enum err	 registry_backup_forget(struct registry *, const char *run)
 /* Calls fn for every recorded run, oldest first; how many, or -1. */
 int		 registry_backup_runs(struct registry *,
 		    int (*fn)(const struct backup_run *, void *), void *arg);
+
+/*
+ * Key rotation (cellar-reaper rotate).
+ */
+
+/* The current data key version of tenant id, or -1. */
+int		 registry_key_version(struct registry *, const char *id);
+
+/*
+ * Unwraps tenant id's pending data key (a rotation under way) into dek
+ * with its version: 0, 1 if there is none, -1 on failure.
+ */
+int		 registry_dek_pending(struct registry *, const char *id,
+		    unsigned char *dek, int *version)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Rotation step 1: records a new data key for tenant id as pending
+ * (wrapped under the current master), or returns the pending one a run
+ * cut short left; dek (KEY_BYTES, sodium_malloc'd) and *version receive
+ * it.  ERR_OK, ERR_NOT_FOUND (no such tenant key), db_tx's errors.
+ */
+enum err	 registry_rotate_begin(struct registry *, const char *id,
+		    long long now, unsigned char *dek, int *version)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Rotation's last step, once the file under the pending key is written
+ * and verified: the current key becomes retired (at now), the pending
+ * version current, audited "rekeyed".  One transaction.
+ */
+enum err	 registry_rotate_promote(struct registry *, const char *id,
+		    int version, long long now)
+		    __attribute__((warn_unused_result));
+
+/* Calls fn for every retired data key; how many, or -1. */
+int		 registry_retired_keys(struct registry *,
+		    int (*fn)(const char *id, int version, long long retired_at,
+		    void *), void *arg);
+
+/* Destroys retired data key version of tenant id (audited). */
+enum err	 registry_dek_destroy(struct registry *, const char *id,
+		    int version, long long now)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Re-wraps every data key and re-seals every shared secret still under
+ * a master version older than to, in transactions of a few hundred rows
+ * (a run cut short resumes where it stopped).  Returns how many, or -1.
+ */
+int		 registry_rewrap(struct registry *, int to);
+
+/* Calls fn for every master version recorded; how many, or -1. */
+int		 registry_masters(struct registry *,
+		    int (*fn)(int version, long long created_at,
+		    long long destroyed_at, void *), void *arg);
+/* Records master version (made at created_at) once; audited if asked. */
+enum err	 registry_master_add(struct registry *, int version,
+		    long long created_at, int audited)
+		    __attribute__((warn_unused_result));
+/* Records that master version's file was destroyed at now (audited). */
+enum err	 registry_master_destroyed(struct registry *, int version,
+		    long long now) __attribute__((warn_unused_result));
+/*
+ * Re-encrypts registry.db in place under master version to's registry
+ * key (db_rekey), then reopens it under that key alone before it says
+ * so: 0.  -1 with err, the registry open again under a key that works
+ * (rekey can report success having done nothing).  Other processes'
+ * connections find their key no longer works and reconnect by
+ * themselves (every lookup and transaction here does, once).
+ */
+int		 registry_rekey(struct registry *, int to, char *err,
+		    size_t errsz) __attribute__((warn_unused_result));
+
+/* How many wrapped keys and sealed secrets need master version; -1. */
+long long	 registry_master_uses(struct registry *, int version);
 
 #endif

@@ -79,8 +79,21 @@ int		 tenantdb_check(struct tenantdb *);
  */
 int		 tenantdb_encrypted(const struct tenantdb *);
 
-/* The connection, for transactions (db_tx) and sqlite3_changes. */
+/* The connection (sqlite3_changes, a backup's source). */
 sqlite3		*tenantdb_sqlite(const struct tenantdb *);
+
+/*
+ * Every write to a tenant's file: db_tx on the handle's connection, but
+ * inside the write lock it first checks that the handle's key version is
+ * still the tenant's current one.  A key rotation writes the file anew
+ * under a new key beside the old one and holds the old file's write
+ * lock until the registry names the new file; a write that got the old
+ * file's lock after that would be lost, so it is refused, nothing
+ * written: ERR_REKEYED (503, Retry-After; the worker's pool opens the
+ * new file on the next request).  Otherwise as db_tx.
+ */
+enum err	 tenantdb_tx(struct tenantdb *, enum err (*fn)(sqlite3 *,
+		    void *), void *arg) __attribute__((warn_unused_result));
 
 /* The tenant id (TENANT_ID_LEN hex) and the data key version it holds. */
 const char	*tenantdb_id(const struct tenantdb *);

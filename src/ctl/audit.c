@@ -103,7 +103,8 @@ at_rest(struct audit *a, char *ev)
 			continue;
 		}
 		crypto_generichash(h[i], 16, dek, KEY_BYTES, NULL, 0);
-		if ((path = registry_tenant_path(a->reg, a->ts[i].id)) ==
+		if ((path = registry_tenant_path(a->reg, a->ts[i].id,
+		    a->ts[i].dek_version)) ==
 		    NULL)
 			continue;
 		if (access(path, F_OK) == -1)

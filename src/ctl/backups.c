@@ -252,7 +252,7 @@ cmd_restore(const char *dir, char **args)
 		goto out;
 	}
 	if ((key = sodium_malloc(KEY_BYTES)) == NULL ||
-	    (live = registry_tenant_path(reg, id)) == NULL ||
+	    (live = registry_tenant_path(reg, id, t.dek_version)) == NULL ||
 	    registry_dek_at(reg, id, f->key_version, key) == -1 ||
 	    file_pathf(src, sizeof(src), "%s/%s", rundir, f->file) == -1 ||
 	    file_pathf(stage, sizeof(stage), "%s.restore", live) == -1 ||

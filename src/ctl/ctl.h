@@ -1,7 +1,8 @@
 /*
  * cellarctl's commands, one file per group: setup.c (init, config check,
  * config example), tenants.c (tenants, tenant ping/release, orphans),
- * backups.c (backup list/verify, restore), audit.c (audit).
+ * backups.c (backup list/verify, restore), audit.c (audit), keys.c
+ * (rotate --status).
  * main.c holds the command table.  Private to src/ctl.
  *
  * Every command: dir is the configuration directory, args what follows
@@ -27,6 +28,7 @@ int	 cmd_backup_list(const char *dir, char **args);
 int	 cmd_backup_verify(const char *dir, char **args);
 int	 cmd_restore(const char *dir, char **args);
 int	 cmd_audit(const char *dir, char **args);
+int	 cmd_rotate_status(const char *dir, char **args);
 
 /*
  * Loads config, keys and the existing registry; 0, or -1 with the

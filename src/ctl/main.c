@@ -62,6 +62,9 @@ static const struct cmd {
 	{ { "restore", NULL }, 1, 3, " TENANT-ID [--from RUN]", 1, "put a "
 	    "tenant's file back from a run (default: the newest), while "
 	    "workers serve the others", cmd_restore },
+	{ { "rotate", NULL }, 1, 1, " --status", 1, "each kind of key, its "
+	    "version and age (cellar-reaper rotate replaces them)",
+	    cmd_rotate_status },
 	{ { "audit", NULL }, 0, 1, " [--json]", 1, "each data-protection "
 	    "promise with its evidence: ok or BROKEN (exit 1)", cmd_audit },
 	{ { "config", "example" }, 0, 0, "", 0, "print the annotated example "

@@ -82,8 +82,9 @@ route_tenant(struct req *r, struct reply *rep)
 	json_add_int(x, "dataKeyVersion", dekv);
 	cJSON_AddItemToObject(x, "dataKeyCreatedAt", iso_time(created));
 	json_add_int(x, "dataKeyAgeDays", (now - created) / CLOCK_DAY);
-	/* Facts only: null until the job that produces them runs. */
-	cJSON_AddNullToObject(x, "lastRotatedAt");
+	/* Facts only: a key of version 2 or more came from a rotation. */
+	cJSON_AddItemToObject(x, "lastRotatedAt", iso_time(dekv > 1 ?
+	    created : 0));
 	if ((x = cJSON_AddObjectToObject(o, "backups")) == NULL)
 		goto out;
 	/* The reaper records a run only once every copy in it verified. */

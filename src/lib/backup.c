@@ -198,6 +198,9 @@ backup_check(const char *path, const unsigned char *key,
 	long long	 size;
 	int		 rc;
 
+	/* In place: a file of our own making, opened read-only. */
+	if (scratch_dir == NULL)
+		return check_open(path, key, f, why, whysz);
 	if (file_sha256(path, sha, &size) == -1) {
 		snprintf(why, whysz, "cannot be read (%s)", strerror(errno));
 		return -1;

@@ -362,9 +362,9 @@ wal_beside(const char *path)
 	return access(wal, F_OK) == 0;
 }
 
-enum db_status
-db_open(const char *path, const unsigned char *key, int create,
-    const struct db_migration *m, size_t nmig, sqlite3 **out)
+static enum db_status
+db_open_impl(const char *path, const unsigned char *key, int create,
+    const struct db_migration *m, size_t nmig, int probe, sqlite3 **out)
 {
 	sqlite3		*db = NULL;
 	enum db_status	 st = DB_ERROR;
@@ -442,12 +442,26 @@ out:
 	 * checkpoint the -wal into it, and such a file is to stay as it
 	 * was.  Any other refusal (newer schema, busy, full) closes.
 	 */
-	if (db != NULL && (st == DB_WRONG_KEY || st == DB_CORRUPT) &&
-	    wal_beside(path))
+	if (db != NULL && (st == DB_CORRUPT || (st == DB_WRONG_KEY &&
+	    !probe)) && wal_beside(path))
 		db_abandon(db);
 	else if (db != NULL)
 		sqlite3_close(db);
 	return st;
+}
+
+enum db_status
+db_open(const char *path, const unsigned char *key, int create,
+    const struct db_migration *m, size_t nmig, sqlite3 **out)
+{
+	return db_open_impl(path, key, create, m, nmig, 0, out);
+}
+
+enum db_status
+db_open_probe(const char *path, const unsigned char *key,
+    const struct db_migration *m, size_t nmig, sqlite3 **out)
+{
+	return db_open_impl(path, key, 0, m, nmig, 1, out);
 }
 
 void
@@ -576,4 +590,29 @@ db_open_copy(const char *path, const unsigned char *key, int writable,
 fail:
 	sqlite3_close(db);
 	return DB_ERROR;
+}
+
+int
+db_rekey(sqlite3 *db, const unsigned char *key)
+{
+	char	*hex;
+	int	 rc;
+
+	if ((hex = sodium_malloc(68)) == NULL)
+		return -1;
+	hex[0] = 'x';
+	hex[1] = '\'';
+	util_hex(hex + 2, key, KEY_BYTES);
+	hex[66] = '\'';
+	hex[67] = '\0';
+	rc = sqlite3_rekey(db, hex, 67);
+	sodium_free(hex);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_key_works(sqlite3 *db)
+{
+	return sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
+	    NULL, NULL) == SQLITE_OK;
 }

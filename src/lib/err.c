@@ -55,6 +55,8 @@ static const struct err_row {
 	[ERR_QUARANTINED] = { "tenant_quarantined",
 	    "this site's data is held for an operator's check; retry later",
 	    503, 600 },
+	[ERR_REKEYED] = { "tenant_rekeyed",
+	    "this site's data was re-encrypted meanwhile; retry", 503, 1 },
 };
 
 const char *

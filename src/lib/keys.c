@@ -35,6 +35,9 @@ struct mkey {
 struct keyring {
 	struct mkey	 m[KEYS_MAX_VERSIONS];	/* newest first */
 	size_t		 n;
+	char		*dir;		/* where they were read */
+	struct timespec	 dir_mtime;	/* the directory as it was then */
+	ino_t		 dir_ino;
 };
 
 static int
@@ -238,6 +241,7 @@ keys_load(const char *dir, char *err, size_t errsz)
 	long long	 v;
 	char		 num[8];
 	struct mkey	*mk;
+	struct stat	 sb;
 	int		 ok = 0;
 
 	if ((kr = calloc(1, sizeof(*kr))) == NULL) {
@@ -246,6 +250,13 @@ keys_load(const char *dir, char *err, size_t errsz)
 	}
 	if (dir_private(dir, err, errsz) == -1)
 		goto out;
+	/* Before the reading: a key added meanwhile shows as a change. */
+	if ((kr->dir = strdup(dir)) == NULL || stat(dir, &sb) == -1) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	kr->dir_mtime = sb.st_mtim;
+	kr->dir_ino = sb.st_ino;
 	if ((d = opendir(dir)) == NULL) {
 		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
 		goto out;
@@ -313,7 +324,118 @@ keys_free(struct keyring *kr)
 		sodium_free(kr->m[i].key);
 		sodium_free(kr->m[i].seal);
 	}
+	free(kr->dir);
 	free(kr);
+}
+
+int
+keys_refresh(struct keyring *kr, char *err, size_t errsz)
+{
+	struct keyring	*fresh;
+	struct stat	 sb;
+	size_t		 i;
+
+	if (kr == NULL || kr->dir == NULL)
+		return 0;
+	if (stat(kr->dir, &sb) == 0 && sb.st_ino == kr->dir_ino &&
+	    sb.st_mtim.tv_sec == kr->dir_mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == kr->dir_mtime.tv_nsec)
+		return 0;
+	if ((fresh = keys_load(kr->dir, err, errsz)) == NULL)
+		return -1;
+	/* The same struct, new contents: whoever holds kr sees them. */
+	for (i = 0; i < kr->n; i++) {
+		sodium_free(kr->m[i].key);
+		sodium_free(kr->m[i].seal);
+	}
+	memcpy(kr->m, fresh->m, sizeof(kr->m));
+	kr->n = fresh->n;
+	kr->dir_mtime = fresh->dir_mtime;
+	kr->dir_ino = fresh->dir_ino;
+	fresh->n = 0;
+	keys_free(fresh);
+	return 1;
+}
+
+int
+keys_add_version(struct keyring *kr, int *version, char *err, size_t errsz)
+{
+	char	 name[32], *path;
+	int	 rc;
+
+	/* Whatever another process added first counts. */
+	if (keys_refresh(kr, err, errsz) == -1)
+		return -1;
+	if (kr->m[0].version >= 9999) {
+		snprintf(err, errsz, "master key versions exhausted");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "master-%04d.key", kr->m[0].version + 1);
+	if ((path = util_path_join(kr->dir, name)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	rc = key_write(kr->dir, path, err, errsz);
+	free(path);
+	if (rc == -1 || keys_refresh(kr, err, errsz) == -1)
+		return -1;
+	*version = kr->m[0].version;
+	return 0;
+}
+
+int
+keys_destroy_version(struct keyring *kr, int v, char *err, size_t errsz)
+{
+	char	 name[32], *path;
+
+	if (v == kr->m[0].version) {
+		snprintf(err, errsz, "the current master key is never "
+		    "destroyed");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "master-%04d.key", v);
+	if ((path = util_path_join(kr->dir, name)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (dir_sync(kr->dir) == -1) {
+		snprintf(err, errsz, "%s: %s", kr->dir, strerror(errno));
+		return -1;
+	}
+	return keys_refresh(kr, err, errsz) == -1 ? -1 : 0;
+}
+
+int
+keys_has(const struct keyring *kr, int v)
+{
+	size_t	 i;
+
+	for (i = 0; i < kr->n; i++)
+		if (kr->m[i].version == v)
+			return 1;
+	return 0;
+}
+
+long long
+keys_created(const struct keyring *kr, int v)
+{
+	struct stat	 sb;
+	char		 name[32], *path;
+	long long	 t = -1;
+
+	snprintf(name, sizeof(name), "master-%04d.key", v);
+	if ((path = util_path_join(kr->dir, name)) == NULL)
+		return -1;
+	if (stat(path, &sb) == 0)
+		t = (long long)sb.st_mtime;
+	free(path);
+	return t;
 }
 
 int

@@ -47,6 +47,22 @@ enum stmt {
 	STMT_RUN_FORGET,
 	STMT_RUN_LIST,
 	STMT_RUN_KNOWN,
+	STMT_KEY_PENDING,
+	STMT_KEY_MAXVER,
+	STMT_KEY_INSERT_PENDING,
+	STMT_KEY_RETIRE,
+	STMT_KEY_PROMOTE,
+	STMT_KEY_CURRENT_VERSION,
+	STMT_KEY_RETIRED_LIST,
+	STMT_KEY_DESTROY,
+	STMT_KEY_REWRAP_LIST,
+	STMT_KEY_REWRAP,
+	STMT_SECRET_REWRAP_LIST,
+	STMT_SECRET_REWRAP,
+	STMT_MASTER_LIST,
+	STMT_MASTER_ADD,
+	STMT_MASTER_DESTROYED,
+	STMT_MASTER_USES,
 	STMT__MAX
 };
 
@@ -135,6 +151,48 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_RUN_OFFSITE] = "UPDATE backup_runs SET offsite_at = ?2, "
 	    "offsite_status = ?3 WHERE run = ?1",
 	[STMT_RUN_KNOWN] = "SELECT 1 FROM backup_runs WHERE run = ?1",
+	[STMT_KEY_PENDING] = "SELECT version, master_version, wrapped, "
+	    "created_at FROM tenant_keys WHERE tenant_id = ?1 AND state = "
+	    "'pending'",
+	[STMT_KEY_MAXVER] = "SELECT max(version) FROM tenant_keys WHERE "
+	    "tenant_id = ?1",
+	[STMT_KEY_INSERT_PENDING] = "INSERT INTO tenant_keys (tenant_id, "
+	    "version, master_version, wrapped, created_at, state) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, 'pending')",
+	[STMT_KEY_RETIRE] = "UPDATE tenant_keys SET state = 'retired', "
+	    "retired_at = ?2 WHERE tenant_id = ?1 AND state = 'current'",
+	/* A key's age counts from when it began to encrypt the file. */
+	[STMT_KEY_PROMOTE] = "UPDATE tenant_keys SET state = 'current', "
+	    "created_at = ?3 WHERE tenant_id = ?1 AND version = ?2 AND state "
+	    "= 'pending'",
+	[STMT_KEY_CURRENT_VERSION] = "SELECT version FROM tenant_keys WHERE "
+	    "tenant_id = ?1 AND state = 'current'",
+	[STMT_KEY_RETIRED_LIST] = "SELECT tenant_id, version, retired_at "
+	    "FROM tenant_keys WHERE state = 'retired' ORDER BY tenant_id, "
+	    "version",
+	[STMT_KEY_DESTROY] = "DELETE FROM tenant_keys WHERE tenant_id = ?1 "
+	    "AND version = ?2 AND state = 'retired'",
+	/* Wrapped keys and sealed secrets under an older master than ?1. */
+	[STMT_KEY_REWRAP_LIST] = "SELECT tenant_id, version, master_version, "
+	    "wrapped FROM tenant_keys WHERE master_version < ?1 LIMIT 256",
+	[STMT_KEY_REWRAP] = "UPDATE tenant_keys SET master_version = ?3, "
+	    "wrapped = ?4 WHERE tenant_id = ?1 AND version = ?2 AND "
+	    "master_version = ?5",
+	[STMT_SECRET_REWRAP_LIST] = "SELECT id, secret_master, "
+	    "secret_sealed FROM tenants WHERE secret_master < ?1 AND "
+	    "purge_started_at IS NULL LIMIT 256",
+	[STMT_SECRET_REWRAP] = "UPDATE tenants SET secret_master = ?2, "
+	    "secret_sealed = ?3 WHERE id = ?1 AND secret_master = ?4",
+	[STMT_MASTER_LIST] = "SELECT version, created_at, destroyed_at FROM "
+	    "master_keys ORDER BY version",
+	[STMT_MASTER_ADD] = "INSERT OR IGNORE INTO master_keys (version, "
+	    "created_at) VALUES (?1, ?2)",
+	[STMT_MASTER_DESTROYED] = "UPDATE master_keys SET destroyed_at = ?2 "
+	    "WHERE version = ?1",
+	/* What still needs master ?1: wrapped keys and sealed secrets. */
+	[STMT_MASTER_USES] = "SELECT (SELECT count(*) FROM tenant_keys WHERE "
+	    "master_version = ?1) + (SELECT count(*) FROM tenants WHERE "
+	    "secret_master = ?1 AND purge_started_at IS NULL)",
 	[STMT_RUN_FORGET] = "DELETE FROM backup_runs WHERE run = ?1",
 	[STMT_RUN_LIST] = "SELECT run, started_at, verified_at, tenants, "
 	    "bytes, offsite_at, offsite_status FROM backup_runs ORDER BY run",
@@ -157,12 +215,99 @@ struct registry {
 static sqlite3_stmt *
 stmt_prepare(struct registry *reg, enum stmt s)
 {
+	if (reg->db == NULL)
+		return NULL;
 	if (reg->stmt[s] == NULL && sqlite3_prepare_v2(reg->db, stmts[s], -1,
 	    &reg->stmt[s], NULL) != SQLITE_OK) {
 		reg->stmt[s] = NULL;
 		return NULL;
 	}
 	return reg->stmt[s];
+}
+
+/*
+ * Opens path with the registry key of the newest master version that
+ * opens it (a rotation may have rekeyed it: older ones are tried too);
+ * key is scratch (KEY_BYTES, guarded).  Sets reg->db and reg->master.
+ */
+static enum db_status
+registry_connect(struct registry *reg, const char *path, unsigned char *key,
+    int create)
+{
+	int		 vers[KEYS_MAX_VERSIONS];
+	size_t		 n, i;
+	enum db_status	 st = DB_ERROR;
+
+	n = keys_versions(reg->kr, vers, KEYS_MAX_VERSIONS);
+	for (i = 0; i < n; i++) {
+		if (keys_derive(reg->kr, vers[i], KDF_REGISTRY, key) == -1)
+			continue;
+		st = create ? db_open(path, key, 1, db_registry_migrations,
+		    db_registry_nmigrations, &reg->db) : db_open_probe(path,
+		    key, db_registry_migrations, db_registry_nmigrations,
+		    &reg->db);
+		reg->master = vers[i];
+		if (st != DB_WRONG_KEY || create)
+			break;
+	}
+	return st;
+}
+
+/* Lets go of the connection and its statements. */
+static void
+registry_disconnect(struct registry *reg)
+{
+	size_t	 i;
+
+	for (i = 0; i < STMT__MAX; i++) {
+		sqlite3_finalize(reg->stmt[i]);
+		reg->stmt[i] = NULL;
+	}
+	db_close(reg->db);
+	reg->db = NULL;
+}
+
+/*
+ * After a failure: if the registry no longer reads under its key (the
+ * reaper rekeyed it), reconnects under the newest key that opens it.
+ * 1 if it reconnected (try again), 0 if the key was not the cause.
+ */
+static int
+registry_recover(struct registry *reg)
+{
+	unsigned char	*key;
+	char		*path;
+	int		 ok = 0;
+
+	if (reg->db != NULL && db_key_works(reg->db))
+		return 0;
+	if ((key = sodium_malloc(KEY_BYTES)) == NULL)
+		return 0;
+	if ((path = util_path_join(reg->state_dir, "registry.db")) == NULL) {
+		sodium_free(key);
+		return 0;
+	}
+	registry_disconnect(reg);
+	ok = registry_connect(reg, path, key, 0) == DB_OK;
+	if (ok)
+		log_msg(LOGL_INFO, NULL, "event=registry_reopened master=%d",
+		    reg->master);
+	sodium_free(key);
+	free(path);
+	return ok;
+}
+
+/* db_tx on the registry, once more after a reconnect if it was rekeyed. */
+static enum err
+reg_tx(struct registry *reg, enum err (*fn)(sqlite3 *, void *), void *arg)
+{
+	enum err	 e;
+
+	if (reg->db == NULL && !registry_recover(reg))
+		return ERR_INTERNAL;
+	if ((e = db_tx(reg->db, fn, arg)) != ERR_OK && registry_recover(reg))
+		e = db_tx(reg->db, fn, arg);
+	return e;
 }
 
 struct registry *
@@ -172,8 +317,7 @@ registry_open(const char *state_dir, const struct keyring *kr, int create,
 	struct registry	*reg;
 	unsigned char	*key = NULL;
 	char		*path = NULL, *tdir = NULL;
-	int		 vers[KEYS_MAX_VERSIONS], exists;
-	size_t		 n, i;
+	int		 exists;
 	enum db_status	 st = DB_ERROR;
 
 	if ((reg = calloc(1, sizeof(*reg))) == NULL ||
@@ -194,16 +338,7 @@ registry_open(const char *state_dir, const struct keyring *kr, int create,
 		snprintf(err, errsz, "%s: no registry", path);
 		goto fail;
 	}
-	n = keys_versions(kr, vers, KEYS_MAX_VERSIONS);
-	for (i = 0; i < n; i++) {
-		if (keys_derive(kr, vers[i], KDF_REGISTRY, key) == -1)
-			continue;
-		st = db_open(path, key, !exists, db_registry_migrations,
-		    db_registry_nmigrations, &reg->db);
-		reg->master = vers[i];
-		if (st != DB_WRONG_KEY || !exists)
-			break;
-	}
+	st = registry_connect(reg, path, key, !exists);
 	if (st != DB_OK) {
 		snprintf(err, errsz, "%s: cannot open registry (%s)", path,
 		    db_status_code(st));
@@ -224,25 +359,25 @@ fail:
 void
 registry_close(struct registry *reg)
 {
-	size_t	 i;
-
 	if (reg == NULL)
 		return;
-	for (i = 0; i < STMT__MAX; i++)
-		sqlite3_finalize(reg->stmt[i]);
+	registry_disconnect(reg);
 	if (reg->scratch != NULL)
 		sodium_free(reg->scratch);
-	db_close(reg->db);
 	free(reg->state_dir);
 	free(reg);
 }
 
 char *
-registry_tenant_path(const struct registry *reg, const char *id)
+registry_tenant_path(const struct registry *reg, const char *id,
+    int version)
 {
-	char	 name[TENANT_ID_LEN + 16];
+	char	 name[TENANT_ID_LEN + 32];
 
-	snprintf(name, sizeof(name), "tenants/%s.db", id);
+	if (version <= 1)
+		snprintf(name, sizeof(name), "tenants/%s.db", id);
+	else
+		snprintf(name, sizeof(name), "tenants/%s.v%d.db", id, version);
 	return util_path_join(reg->state_dir, name);
 }
 
@@ -324,13 +459,23 @@ tenant_lookup(struct registry *reg, enum stmt s, const char *key,
 enum err
 registry_find(struct registry *reg, const char *client_key, struct tenant *t)
 {
-	return tenant_lookup(reg, STMT_FIND, client_key, t);
+	enum err	 e;
+
+	if ((e = tenant_lookup(reg, STMT_FIND, client_key, t)) ==
+	    ERR_INTERNAL && registry_recover(reg))
+		e = tenant_lookup(reg, STMT_FIND, client_key, t);
+	return e;
 }
 
 enum err
 registry_get(struct registry *reg, const char *id, struct tenant *t)
 {
-	return tenant_lookup(reg, STMT_GET, id, t);
+	enum err	 e;
+
+	if ((e = tenant_lookup(reg, STMT_GET, id, t)) == ERR_INTERNAL &&
+	    registry_recover(reg))
+		e = tenant_lookup(reg, STMT_GET, id, t);
+	return e;
 }
 
 int
@@ -396,7 +541,10 @@ registry_secret_wipe(struct registry *reg)
 		sodium_memzero(reg->scratch, SECRET_MAX + 1);
 }
 
-/* Unwraps the key row st (STMT_CURRENT_KEY or STMT_KEY_AT) now at. */
+/*
+ * Steps st (a key row: STMT_CURRENT_KEY, STMT_KEY_AT, STMT_KEY_PENDING)
+ * and unwraps the key: 0, 1 if there is no row, -1 on failure.
+ */
 static int
 dek_row(struct registry *reg, sqlite3_stmt *st, const char *id,
     unsigned char *dek, int *version, int *master, long long *created_at)
@@ -404,8 +552,11 @@ dek_row(struct registry *reg, sqlite3_stmt *st, const char *id,
 	const void	*blob;
 	size_t		 len;
 	char		 aad[KEYS_AAD_MAX];
+	int		 step;
 
-	if (sqlite3_step(st) != SQLITE_ROW)
+	if ((step = sqlite3_step(st)) == SQLITE_DONE)
+		return 1;
+	if (step != SQLITE_ROW)
 		return -1;
 	*version = sqlite3_column_int(st, 0);
 	*master = sqlite3_column_int(st, 1);
@@ -430,7 +581,7 @@ registry_dek(struct registry *reg, const char *id, unsigned char *dek,
 	if (db_bind_text(st, 1, id) == 0)
 		rc = dek_row(reg, st, id, dek, version, master, created_at);
 	db_stmt_done(st);
-	return rc;
+	return rc == 0 ? 0 : -1;
 }
 
 int
@@ -447,7 +598,7 @@ registry_dek_at(struct registry *reg, const char *id, int version,
 	    sqlite3_bind_int(st, 2, version) == SQLITE_OK)
 		rc = dek_row(reg, st, id, dek, &v, &master, &created);
 	db_stmt_done(st);
-	return rc;
+	return rc == 0 ? 0 : -1;
 }
 
 static int
@@ -521,7 +672,7 @@ tenant_file_create(struct registry *reg, const char *id, long long now,
 
 	*master = keys_current(reg->kr);
 	if ((dek = sodium_malloc(KEY_BYTES)) == NULL ||
-	    (path = registry_tenant_path(reg, id)) == NULL)
+	    (path = registry_tenant_path(reg, id, 1)) == NULL)
 		goto out;
 	randombytes_buf(dek, KEY_BYTES);
 	keys_aad_dek(aad, sizeof(aad), id, 1, *master);
@@ -614,7 +765,7 @@ install_new(struct install_tx *tx, const unsigned char *sealed,
 	if (tenant_file_create(tx->reg, tx->id, tx->now, wrapped,
 	    &kmaster) == -1) {
 		/* The tenant file's disk, not the registry's, may be full. */
-		path = registry_tenant_path(tx->reg, tx->id);
+		path = registry_tenant_path(tx->reg, tx->id, 1);
 		e = path != NULL && db_disk_full(path) ? ERR_STORAGE_FULL :
 		    ERR_INTERNAL;
 		free(path);
@@ -658,7 +809,7 @@ install_undo_file(struct install_tx *tx)
 	char	*path;
 
 	if (tx->file_made &&
-	    (path = registry_tenant_path(tx->reg, tx->id)) != NULL) {
+	    (path = registry_tenant_path(tx->reg, tx->id, 1)) != NULL) {
 		registry_remove_files(path);
 		free(path);
 	}
@@ -715,7 +866,7 @@ registry_install(struct registry *reg, const struct install *in,
 	tx.in = in;
 	tx.now = now;
 	*created = 0;
-	if ((e = db_tx(reg->db, install_tx, &tx)) != ERR_OK) {
+	if ((e = reg_tx(reg, install_tx, &tx)) != ERR_OK) {
 		/* A commit that failed leaves a file nobody owns: remove. */
 		install_undo_file(&tx);
 		return e;
@@ -767,7 +918,7 @@ registry_uninstall(struct registry *reg, const char *id, long long now,
 	struct tenant_change c = { reg, STMT_UNINSTALL, id, now,
 	    now + grace_days * CLOCK_DAY, now, "uninstall" };
 
-	return db_tx(reg->db, change_tx, &c);
+	return reg_tx(reg, change_tx, &c);
 }
 
 enum err
@@ -777,7 +928,7 @@ registry_set_enabled(struct registry *reg, const char *id, int enabled,
 	struct tenant_change c = { reg, STMT_SET_ENABLED, id, enabled ? 1 : 0,
 	    now, now, enabled ? "enabled" : "disabled" };
 
-	return db_tx(reg->db, change_tx, &c);
+	return reg_tx(reg, change_tx, &c);
 }
 
 /* Holds or releases a tenant: statement s on id, audited as event. */
@@ -823,7 +974,7 @@ registry_quarantine(struct registry *reg, const char *id, long long now,
 	struct hold	 h = { reg, STMT_QUARANTINE, id, now, cause,
 	    "quarantine", 0 };
 
-	if (db_tx(reg->db, hold_tx, &h) != ERR_OK)
+	if (reg_tx(reg, hold_tx, &h) != ERR_OK)
 		return -1;
 	return h.changed;
 }
@@ -834,7 +985,7 @@ registry_release(struct registry *reg, const char *id, long long now)
 	struct hold	 h = { reg, STMT_RELEASE, id, now, NULL, "release", 0 };
 	enum err	 e;
 
-	if ((e = db_tx(reg->db, hold_tx, &h)) != ERR_OK)
+	if ((e = reg_tx(reg, hold_tx, &h)) != ERR_OK)
 		return e;
 	return h.changed == 1 ? ERR_OK : ERR_NOT_FOUND;
 }
@@ -1070,7 +1221,7 @@ registry_purge_begin(struct registry *reg, const char *id, long long cutoff,
 	struct purge_item it;
 	enum err	 e;
 
-	if ((e = db_tx(reg->db, purge_begin_tx, &p)) != ERR_OK)
+	if ((e = reg_tx(reg, purge_begin_tx, &p)) != ERR_OK)
 		return e;
 	*keys_destroyed = p.keys;
 	if (p.begun)
@@ -1131,7 +1282,7 @@ registry_purge_end(struct registry *reg, const char *id, long long now,
 {
 	struct purge_end_tx p = { reg, id, now, detail };
 
-	return db_tx(reg->db, purge_end_tx, &p);
+	return reg_tx(reg, purge_end_tx, &p);
 }
 
 int
@@ -1189,7 +1340,7 @@ registry_job_done(struct registry *reg, const char *name, long long now,
 {
 	struct job_tx	 j = { reg, name, now, ok ? 1 : 0, detail };
 
-	return db_tx(reg->db, job_tx, &j);
+	return reg_tx(reg, job_tx, &j);
 }
 
 struct run_tx {
@@ -1237,7 +1388,7 @@ registry_backup_record(struct registry *reg, const struct backup_run *run,
 {
 	struct run_tx	 r = { reg, run, ids, nids };
 
-	return db_tx(reg->db, run_tx, &r);
+	return reg_tx(reg, run_tx, &r);
 }
 
 struct offsite_tx {
@@ -1263,7 +1414,7 @@ registry_backup_offsite(struct registry *reg, const char *run,
 {
 	struct offsite_tx o = { reg, run, now, status };
 
-	return db_tx(reg->db, offsite_tx, &o);
+	return reg_tx(reg, offsite_tx, &o);
 }
 
 static enum err
@@ -1281,7 +1432,7 @@ registry_backup_forget(struct registry *reg, const char *run)
 {
 	struct offsite_tx o = { reg, run, 0, 0 };
 
-	return db_tx(reg->db, forget_tx, &o);
+	return reg_tx(reg, forget_tx, &o);
 }
 
 int
@@ -1360,5 +1511,475 @@ registry_audit_add(struct registry *reg, long long now, const char *event,
 {
 	struct audit_tx	 a = { reg, now, event, id, detail };
 
-	return db_tx(reg->db, audit_tx, &a);
+	return reg_tx(reg, audit_tx, &a);
+}
+
+int
+registry_dek_pending(struct registry *reg, const char *id,
+    unsigned char *dek, int *version)
+{
+	sqlite3_stmt	*st;
+	long long	 created;
+	int		 rc = -1, master;
+
+	if ((st = stmt_prepare(reg, STMT_KEY_PENDING)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id) == 0)
+		rc = dek_row(reg, st, id, dek, version, &master, &created);
+	db_stmt_done(st);
+	return rc;
+}
+
+int
+registry_key_version(struct registry *reg, const char *id)
+{
+	sqlite3_stmt	*st;
+	int		 v = -1;
+
+	if ((st = stmt_prepare(reg, STMT_KEY_CURRENT_VERSION)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id) == 0 && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	db_stmt_done(st);
+	return v;
+}
+
+struct pending_tx {
+	struct registry	*reg;
+	const char	*id;
+	long long	 now;
+	unsigned char	*dek;
+	int		 version;
+};
+
+static enum err
+pending_tx(sqlite3 *db, void *arg)
+{
+	struct pending_tx *p = arg;
+	unsigned char	 wrapped[KEYS_SEALED_LEN(KEY_BYTES)];
+	sqlite3_stmt	*st;
+	char		 aad[KEYS_AAD_MAX];
+	int		 master, rc, max = 0;
+
+	(void)db;
+	/* A rotation cut short: its pending key is used again. */
+	if ((rc = registry_dek_pending(p->reg, p->id, p->dek,
+	    &p->version)) != 1)
+		return rc == 0 ? ERR_OK : ERR_INTERNAL;
+	if ((st = stmt_prepare(p->reg, STMT_KEY_MAXVER)) == NULL)
+		return ERR_INTERNAL;
+	if (db_bind_text(st, 1, p->id) == 0 && sqlite3_step(st) == SQLITE_ROW)
+		max = sqlite3_column_int(st, 0);
+	db_stmt_done(st);
+	if (max < 1)
+		return ERR_NOT_FOUND;
+	p->version = max + 1;
+	master = keys_current(p->reg->kr);
+	randombytes_buf(p->dek, KEY_BYTES);
+	keys_aad_dek(aad, sizeof(aad), p->id, p->version, master);
+	if (keys_seal(p->reg->kr, master, aad, p->dek, KEY_BYTES,
+	    wrapped) == -1 ||
+	    (st = stmt_prepare(p->reg, STMT_KEY_INSERT_PENDING)) == NULL)
+		return ERR_INTERNAL;
+	rc = db_bind_text(st, 1, p->id) == 0 &&
+	    sqlite3_bind_int(st, 2, p->version) == SQLITE_OK &&
+	    sqlite3_bind_int(st, 3, master) == SQLITE_OK &&
+	    sqlite3_bind_blob(st, 4, wrapped, (int)sizeof(wrapped),
+	    SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 5, p->now) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_DONE;
+	db_stmt_done(st);
+	return rc ? ERR_OK : ERR_INTERNAL;
+}
+
+enum err
+registry_rotate_begin(struct registry *reg, const char *id, long long now,
+    unsigned char *dek, int *version)
+{
+	struct pending_tx p = { reg, id, now, dek, 0 };
+	enum err	 e;
+
+	if ((e = reg_tx(reg, pending_tx, &p)) == ERR_OK)
+		*version = p.version;
+	return e;
+}
+
+struct promote_tx {
+	struct registry	*reg;
+	const char	*id;
+	int		 version;
+	long long	 now;
+	int		 from;
+};
+
+static enum err
+promote_tx(sqlite3 *db, void *arg)
+{
+	struct promote_tx *p = arg;
+	char		 detail[64];
+
+	(void)db;
+	if ((p->from = registry_key_version(p->reg, p->id)) == -1 ||
+	    run_id(p->reg, STMT_KEY_RETIRE, p->id, 1, p->now, 0) != 1)
+		return ERR_INTERNAL;
+	if (run_id(p->reg, STMT_KEY_PROMOTE, p->id, 2, p->version, p->now) !=
+	    1)
+		return ERR_NOT_FOUND;
+	snprintf(detail, sizeof(detail), "data_key=%d->%d", p->from,
+	    p->version);
+	return audit(p->reg, p->now, "rekeyed", p->id, detail) == -1 ?
+	    ERR_INTERNAL : ERR_OK;
+}
+
+enum err
+registry_rotate_promote(struct registry *reg, const char *id, int version,
+    long long now)
+{
+	struct promote_tx p = { reg, id, version, now, 0 };
+
+	return reg_tx(reg, promote_tx, &p);
+}
+
+int
+registry_retired_keys(struct registry *reg,
+    int (*fn)(const char *id, int version, long long retired_at, void *),
+    void *arg)
+{
+	sqlite3_stmt	*st;
+	const char	*id;
+	int		 rc, n = 0;
+
+	if ((st = stmt_prepare(reg, STMT_KEY_RETIRED_LIST)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((id = (const char *)sqlite3_column_text(st, 0)) == NULL) {
+			n = -1;
+			break;
+		}
+		n++;
+		if (fn(id, sqlite3_column_int(st, 1),
+		    sqlite3_column_int64(st, 2), arg) == -1) {
+			n = -1;
+			break;
+		}
+	}
+	if (n >= 0 && rc != SQLITE_DONE)
+		n = -1;
+	db_stmt_done(st);
+	return n;
+}
+
+struct destroy_tx {
+	struct registry	*reg;
+	const char	*id;
+	int		 version;
+	long long	 now;
+};
+
+static enum err
+destroy_tx(sqlite3 *db, void *arg)
+{
+	struct destroy_tx *d = arg;
+	char		 detail[32];
+	int		 n;
+
+	(void)db;
+	if ((n = run_id(d->reg, STMT_KEY_DESTROY, d->id, 1, d->version,
+	    0)) == -1)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "data_key=%d", d->version);
+	return n == 1 && audit(d->reg, d->now, "key_destroyed", d->id,
+	    detail) == -1 ? ERR_INTERNAL : ERR_OK;
+}
+
+enum err
+registry_dek_destroy(struct registry *reg, const char *id, int version,
+    long long now)
+{
+	struct destroy_tx d = { reg, id, version, now };
+
+	return reg_tx(reg, destroy_tx, &d);
+}
+
+/* Re-wraps one batch of keys and secrets under master to; *left: more. */
+struct rewrap_tx {
+	struct registry	*reg;
+	int		 to;
+	int		 done;		/* rows re-wrapped by this batch */
+};
+
+static enum err
+rewrap_keys(struct rewrap_tx *w)
+{
+	unsigned char	*dek, out[KEYS_SEALED_LEN(KEY_BYTES)];
+	sqlite3_stmt	*ls = NULL, *up = NULL;
+	const char	*id;
+	const void	*blob;
+	char		 aad[KEYS_AAD_MAX], tid[TENANT_ID_LEN + 1];
+	int		 v, from, step;
+	enum err	 e = ERR_INTERNAL;
+
+	if ((dek = sodium_malloc(KEY_BYTES)) == NULL)
+		return ERR_INTERNAL;
+	if ((ls = stmt_prepare(w->reg, STMT_KEY_REWRAP_LIST)) == NULL ||
+	    sqlite3_bind_int(ls, 1, w->to) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(ls)) == SQLITE_ROW) {
+		id = (const char *)sqlite3_column_text(ls, 0);
+		v = sqlite3_column_int(ls, 1);
+		from = sqlite3_column_int(ls, 2);
+		blob = sqlite3_column_blob(ls, 3);
+		if (id == NULL || strlen(id) != TENANT_ID_LEN || blob == NULL ||
+		    sqlite3_column_bytes(ls, 3) != (int)sizeof(out))
+			goto out;
+		memcpy(tid, id, sizeof(tid));
+		keys_aad_dek(aad, sizeof(aad), tid, v, from);
+		if (keys_open(w->reg->kr, from, aad, blob, sizeof(out),
+		    dek) == -1)
+			goto out;
+		keys_aad_dek(aad, sizeof(aad), tid, v, w->to);
+		if (keys_seal(w->reg->kr, w->to, aad, dek, KEY_BYTES, out) ==
+		    -1 || (up = stmt_prepare(w->reg, STMT_KEY_REWRAP)) == NULL)
+			goto out;
+		if (db_bind_text(up, 1, tid) != 0 ||
+		    sqlite3_bind_int(up, 2, v) != SQLITE_OK ||
+		    sqlite3_bind_int(up, 3, w->to) != SQLITE_OK ||
+		    sqlite3_bind_blob(up, 4, out, (int)sizeof(out),
+		    SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_int(up, 5, from) != SQLITE_OK ||
+		    sqlite3_step(up) != SQLITE_DONE)
+			goto out;
+		db_stmt_done(up);
+		up = NULL;
+		w->done++;
+	}
+	if (step == SQLITE_DONE)
+		e = ERR_OK;
+out:
+	db_stmt_done(up);
+	db_stmt_done(ls);
+	sodium_free(dek);
+	return e;
+}
+
+static enum err
+rewrap_secrets(struct rewrap_tx *w)
+{
+	sqlite3_stmt	*ls = NULL, *up = NULL;
+	unsigned char	*plain = NULL, *out = NULL;
+	const char	*id;
+	const void	*blob;
+	char		 aad[KEYS_AAD_MAX], tid[TENANT_ID_LEN + 1];
+	size_t		 len, n;
+	int		 from, step;
+	enum err	 e = ERR_INTERNAL;
+
+	if ((plain = sodium_malloc(SECRET_MAX + 1)) == NULL ||
+	    (out = malloc(KEYS_SEALED_LEN(SECRET_MAX))) == NULL)
+		goto out;
+	if ((ls = stmt_prepare(w->reg, STMT_SECRET_REWRAP_LIST)) == NULL ||
+	    sqlite3_bind_int(ls, 1, w->to) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(ls)) == SQLITE_ROW) {
+		id = (const char *)sqlite3_column_text(ls, 0);
+		from = sqlite3_column_int(ls, 1);
+		blob = sqlite3_column_blob(ls, 2);
+		len = (size_t)sqlite3_column_bytes(ls, 2);
+		if (id == NULL || strlen(id) != TENANT_ID_LEN || blob == NULL ||
+		    len <= KEYS_SEALED_LEN(0) ||
+		    (n = len - KEYS_SEALED_LEN(0)) > SECRET_MAX)
+			goto out;
+		memcpy(tid, id, sizeof(tid));
+		keys_aad_secret(aad, sizeof(aad), tid, from);
+		if (keys_open(w->reg->kr, from, aad, blob, len, plain) == -1)
+			goto out;
+		keys_aad_secret(aad, sizeof(aad), tid, w->to);
+		if (keys_seal(w->reg->kr, w->to, aad, plain, n, out) == -1 ||
+		    (up = stmt_prepare(w->reg, STMT_SECRET_REWRAP)) == NULL)
+			goto out;
+		if (db_bind_text(up, 1, tid) != 0 ||
+		    sqlite3_bind_int(up, 2, w->to) != SQLITE_OK ||
+		    sqlite3_bind_blob(up, 3, out, (int)len, SQLITE_STATIC) !=
+		    SQLITE_OK || sqlite3_bind_int(up, 4, from) != SQLITE_OK ||
+		    sqlite3_step(up) != SQLITE_DONE)
+			goto out;
+		db_stmt_done(up);
+		up = NULL;
+		w->done++;
+	}
+	if (step == SQLITE_DONE)
+		e = ERR_OK;
+out:
+	db_stmt_done(up);
+	db_stmt_done(ls);
+	if (plain != NULL)
+		sodium_free(plain);
+	free(out);
+	return e;
+}
+
+static enum err
+rewrap_tx(sqlite3 *db, void *arg)
+{
+	struct rewrap_tx *w = arg;
+	enum err	 e;
+
+	(void)db;
+	w->done = 0;
+	if ((e = rewrap_keys(w)) != ERR_OK)
+		return e;
+	return rewrap_secrets(w);
+}
+
+int
+registry_rewrap(struct registry *reg, int to)
+{
+	struct rewrap_tx w = { reg, to, 0 };
+	int		 total = 0;
+
+	/* Batches of at most 256 + 256 rows, each one transaction. */
+	do {
+		if (reg_tx(reg, rewrap_tx, &w) != ERR_OK)
+			return -1;
+		total += w.done;
+	} while (w.done > 0);
+	return total;
+}
+
+int
+registry_masters(struct registry *reg,
+    int (*fn)(int version, long long created_at, long long destroyed_at,
+    void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc, n = 0;
+
+	if ((st = stmt_prepare(reg, STMT_MASTER_LIST)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (fn(sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 2), arg) == -1) {
+			n = -1;
+			break;
+		}
+	}
+	if (n >= 0 && rc != SQLITE_DONE)
+		n = -1;
+	db_stmt_done(st);
+	return n;
+}
+
+struct master_tx {
+	struct registry	*reg;
+	int		 version;
+	long long	 at;
+	enum stmt	 s;
+	const char	*event;
+};
+
+static enum err
+master_tx(sqlite3 *db, void *arg)
+{
+	struct master_tx *m = arg;
+	sqlite3_stmt	*st;
+	char		 detail[32];
+	int		 ok, n;
+
+	if ((st = stmt_prepare(m->reg, m->s)) == NULL)
+		return ERR_INTERNAL;
+	ok = sqlite3_bind_int(st, 1, m->version) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 2, m->at) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_DONE;
+	db_stmt_done(st);
+	n = sqlite3_changes(db);
+	if (!ok)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "master=%d", m->version);
+	return n == 1 && m->event != NULL && audit(m->reg, m->at, m->event,
+	    NULL, detail) == -1 ? ERR_INTERNAL : ERR_OK;
+}
+
+enum err
+registry_master_add(struct registry *reg, int version, long long created_at,
+    int audited)
+{
+	struct master_tx m = { reg, version, created_at, STMT_MASTER_ADD,
+	    audited ? "master_key_added" : NULL };
+
+	return reg_tx(reg, master_tx, &m);
+}
+
+enum err
+registry_master_destroyed(struct registry *reg, int version, long long now)
+{
+	struct master_tx m = { reg, version, now, STMT_MASTER_DESTROYED,
+	    "master_key_destroyed" };
+
+	return reg_tx(reg, master_tx, &m);
+}
+
+long long
+registry_master_uses(struct registry *reg, int version)
+{
+	sqlite3_stmt	*st;
+	long long	 n = -1;
+
+	if ((st = stmt_prepare(reg, STMT_MASTER_USES)) == NULL)
+		return -1;
+	if (sqlite3_bind_int(st, 1, version) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	db_stmt_done(st);
+	return n;
+}
+
+int
+registry_rekey(struct registry *reg, int to, char *err, size_t errsz)
+{
+	unsigned char	*key;
+	char		*path = NULL;
+	int		 rc = -1, from = reg->master;
+
+	err[0] = '\0';
+	if ((key = sodium_malloc(KEY_BYTES)) == NULL ||
+	    (path = util_path_join(reg->state_dir, "registry.db")) == NULL ||
+	    keys_derive(reg->kr, to, KDF_REGISTRY, key) == -1 ||
+	    keys_derive(reg->kr, from, KDF_REGISTRY, key) == -1) {
+		snprintf(err, errsz, "master key %d or %d is not loaded", from,
+		    to);
+		goto out;
+	}
+	/* A connection of its own: no statement of ours holds the file. */
+	registry_disconnect(reg);
+	if (db_open(path, key, 0, db_registry_migrations,
+	    db_registry_nmigrations, &reg->db) != DB_OK) {
+		snprintf(err, errsz, "the registry does not open under master "
+		    "key %d", from);
+		goto reconnect;
+	}
+	if (keys_derive(reg->kr, to, KDF_REGISTRY, key) == -1 ||
+	    db_rekey(reg->db, key) == -1)
+		snprintf(err, errsz, "PRAGMA rekey failed");
+	/* Believed only once it opens under the new key alone. */
+	registry_disconnect(reg);
+	if (db_open(path, key, 0, db_registry_migrations,
+	    db_registry_nmigrations, &reg->db) == DB_OK &&
+	    db_key_works(reg->db)) {
+		reg->master = to;
+		rc = 0;
+		goto out;
+	}
+	if (err[0] == '\0')
+		snprintf(err, errsz, "the registry does not open under master "
+		    "key %d after PRAGMA rekey", to);
+reconnect:
+	registry_disconnect(reg);
+	if (registry_connect(reg, path, key, 0) != DB_OK)
+		snprintf(err, errsz, "the registry opens under no master key");
+out:
+	if (key != NULL)
+		sodium_free(key);
+	free(path);
+	return rc;
 }

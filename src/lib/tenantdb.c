@@ -16,6 +16,7 @@
 
 struct tenantdb {
 	sqlite3		*db;
+	struct registry	*reg;		/* for tenantdb_tx's check */
 	char		 id[TENANT_ID_LEN + 1];
 	int		 key_version;
 	long long	 holds;		/* the tenant's holds at open */
@@ -85,7 +86,8 @@ tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
 		    t->id);
 		goto out;
 	}
-	if ((path = registry_tenant_path(reg, t->id)) == NULL)
+	/* The file of the current key: a rotation writes a new one. */
+	if ((path = registry_tenant_path(reg, t->id, version)) == NULL)
 		goto out;
 	if ((ds = db_open(path, dek, 0, db_tenant_migrations,
 	    db_tenant_nmigrations, &db)) != DB_OK) {
@@ -105,6 +107,7 @@ tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
 	}
 	memcpy(h->id, t->id, sizeof(h->id));
 	h->key_version = version;
+	h->reg = reg;
 	h->holds = t->holds;
 	h->db = db;
 	db = NULL;
@@ -225,4 +228,35 @@ tenantdb_check(struct tenantdb *h)
 	    strcmp(v, "ok") == 0 && sqlite3_step(st) == SQLITE_DONE;
 	sqlite3_finalize(st);
 	return ok ? 0 : -1;
+}
+
+/* tenantdb_tx's transaction: the check, then the store's work. */
+struct tx_check {
+	struct tenantdb	*h;
+	enum err	(*fn)(sqlite3 *, void *);
+	void		*arg;
+};
+
+static enum err
+tx_check(sqlite3 *db, void *arg)
+{
+	struct tx_check	*c = arg;
+
+	/*
+	 * Inside the write lock: a rotation holds this file's lock until
+	 * the registry names the new file, so a key version that moved on
+	 * means this file is the old one, and a write here would be lost.
+	 */
+	if (registry_key_version(c->h->reg, c->h->id) != c->h->key_version)
+		return ERR_REKEYED;
+	return c->fn(db, c->arg);
+}
+
+enum err
+tenantdb_tx(struct tenantdb *h, enum err (*fn)(sqlite3 *, void *),
+    void *arg)
+{
+	struct tx_check	 c = { h, fn, arg };
+
+	return db_tx(h->db, tx_check, &c);
 }

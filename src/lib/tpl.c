@@ -644,7 +644,7 @@ create_run(struct change *c)
 	size_t		 i;
 	enum err	 e;
 
-	if ((e = db_tx(tenantdb_sqlite(c->tdb), create_tx, c)) != ERR_OK)
+	if ((e = tenantdb_tx(c->tdb, create_tx, c)) != ERR_OK)
 		for (i = 0; i < c->n; i++)
 			c->ts[i].id = 0;
 	return e;
@@ -760,7 +760,7 @@ tpl_update(struct tenantdb *tdb, struct tpl *t, long long version,
 	    TPL_USE_INSERTED };
 	enum err	 e;
 
-	if ((e = db_tx(tenantdb_sqlite(tdb), update_tx, &c)) == ERR_OK) {
+	if ((e = tenantdb_tx(tdb, update_tx, &c)) == ERR_OK) {
 		t->version = version + 1;
 		t->updated_at = now;
 	}
@@ -790,7 +790,7 @@ tpl_delete(struct tenantdb *tdb, long long id, long long version)
 	struct change	 c = { tdb, NULL, 0, NULL, NULL, id, version, 0,
 	    TPL_USE_INSERTED };
 
-	return db_tx(tenantdb_sqlite(tdb), delete_tx, &c);
+	return tenantdb_tx(tdb, delete_tx, &c);
 }
 
 static enum err
@@ -821,7 +821,7 @@ tpl_count_use(struct tenantdb *tdb, long long id, long long day,
 {
 	struct change	 c = { tdb, NULL, 0, NULL, NULL, id, 0, day, use };
 
-	return db_tx(tenantdb_sqlite(tdb), count_use_tx, &c);
+	return tenantdb_tx(tdb, count_use_tx, &c);
 }
 
 enum err

@@ -75,7 +75,7 @@ collect(const struct purge_item *it, void *arg)
 	return 0;
 }
 
-/* Step 2: every "ID.db*" in dir; how many removed, or -1. */
+/* Step 2: every "ID.*" in dir; how many removed, or -1. */
 static int
 remove_tenant_files(const char *dir, const char *id)
 {
@@ -84,7 +84,8 @@ remove_tenant_files(const char *dir, const char *id)
 	DIR		*d;
 	int		 n = 0, rc = 0;
 
-	snprintf(prefix, sizeof(prefix), "%s.db", id);
+	/* Every file of a tenant: ID.db, ID.vN.db and their companions. */
+	snprintf(prefix, sizeof(prefix), "%s.", id);
 	if ((d = opendir(dir)) == NULL)
 		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(d)) != NULL) {

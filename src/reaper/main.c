@@ -1,5 +1,5 @@
 /*
- * cellar-reaper: purge, backup and prune, run daily by a systemd timer
+ * cellar-reaper: purge, rotate, backup and prune, run daily by a systemd timer
  * (conf/systemd/cellar-reaper.timer) or cron.
  *
  *	cellar-reaper [--config DIR] [--now] [--dry-run] run|JOB
@@ -42,7 +42,8 @@
 
 /*
  * The jobs, in the order "run" does them: purge first (nothing of a
- * departed tenant gets into tonight's backup), prune last (it never
+ * departed tenant gets into tonight's backup), rotate before backup
+ * (tonight's copies are under the new keys), prune last (it never
  * deletes the run just made).  every: seconds between runs that
  * succeeded (0: every run).  Backups are daily; 20 h rather than 24 so
  * that a timer firing a little early does not skip a day.
@@ -53,6 +54,7 @@ static const struct job {
 	int		(*fn)(struct reaper *);
 } jobs[] = {
 	{ "purge", 0, job_purge },
+	{ "rotate", 0, job_rotate },	/* its keys' ages say what is due */
 	{ "backup", 20 * 3600, job_backup },
 	{ "prune", 0, job_prune },
 };
@@ -63,7 +65,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: cellar-reaper [--config DIR] [--now] "
-	    "[--dry-run] run|purge|backup|prune\n"
+	    "[--dry-run] run|purge|rotate|backup|prune\n"
 	    "       cellar-reaper --version\n");
 	return 2;
 }

@@ -47,7 +47,7 @@ import pytest
 import atlassian as atl
 from canned_client import Tenant
 from harness import (CELLARCTL, REPO, internal_errors, sanitizer_report,
-                     unexpected_worker_exits, wait_until)
+                     unexpected_worker_exits)
 
 # The reaper under test: CELLAR_REAPER, else beside the build's other
 # binaries (CELLAR_BUILD, else cellarctl's directory).
@@ -144,10 +144,11 @@ def killed_at(p, step):
     assert steps_of(p) and steps_of(p)[-1] == step, out_of(p)
 
 
-def run_of(stdout):
+def run_of(stdout, status="ok"):
     """The run a backup line names ("backup: ok, run RUN: ...")."""
-    m = re.search(r"^backup: ok, run (\d{8}T\d{6}Z):", stdout, re.M)
-    assert m, f"no 'backup: ok, run RUN' line in {stdout!r}"
+    m = re.search(rf"^backup: {status}, run (\d{{8}}T\d{{6}}Z):", stdout,
+                  re.M)
+    assert m, f"no 'backup: {status}, run RUN' line in {stdout!r}"
     return m.group(1)
 
 
@@ -304,21 +305,18 @@ def snapshot(t):
                   for x in t.list_all(t.acct, manage="true"))
 
 
-def api_ok(env, t, timeout=10):
-    """GET /api/tenant for t until 200: right after a restore, a worker
-    that held the file from before answers 503 once and exits (README,
-    "A damaged file is quarantined")."""
-    last = []
-
-    def try_once():
-        r = t.req("GET", "/api/tenant", t.acct)
-        last[:] = [r]
-        if r.status_code == 503:
-            return None
-        return r
-    r = wait_until(try_once, timeout, 0.1, f"/api/tenant of {t.id}")
-    assert r.status_code == 200, (r.status_code, r.text)
-    return r.json()
+def past_503(fn, tries=6):
+    """fn() once every worker let go of a restored tenant's old file:
+    right after a restore, a worker that had the file open from before
+    answers that tenant's next request 503 and exits (README, "A damaged
+    file is quarantined"), at most once per worker."""
+    for i in range(tries):
+        try:
+            return fn()
+        except AssertionError as e:
+            if "503" not in str(e) or i == tries - 1:
+                raise
+            time.sleep(0.2)
 
 
 def check_run(env, run, ids):
@@ -398,12 +396,60 @@ def all_ids(env):
                   if ln and not ln.startswith("#"))
 
 
+def registry_copy_ids(env, path, scratch):
+    """The tenants a registry copy (a run's registry.db) holds, read
+    the way an operator could: cellarctl tenants on a state directory
+    holding a copy of it (a copy is keyed as the live registry, so the
+    stack's master key opens it)."""
+    root = Path(scratch) / f"regcopy-{secrets.token_hex(4)}"
+    state, etc = root / "state", root / "etc"
+    state.mkdir(parents=True, mode=0o700)
+    state.chmod(0o700)
+    (etc / "conf.d").mkdir(parents=True)
+    shutil.copyfile(path, state / "registry.db")
+    (etc / "cellar.conf").write_text(
+        "[app]\nkey = cellar-dev\nbase_url = http://127.0.0.1:9\n\n"
+        f"[server]\nstate_dir = {state}\n\n[keys]\ndir = {env.st.dir}/keys"
+        f"\n\n[auth]\ninstall_key_dir = {state}/install-keys\n")
+    try:
+        out = ok(ctl(etc, "tenants"))
+    finally:
+        shutil.rmtree(root)
+    return sorted(ln.split("\t")[0] for ln in out.splitlines()
+                  if ln and not ln.startswith("#"))
+
+
+def alt_etc(env, d, text):
+    """A configuration directory at d: the stack's, plus a last drop-in
+    with text (the same state, keys and backups)."""
+    etc = Path(d) / "etc"
+    (etc / "conf.d").mkdir(parents=True)
+    shutil.copyfile(env.etc / "cellar.conf", etc / "cellar.conf")
+    for f in sorted(env.etc.glob("conf.d/*.conf")):
+        shutil.copyfile(f, etc / "conf.d" / f.name)
+    (etc / "conf.d" / "99-test.conf").write_text(text)
+    return etc
+
+
+# 0. The command line.
+
+def test_reaper_usage_errors_exit_2_and_change_nothing(env):
+    entries = env.run_entries()
+    for args in ([], ["frobnicate"], ["--bogus", "run"], ["run", "purge"]):
+        p = reaper(env.etc, *args)
+        assert p.returncode == 2, (args, out_of(p))
+        assert "usage:" in p.stderr, (args, out_of(p))
+        assert p.stdout == "", (args, out_of(p))
+    assert env.run_entries() == entries
+
+
 # 1. Backup.
 
 def test_backup_writes_a_verified_encrypted_run_that_the_api_reports(env):
     a = env.tenant(templates=3)
     b = env.tenant(templates=2)
     before = {t.id: snapshot(t) for t in (a, b)}
+    next_second()
     t0 = int(time.time())
     p = reaper(env.etc, "--now", "backup", steps=True)
     out = ok(p)
@@ -485,7 +531,6 @@ def test_purge_keeps_a_departed_tenant_through_its_grace_then_leaves_no_trace(  
     assert (dest / r0 / "tenants" / f"{a.id}.db").is_file(), \
         "the offsite command did not copy the run"
 
-    env.uninstall = env.lifecycle
     env.lifecycle(a, "uninstalled")
     env.lifecycle(c, "uninstalled")
     old_c = c.id
@@ -502,7 +547,23 @@ def test_purge_keeps_a_departed_tenant_through_its_grace_then_leaves_no_trace(  
     assert a.id in ok(ctl(env.etc, "tenants"))
     assert a.id in {x["id"] for x in env.manifest(r10)["tenants"]}
 
-    # Past it: A is deleted, from the live files and from both runs.
+    # What the purge must remove is there to be found.
+    assert traces([env.backups], [("tenant id", a.id)])
+    assert a.id in registry_copy_ids(env, env.runs / r0 / "registry.db",
+                                     tmp_path)
+
+    # Past it.  A dry run first: it names A and changes nothing.
+    before = {q: tree_digest(q) for q in (env.state / "tenants",
+                                          env.backups, dest)}
+    out = ok(reaper(env.etc, "--dry-run", "run", at="+22d"))
+    assert re.search(rf"^purge: would delete tenant {a.id} \(uninstalled "
+                     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$", out, re.M), out
+    assert re.search(r"^purge: ok, dry run", out, re.M), out
+    assert {q: tree_digest(q) for q in before} == before, \
+        "a dry run changed files"
+    assert a.id in ok(ctl(env.etc, "tenants"))
+
+    # A is deleted, from the live files and from both runs.
     p = reaper(env.etc, "run", at="+22d", steps=True)
     out = ok(p)
     assert re.search(r"^purge: ok, 1 of 1 due tenants deleted, \d+ files "
@@ -515,6 +576,8 @@ def test_purge_keeps_a_departed_tenant_through_its_grace_then_leaves_no_trace(  
     for run in (r0, r10, r22):
         m = check_run(env, run, [b.id, c.id])
         assert m["registry"]["rows"]["tenants"] == 2, (run, m["registry"])
+        assert registry_copy_ids(env, env.runs / run / "registry.db",
+                                 tmp_path) == sorted([b.id, c.id]), run
         assert f"{run}: ok" in verify(env, run)
         # The offsite copy mirrors the rewritten run.
         assert tree_digest(dest / run) == tree_digest(env.runs / run), run
@@ -533,12 +596,53 @@ def test_purge_keeps_a_departed_tenant_through_its_grace_then_leaves_no_trace(  
                       [("tenant id", old_a)])
 
 
+def test_purge_removes_the_tenant_from_failed_runs_too(make_stack, fake,
+                                                     tmp_path):
+    """A run that failed (here: another tenant's file was missing while
+    it was taken) is kept as RUN.failed for keep_days, to be looked at;
+    it holds a copy of the registry with the departed tenant's row (its
+    identity, sealed secret and wrapped keys) and a copy of its file.
+    The purge must take the tenant out of it as out of complete runs."""
+    env = own_env(make_stack, fake, tag="purge-failed")
+    a = env.tenant(templates=2)        # leaves
+    x = env.tenant(templates=1)        # its file goes missing for a while
+    r0 = run_of(ok(reaper(env.etc, "--now", "backup")))
+    env.lifecycle(a, "uninstalled")
+    live = env.tenants_dir / f"{x.id}.db"
+    aside = live.with_name(live.name + ".aside")
+    live.rename(aside)
+    try:
+        next_second()
+        p = reaper(env.etc, "--now", "backup")
+    finally:
+        aside.rename(live)
+    assert p.returncode == 1, out_of(p)
+    failed = [n for n in env.run_entries() if n.endswith(".failed")]
+    assert len(failed) == 1, env.run_entries()
+    assert a.id in registry_copy_ids(
+        env, env.runs / failed[0] / "registry.db", tmp_path)
+    ok(ctl(env.etc, "tenant", "release", x.id))
+
+    ok(reaper(env.etc, "purge", at="+22d"))
+    assert_purged(env, a, a.id)
+    held = {run: registry_copy_ids(env, env.runs / run / "registry.db",
+                                   tmp_path)
+            for run in env.run_entries()
+            if (env.runs / run / "registry.db").is_file()}
+    assert sorted(held) == sorted([r0, failed[0]]), held
+    assert not [run for run, ids in held.items() if a.id in ids], \
+        f"the purged tenant {a.id} is still in the registry copy of: " \
+        f"{[run for run, ids in held.items() if a.id in ids]}"
+
+
 # 3. kill -9 at every step; the next run finishes the work.
 
 @pytest.mark.parametrize("step", PURGE_STEPS)
 def test_purge_killed_at_any_step_is_finished_by_the_next_run(
         make_stack, fake, step):
-    env = own_env(make_stack, fake, tag="kill-purge")
+    # A tag per step: the factory names directories after the test's
+    # name cut to 40 characters, the same for every step.
+    env = own_env(make_stack, fake, tag=f"kp{PURGE_STEPS.index(step)}")
     a = env.tenant(templates=2)
     b = env.tenant(templates=2)
     keep = snapshot(b)
@@ -563,7 +667,7 @@ def test_purge_killed_at_any_step_is_finished_by_the_next_run(
 @pytest.mark.parametrize("step", BACKUP_STEPS)
 def test_backup_killed_at_any_step_is_finished_by_the_next_run(
         make_stack, fake, step):
-    env = own_env(make_stack, fake, tag="kill-backup")
+    env = own_env(make_stack, fake, tag=f"kb{BACKUP_STEPS.index(step)}")
     ts = [env.tenant(templates=2), env.tenant(templates=1)]
     keep = {t.id: snapshot(t) for t in ts}
     ids = [t.id for t in ts]
@@ -687,9 +791,9 @@ def test_a_full_backup_disk_fails_the_run_and_keeps_the_last_good_one(
         assert list(env.backup_list()) == [r0]
         for t in ts:
             assert env.info(t)["backups"]["lastRun"] == r0
-        assert f"{r0}: ok" in verify(env)
 
         filler.unlink()
+        assert f"{r0}: ok" in verify(env)
         r1 = run_of(ok(reaper(env.etc, "--now", "backup")))
         assert env.complete_runs() == [r0, r1]
         check_run(env, r1, ids)
@@ -779,13 +883,13 @@ def test_restore_puts_back_exactly_the_backed_up_templates_while_others_serve(  
     assert f"restored from run {run}" in p.stdout, out_of(p)
     assert not bad, f"another tenant was refused during the restore: {bad}"
     assert served[0] > 0
-    info = api_ok(env, t)
+    info = past_503(lambda: env.info(t))
     assert info["records"]["templates"] == rows[t.id]["templates"]
-    assert snapshot(t) == saved, "the restore did not put back exactly " \
-        "what the run holds"
+    assert past_503(lambda: snapshot(t)) == saved, \
+        "the restore did not put back exactly what the run holds"
     assert not list(env.tenants_dir.glob(f"{t.id}.db.restore*"))
     # It keeps serving writes.
-    t.create(t.acct, "after the restore")
+    past_503(lambda: t.create(t.acct, "after the restore"))
 
     # A departed tenant, or one never known, is not restored.
     gone = env.tenant(templates=1)
@@ -805,40 +909,51 @@ def test_restore_puts_back_exactly_the_backed_up_templates_while_others_serve(  
 # 7. Workers under load while backups run.
 
 def test_workers_answer_every_request_while_backups_run(env):
-    ts = [env.tenant(templates=3), env.tenant(templates=3)]
+    ts = [env.tenant(), env.tenant()]
+    for t in ts:
+        # About 1 MB each, so that a copy takes a while.
+        r = t.import_(t.acct, [
+            {"name": f"big {i}", "scope": "personal",
+             "body": f"{i} " + secrets.token_hex(4000)} for i in range(100)])
+        assert r.status_code == 201, (r.status_code, r.text[:300])
     tpl = [t.list_all(t.acct, manage="true")[0]["id"] for t in ts]
-    bad, counts, stop = [], [0, 0], threading.Event()
+    bad, done, stop = [], [], threading.Event()
 
     def hammer(i):
         t = ts[i]
         k = 0
         while not stop.is_set():
             k += 1
+            t0 = time.monotonic()
             if k % 3 == 0:      # a write: one use counted
                 r = t.use(t.acct, tpl[i])
             elif k % 3 == 1:
                 r = t.req("GET", "/api/templates", t.acct)
             else:
                 r = t.req("GET", "/api/tenant", t.acct)
-            counts[i] += 1
+            done.append((t0, time.monotonic()))
             if not 200 <= r.status_code < 300:
                 bad.append((t.id, r.request.method, r.request.path_url,
                             r.status_code, r.text[:200]))
     threads = [threading.Thread(target=hammer, args=(i,)) for i in (0, 1)]
     for th in threads:
         th.start()
-    runs = []
+    runs, windows = [], []
     try:
         time.sleep(0.2)
         for _ in range(3):
             next_second()
+            t0 = time.monotonic()
             runs.append(run_of(ok(reaper(env.etc, "--now", "backup"))))
+            windows.append((t0, time.monotonic()))
     finally:
         stop.set()
         for th in threads:
             th.join()
     assert not bad, f"{len(bad)} failed requests during backups: {bad[:5]}"
-    assert min(counts) >= 10, f"too little load to mean anything: {counts}"
+    during = [1 for a, b in done for w0, w1 in windows if a < w1 and b > w0]
+    assert len(during) >= 10, \
+        f"only {len(during)} requests overlapped a backup: too little load"
     assert len(set(runs)) == 3
     for run in runs:
         assert f"{run}: ok" in verify(env, run)
@@ -856,6 +971,12 @@ def test_prune_deletes_old_runs_and_leftovers_but_keeps_the_newest_run(
     old = [run_of(ok(reaper(env.etc, "--now", "backup", at=f"-{d}d")))
            for d in (40, 35, 33)]
     assert env.complete_runs() == old
+    # A prune killed after renaming the oldest run: the rename is final,
+    # the run is no longer a run.
+    killed_at(reaper(env.etc, "prune", kill_at="prune.run_renamed"),
+              "prune.run_renamed")
+    assert env.complete_runs() == old[1:]
+    assert f"{old[0]}.deleting" in env.run_entries(), env.run_entries()
     # Leftovers: a run killed while being written, a failed run past
     # keep_days and a recent one (kept to be looked at).
     killed_at(reaper(env.etc, "--now", "backup",
@@ -869,7 +990,7 @@ def test_prune_deletes_old_runs_and_leftovers_but_keeps_the_newest_run(
     new_failed = time.strftime("%Y%m%dT%H%M%SZ.failed",
                                time.gmtime(now - DAY))
     for n in (old_failed, new_failed):
-        shutil.copytree(env.runs / old[0], env.runs / n)
+        shutil.copytree(env.runs / old[1], env.runs / n)
     # Orphan tenant files: one an hour old, one fresh.
     hour_ago = now - 3600
     orphan_old, orphan_new = secrets.token_hex(16), secrets.token_hex(16)
@@ -878,13 +999,6 @@ def test_prune_deletes_old_runs_and_leftovers_but_keeps_the_newest_run(
         q.write_bytes(os.urandom(4096))
         os.utime(q, (when, when))
     live = {q.name: sha256(q) for q in env.tenants_dir.glob(f"{t.id}.db*")}
-
-    # A prune killed after renaming the first old run: its rename is
-    # final, the run is no longer listed.
-    killed_at(reaper(env.etc, "prune", kill_at="prune.run_renamed"),
-              "prune.run_renamed")
-    assert old[0] not in env.complete_runs()
-    assert f"{old[0]}.deleting" in env.run_entries(), env.run_entries()
 
     p = reaper(env.etc, "prune", steps=True)
     out = ok(p)
@@ -973,9 +1087,11 @@ def test_the_offsite_command_gets_the_run_directory_as_dollar_1(
                   f'cp -r "$1" {dest}/\n', tag="offsite")
     env.tenant(templates=1)
     p = reaper(env.etc, "--now", "backup")
-    run = run_of(p.stdout)
+    runs = env.complete_runs()
+    assert len(runs) == 1, (runs, out_of(p))
+    run = runs[0]
     local = tree_digest(env.runs / run)
-    assert p.returncode == 0, out_of(p)
+    assert p.returncode == 0, f"{out_of(p)}\nthe run now holds {sorted(local)}"
     assert "offsite copied" in p.stdout, out_of(p)
     assert sorted(p.name for p in dest.iterdir()) == [run]
     assert tree_digest(dest / run) == local
@@ -986,6 +1102,54 @@ def test_the_offsite_command_gets_the_run_directory_as_dollar_1(
     rc, v = audit(env.etc)
     assert v["backup_offsite"][0], v
     assert env.backup_list()[run][4] == "copied"
+
+
+def _procs_with(marker):
+    """pids whose command line holds marker."""
+    found = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{e}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmd:
+            found.append(int(e))
+    return found
+
+
+def test_an_offsite_command_that_hangs_is_killed_after_offsite_timeout(
+        make_stack, fake, tmp_path):
+    marker = f"3{secrets.randbelow(10**6)}.25"     # sleep's argument
+    script = tmp_path / "offsite.sh"
+    script.write_text(f"#!/bin/sh\nsleep {marker}\n")
+    env = own_env(make_stack, fake, f'[backup]\noffsite_command = sh '
+                  f'{script} "$1"\noffsite_timeout = 10\n', tag="hang")
+    t = env.tenant(templates=1)
+    t0 = time.monotonic()
+    try:
+        p = reaper(env.etc, "--now", "backup", timeout=40)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the reaper did not return within 40 s with an "
+                    "offsite_timeout of 10 s (the minimum)")
+    took = time.monotonic() - t0
+    stray = _procs_with(marker)
+    for pid in stray:
+        os.kill(pid, 9)
+    assert not stray, "the offsite command's children outlived its timeout"
+    assert p.returncode == 1, out_of(p)
+    assert 8 <= took < 25, f"{took:.1f} s"   # a whole-second deadline
+    assert "offsite_timeout" in p.stderr, out_of(p)
+    run = run_of(p.stdout, "FAILED")
+    assert "offsite FAILED" in p.stdout, out_of(p)
+    # The local run is complete and verified all the same.
+    check_run(env, run, [t.id])
+    assert f"{run}: ok" in verify(env, run)
+    assert env.backup_list()[run][4] == "FAILED"
+    rc, v = audit(env.etc)
+    assert not v["backup_offsite"][0] and "FAILED" in \
+        v["backup_offsite"][1], v
 
 
 def test_audit_sees_a_departed_tenant_overdue_until_the_purge(audit_env):
@@ -1023,22 +1187,51 @@ def _access_line(when, request):
            f'rid=0123456789abcdef\n'
 
 
-@pytest.mark.parametrize("case", ["line_9_days_old", "query_string"])
-def test_audit_sees_an_access_log_kept_too_long_or_with_a_query_string(
-        audit_env, case):
+def _app_line(when, extra=""):
+    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+    return f"{ts} cellar.fcgi[4242] info rid=0123456789abcdef " \
+           f"route=tenant status=200 us=120{extra}\n"
+
+
+# A JWT's shape: "eyJ" base64url "." base64url "." ...
+JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl"
+LOG_CASES = {
+    "access_line_9_days_old": ("access_log", lambda now: _access_line(
+        now - 9 * DAY, "GET /api/tenant")),
+    "access_query_string": ("access_log", lambda now: _access_line(
+        now, "GET /api/templates?q=secret")),
+    "app_line_9_days_old": ("app_log", lambda now: _app_line(
+        now - 9 * DAY)),
+    "app_token": ("app_log", lambda now: _app_line(
+        now, f" auth={JWT_LIKE}")),
+}
+
+
+@pytest.mark.parametrize("case", list(LOG_CASES))
+def test_audit_sees_a_log_kept_too_long_or_holding_what_it_must_not(
+        audit_env, case, tmp_path):
+    """A bad line in a rotated access log (access.log.1, beside the live
+    one), or in the app log (a copy named by [logs] app_log), turns that
+    promise, and only that one, red."""
     env = audit_env
-    rotated = env.st.access_log.with_name("access.log.1")
-    if case == "line_9_days_old":
-        line = _access_line(time.time() - 9 * DAY, "GET /api/tenant")
+    promise, bad = LOG_CASES[case]
+    now = time.time()
+    if promise == "access_log":
+        etc = env.etc
+        target = env.st.access_log.with_name("access.log.1")
+        good = _access_line(now, "GET /healthz")
     else:
-        line = _access_line(time.time(), "GET /api/templates?q=secret")
-    rc, v = audit(env.etc)
-    assert v["access_log"][0], v
-    rotated.write_text(_access_line(time.time(), "GET /healthz") + line)
+        target = tmp_path / "app.log"
+        etc = alt_etc(env, tmp_path, f"[logs]\napp_log = {target}\n")
+        good = _app_line(now)
+    target.write_text(good)
     try:
-        rc, v = audit(env.etc)
-        assert rc == 1 and broken(v) == ["access_log"], v
+        rc, v = audit(etc)
+        assert rc == 0 and v[promise][0], v
+        target.write_text(good + bad(now))
+        rc, v = audit(etc)
+        assert rc == 1 and broken(v) == [promise], v
     finally:
-        rotated.unlink()
+        target.unlink()
     rc, v = audit(env.etc)
-    assert v["access_log"][0], v
+    assert rc == 0, v

@@ -164,7 +164,7 @@ test_copy_holds_what_the_wal_holds(void **state)
 	assert_non_null(dek);
 	add_templates(f, 3);
 	/* The writes are in the live file's -wal, not yet in the file. */
-	assert_non_null(live = registry_tenant_path(f->reg, f->t.id));
+	assert_non_null(live = registry_tenant_path(f->reg, f->t.id, 1));
 	snprintf(path, sizeof(path), "%s-wal", live);
 	free(live);
 	assert_int_equal(stat(path, &sb), 0);

@@ -86,7 +86,7 @@ test_found_by_client_key_and_by_id_only(void **state)
 	assert_int_equal(registry_find(f->reg, "client-a' OR 1=1 --", &a),
 	    ERR_NOT_FOUND);
 	/* The file is named by the random id and is not plaintext. */
-	assert_non_null(path = registry_tenant_path(f->reg, f->t.id));
+	assert_non_null(path = registry_tenant_path(f->reg, f->t.id, 1));
 	assert_non_null(strstr(path, f->t.id));
 	assert_null(strstr(path, "client"));
 	assert_int_equal(access(path, F_OK), 0);
@@ -226,11 +226,11 @@ test_file_opens_under_its_own_key_only(void **state)
 	    &b, 1);
 	assert_int_equal(registry_dek(f->reg, f->t.id, ka, &v, &m, &created),
 	    0);
-	assert_non_null(path = registry_tenant_path(f->reg, b.id));
+	assert_non_null(path = registry_tenant_path(f->reg, b.id, 1));
 	assert_int_equal(db_open(path, ka, 0, db_tenant_migrations,
 	    db_tenant_nmigrations, &db), DB_WRONG_KEY);
 	free(path);
-	assert_non_null(path = registry_tenant_path(f->reg, f->t.id));
+	assert_non_null(path = registry_tenant_path(f->reg, f->t.id, 1));
 	assert_int_equal(db_open(path, ka, 0, db_tenant_migrations,
 	    db_tenant_nmigrations, &db), DB_OK);
 	db_close(db);

@@ -237,7 +237,7 @@ test_a_damaged_page_anywhere_holds_the_tenant(void **state)
 	/* Closed: the log is checkpointed into the file and removed. */
 	tenantdb_close(f->tdb);
 	f->tdb = NULL;
-	assert_non_null(path = registry_tenant_path(f->reg, f->t.id));
+	assert_non_null(path = registry_tenant_path(f->reg, f->t.id, 1));
 	assert_non_null(fp = fopen(path, "rb"));
 	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
 	size = (size_t)ftell(fp);
