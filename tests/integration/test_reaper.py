@@ -908,6 +908,8 @@ def test_restore_puts_back_exactly_the_backed_up_templates_while_others_serve(  
 
 # 7. Workers under load while backups run.
 
+BACKUPS_UNDER_LOAD = 5
+
 def test_workers_answer_every_request_while_backups_run(env):
     ts = [env.tenant(), env.tenant()]
     for t in ts:
@@ -935,13 +937,15 @@ def test_workers_answer_every_request_while_backups_run(env):
             if not 200 <= r.status_code < 300:
                 bad.append((t.id, r.request.method, r.request.path_url,
                             r.status_code, r.text[:200]))
-    threads = [threading.Thread(target=hammer, args=(i,)) for i in (0, 1)]
+    # Two clients per tenant, two workers.
+    threads = [threading.Thread(target=hammer, args=(i % 2,))
+               for i in range(4)]
     for th in threads:
         th.start()
     runs, windows = [], []
     try:
         time.sleep(0.2)
-        for _ in range(3):
+        for _ in range(BACKUPS_UNDER_LOAD):
             next_second()
             t0 = time.monotonic()
             runs.append(run_of(ok(reaper(env.etc, "--now", "backup"))))
@@ -954,7 +958,7 @@ def test_workers_answer_every_request_while_backups_run(env):
     during = [1 for a, b in done for w0, w1 in windows if a < w1 and b > w0]
     assert len(during) >= 10, \
         f"only {len(during)} requests overlapped a backup: too little load"
-    assert len(set(runs)) == 3
+    assert len(set(runs)) == BACKUPS_UNDER_LOAD
     for run in runs:
         assert f"{run}: ok" in verify(env, run)
         m = env.manifest(run)

@@ -240,6 +240,49 @@ test_derive_needs_an_8_byte_context(void **state)
 	assert_int_equal(keys_derive(f->kr, 9, KDF_REGISTRY, a), -1);
 }
 
+/*
+ * A rotation's new master version reaches another holder of the key
+ * directory through keys_refresh; a destroyed one leaves every ring.
+ */
+static void
+test_new_versions_reach_other_rings_and_destroyed_ones_leave(void **state)
+{
+	struct kfx	*f = *state;
+	struct keyring	*other;
+	unsigned char	 sealed[KEYS_SEALED_LEN(4)], out[4];
+	char		 err[256], path[160];
+	int		 v;
+
+	assert_non_null(other = keys_load(f->keys, err, sizeof(err)));
+	assert_int_equal(keys_refresh(other, err, sizeof(err)), 0);
+	assert_int_equal(keys_add_version(f->kr, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(keys_current(f->kr), 2);
+	snprintf(path, sizeof(path), "%s/master-0002.key", f->keys);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_true(keys_created(f->kr, 2) > 0);
+	/* Sealed under 2 by one ring, opened by the other once refreshed. */
+	assert_int_equal(keys_seal(f->kr, 2, "ad", (const unsigned char *)
+	    "abcd", 4, sealed), 0);
+	assert_int_equal(keys_open(other, 2, "ad", sealed, sizeof(sealed),
+	    out), -1);
+	assert_int_equal(keys_refresh(other, err, sizeof(err)), 1);
+	assert_true(keys_has(other, 2));
+	assert_int_equal(keys_open(other, 2, "ad", sealed, sizeof(sealed),
+	    out), 0);
+	/* The newest is never destroyed; an older one goes everywhere. */
+	assert_int_equal(keys_destroy_version(f->kr, 2, err, sizeof(err)),
+	    -1);
+	assert_int_equal(keys_destroy_version(f->kr, 1, err, sizeof(err)), 0);
+	assert_false(keys_has(f->kr, 1));
+	snprintf(path, sizeof(path), "%s/master-0001.key", f->keys);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(keys_refresh(other, err, sizeof(err)), 1);
+	assert_false(keys_has(other, 1));
+	assert_int_equal(keys_current(other), 2);
+	keys_free(other);
+}
+
 int
 main(void)
 {
@@ -259,6 +302,9 @@ main(void)
 		    test_aad_binds_tenant_and_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_derive_needs_an_8_byte_context, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_new_versions_reach_other_rings_and_destroyed_ones_leave,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

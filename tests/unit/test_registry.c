@@ -385,6 +385,73 @@ test_backup_runs_are_recorded_per_tenant(void **state)
 	assert_int_equal(registry_backup_runs(f->reg, count_runs, &n), 1);
 }
 
+/*
+ * Rotation in the registry: a pending key survives a run cut short and
+ * is used again; the switch retires the old key; a new master re-wraps
+ * every key and secret, and the registry rekeyed opens under the new
+ * master only, also for a second holder (a worker) that reconnects.
+ */
+static void
+test_rotation_keeps_a_working_key_at_every_step(void **state)
+{
+	struct fx_tenant *f = *state;
+	unsigned char	*a = sodium_malloc(KEY_BYTES), *b;
+	struct registry	*other;
+	struct tenant	 t;
+	char		 err[256];
+	size_t		 len;
+	int		 v, v2, nv;
+
+	assert_non_null(a);
+	assert_non_null(b = sodium_malloc(KEY_BYTES));
+	assert_int_equal(registry_dek_pending(f->reg, f->t.id, a, &v), 1);
+	assert_int_equal(registry_rotate_begin(f->reg, f->t.id, FX_NOW, a,
+	    &v), ERR_OK);
+	assert_int_equal(v, 2);
+	/* Cut short and begun again: the same pending key. */
+	assert_int_equal(registry_rotate_begin(f->reg, f->t.id, FX_NOW + 1, b,
+	    &v2), ERR_OK);
+	assert_int_equal(v2, 2);
+	assert_memory_equal(a, b, KEY_BYTES);
+	/* Until the switch, version 1 is current and opens. */
+	assert_int_equal(registry_key_version(f->reg, f->t.id), 1);
+	assert_int_equal(registry_dek_at(f->reg, f->t.id, 1, b), 0);
+	assert_int_equal(registry_rotate_promote(f->reg, f->t.id, 2,
+	    FX_NOW + 5), ERR_OK);
+	assert_int_equal(registry_key_version(f->reg, f->t.id), 2);
+	assert_int_equal(registry_dek_pending(f->reg, f->t.id, b, &v2), 1);
+	/* The retired key stays until destroyed. */
+	assert_int_equal(registry_dek_at(f->reg, f->t.id, 1, b), 0);
+	assert_int_equal(registry_dek_destroy(f->reg, f->t.id, 1, FX_NOW + 9),
+	    ERR_OK);
+	assert_int_equal(registry_dek_at(f->reg, f->t.id, 1, b), -1);
+	/* A second holder, opened before the master rotation. */
+	assert_non_null(other = registry_open(f->dir, f->kr, 0, err,
+	    sizeof(err)));
+	assert_int_equal(keys_add_version(f->kr, &nv, err, sizeof(err)), 0);
+	assert_int_equal(registry_master_uses(f->reg, 1), 2);
+	assert_int_equal(registry_rewrap(f->reg, nv), 2);
+	assert_int_equal(registry_master_uses(f->reg, 1), 0);
+	assert_int_equal(registry_master_uses(f->reg, nv), 2);
+	assert_int_equal(registry_rekey(f->reg, nv, err, sizeof(err)), 0);
+	assert_int_equal(registry_master(f->reg), nv);
+	/* The other holder reconnects and still reads keys and secrets. */
+	assert_int_equal(registry_get(other, f->t.id, &t), ERR_OK);
+	assert_int_equal(registry_master(other), nv);
+	assert_non_null(registry_secret(other, &t, &len));
+	registry_tenant_free(&t);
+	assert_int_equal(registry_dek_at(other, f->t.id, 2, b), 0);
+	assert_memory_equal(a, b, KEY_BYTES);
+	registry_close(other);
+	/* Without master 1 the registry still opens (it is under nv). */
+	assert_int_equal(keys_destroy_version(f->kr, 1, err, sizeof(err)), 0);
+	assert_non_null(other = registry_open(f->dir, f->kr, 0, err,
+	    sizeof(err)));
+	registry_close(other);
+	sodium_free(a);
+	sodium_free(b);
+}
+
 /* A test on the fixture with clientKey "client-a". */
 #define REGISTRY_TEST(fn)	cmocka_unit_test_setup_teardown(fn, setup, \
 				    fx_tenant_state_teardown)
@@ -404,6 +471,7 @@ main(void)
 		REGISTRY_TEST(test_purge_destroys_keys_then_the_row_only_when_still_due),
 		REGISTRY_TEST(test_reinstall_before_the_purge_wins),
 		REGISTRY_TEST(test_backup_runs_are_recorded_per_tenant),
+		REGISTRY_TEST(test_rotation_keeps_a_working_key_at_every_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

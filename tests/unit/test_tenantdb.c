@@ -274,6 +274,42 @@ test_a_damaged_page_anywhere_holds_the_tenant(void **state)
 	free(path);
 }
 
+/*
+ * A write through a handle of the old file, after a rotation switched
+ * the tenant to a new key (and file), is refused with nothing written:
+ * it would be lost.  A handle of the current key writes.
+ */
+static void
+test_a_write_to_the_file_of_a_retired_key_is_refused(void **state)
+{
+	struct fx_tenant *f = *state;
+	unsigned char	*dek = sodium_malloc(KEY_BYTES);
+	struct tpl	 t;
+	long long	 n = -1;
+	char		 name[] = "After", body[] = "x", owner[] = "acct-a";
+	int		 v;
+
+	assert_non_null(dek);
+	memset(&t, 0, sizeof(t));
+	t.name = name;
+	t.body = body;
+	t.owner = owner;
+	t.scope = SCOPE_GLOBAL;
+	t.active = 1;
+	assert_int_equal(registry_rotate_begin(f->reg, f->t.id, FX_NOW, dek,
+	    &v), ERR_OK);
+	/* Pending only: the file of key 1 is still the tenant's. */
+	assert_int_equal(tpl_create(f->tdb, &t, FX_NOW, &fx_limits), ERR_OK);
+	assert_int_equal(registry_rotate_promote(f->reg, f->t.id, v, FX_NOW),
+	    ERR_OK);
+	t.id = 0;
+	assert_int_equal(tpl_create(f->tdb, &t, FX_NOW, &fx_limits),
+	    ERR_REKEYED);
+	assert_int_equal(tpl_count_visible(f->tdb, "acct-a", &n), ERR_OK);
+	assert_int_equal(n, 1);
+	sodium_free(dek);
+}
+
 int
 main(void)
 {
@@ -285,6 +321,7 @@ main(void)
 		FX_TENANT_TEST(test_encryption_is_read_from_the_file),
 		FX_TENANT_TEST(test_search_table_is_filled_for_older_files),
 		FX_TENANT_TEST(test_a_damaged_page_anywhere_holds_the_tenant),
+		FX_TENANT_TEST(test_a_write_to_the_file_of_a_retired_key_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
