@@ -303,6 +303,24 @@ auth_body(struct req *r)
 	return ERR_OK;
 }
 
+/*
+ * The tenant read again (its current data key moved on since the
+ * request began): ERR_OK with r->tenant fresh, else ERR_UNAVAILABLE.
+ */
+static enum err
+auth_refresh(struct req *r)
+{
+	struct tenant	 fresh;
+
+	if (r->auth == NULL || r->tenant == NULL ||
+	    registry_get(r->app->reg, r->tenant->id, &fresh) != ERR_OK)
+		return ERR_UNAVAILABLE;
+	registry_tenant_free(&r->auth->tenant);
+	r->auth->tenant = fresh;
+	r->tenant = &r->auth->tenant;
+	return ERR_OK;
+}
+
 enum err
 auth_request(struct req *r, enum auth_phase phase)
 {
@@ -316,6 +334,8 @@ auth_request(struct req *r, enum auth_phase phase)
 
 	if (phase == AUTH_PHASE_BODY)
 		return auth_body(r);
+	if (phase == AUTH_PHASE_REFRESH)
+		return auth_refresh(r);
 	if (r->auth == NULL) {
 		reason = "no_auth_state";
 		goto out;

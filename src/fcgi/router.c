@@ -189,6 +189,19 @@ router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
 	    (e = router_auth(auth, r, AUTH_PHASE_BODY)) != ERR_OK)
 		goto out;
 	e = r->route->handler(r, rep);
+	/*
+	 * Its tenant's file was re-encrypted meanwhile and nothing was
+	 * written (tenantdb_tx): once more, on the new file.  A handler
+	 * writes at most once, so running it again repeats no write.
+	 */
+	if (e == ERR_REKEYED &&
+	    router_auth(auth, r, AUTH_PHASE_REFRESH) == ERR_OK) {
+		log_msg(LOGL_INFO, r->rid, "event=retry reason=tenant_rekeyed");
+		reply_free(rep);
+		reply_init(rep);
+		rep->status = 200;
+		e = r->route->handler(r, rep);
+	}
 out:
 	if (e != ERR_OK) {
 		if (e == ERR_INTERNAL || e == ERR_STORAGE_FULL)

@@ -63,11 +63,16 @@ enum err	 router_check_body(const struct req *);
  * the tenant, the signature), before a byte of body is read: a request
  * that is not authenticated costs no body read and no JSON parse.  Then,
  * for routes with a body, once the body is parsed: what the token must
- * agree with in the body (a signed install's clientKey).
+ * agree with in the body (a signed install's clientKey).  A handler that
+ * answers ERR_REKEYED (its tenant's file was re-encrypted under a new
+ * key between the lookup and its write, and nothing was written) is run
+ * once more after a refresh phase reads what the headers phase looked
+ * up (the tenant) again.
  */
 enum auth_phase {
 	AUTH_PHASE_HEADERS = 0,
 	AUTH_PHASE_BODY,
+	AUTH_PHASE_REFRESH,	/* what was looked up, read again */
 	AUTH_PHASE__MAX
 };
 

@@ -100,12 +100,28 @@ h_internal(struct req *r, struct reply *rep)
 	return ERR_INTERNAL;
 }
 
+static int		 refresh_calls, rekeyed_left;
+
+/* Rekeyed (nothing written) while rekeyed_left > 0, then a reply. */
+static enum err
+h_rekeyed(struct req *r, struct reply *rep)
+{
+	if (rekeyed_left > 0) {
+		handler_calls++;
+		rekeyed_left--;
+		return ERR_REKEYED;
+	}
+	return h_ok(r, rep);	/* counts the call itself */
+}
+
 static enum err
 verifier(struct req *r, enum auth_phase phase)
 {
 	(void)r;
 	if (phase == AUTH_PHASE_HEADERS)
 		auth_calls++;
+	if (phase == AUTH_PHASE_REFRESH)
+		refresh_calls++;
 	return auth_result;
 }
 
@@ -125,6 +141,8 @@ static const struct route tab[] = {
 	{ METHOD_GET, "/{}/{}/{}/{}/{}", "too_many", AUTH_NONE, 0, NULL,
 	    h_ok },
 	{ METHOD_GET, "/secure", "secure_get", AUTH_CONTEXT, 0, NULL, h_ok },
+	{ METHOD_POST, "/rekeyed", "rekeyed", AUTH_CONTEXT, 64, JSON,
+	    h_rekeyed },
 	{ METHOD_POST, "/secure", "secure_post", AUTH_PAGE, 64, JSON, h_ok },
 	{ METHOD_GET, "/conflict", "conflict", AUTH_NONE, 0, NULL,
 	    h_conflict },
@@ -666,6 +684,33 @@ test_dispatch_handler_errors(void **state)
 }
 
 /*
+ * A handler whose tenant file was re-encrypted meanwhile (nothing
+ * written) runs once more after the tenant is read again; a second
+ * ERR_REKEYED is the client's 503.
+ */
+static void
+test_dispatch_retries_a_rekeyed_handler_once(void **state)
+{
+	struct outcome	 o;
+
+	(void)state;
+	auth_result = ERR_OK;
+	refresh_calls = 0;
+	rekeyed_left = 1;
+	dispatch("POST", "/rekeyed", "2", JSON, "{}", "JWT a.b.c", verifier,
+	    &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(handler_calls, 2);
+	assert_int_equal(refresh_calls, 1);
+	rekeyed_left = 2;
+	dispatch("POST", "/rekeyed", "2", JSON, "{}", "JWT a.b.c", verifier,
+	    &o);
+	expect_error_reply(&o, ERR_REKEYED);
+	assert_int_equal(handler_calls, 4);
+	assert_int_equal(refresh_calls, 2);
+}
+
+/*
  * Nothing the client sent may come back in an error reply or go to the
  * log: a marker in the path, query, body, Content-Type and Authorization
  * of every kind of refused request must appear in neither.
@@ -795,6 +840,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_never_echoes,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_dispatch_retries_a_rekeyed_handler_once, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests_name("router", tests, group_setup,
