@@ -124,20 +124,40 @@ at_rest(struct audit *a, char *ev)
 	return plain || missing || bad || dup;
 }
 
-/* Master key age from its file; data key ages from the registry. */
+struct master_made {
+	int		 version;
+	long long	 at;
+};
+
+static int
+master_made(int version, long long created, long long destroyed, void *arg)
+{
+	struct master_made *m = arg;
+
+	(void)destroyed;
+	if (version == m->version)
+		m->at = created;
+	return 0;
+}
+
+/*
+ * Master key age from the registry (recorded when the reaper made it),
+ * else from its file; data key ages from the registry.
+ */
 static int
 rotation(struct audit *a, char *ev)
 {
-	struct stat	 sb;
-	char		 path[PATH_MAX];
+	struct master_made made = { keys_current(a->kr), 0 };
 	long long	 days = conf_int(a->cfg, C_REAPER_ROTATE_DAYS);
 	long long	 master_age = -1, oldest = 0;
 	size_t		 i, over = 0;
-	int		 cur = keys_current(a->kr);
+	int		 cur = made.version;
 
-	if (file_pathf(path, sizeof(path), "%s/master-%04d.key",
-	    conf_str(a->cfg, C_KEYS_DIR), cur) == 0 && stat(path, &sb) == 0)
-		master_age = (a->now - (long long)sb.st_mtime) / CLOCK_DAY;
+	if (registry_masters(a->reg, master_made, &made) == -1 ||
+	    made.at == 0)
+		made.at = keys_created(a->kr, cur);
+	if (made.at > 0)
+		master_age = (a->now - made.at) / CLOCK_DAY;
 	for (i = 0; i < a->n; i++) {
 		long long age = (a->now - a->ts[i].dek_created) / CLOCK_DAY;
 

@@ -20,6 +20,7 @@ struct status {
 	long long	 now;
 	size_t		 tenants, pending, old_secrets;
 	long long	 oldest_dek;	/* seconds */
+	long long	 master_made;	/* registry's record, 0: none */
 	int		 min_v, max_v, current_master;
 	char		 destroyed[128];
 };
@@ -61,7 +62,8 @@ master_one(int version, long long created, long long destroyed, void *arg)
 	struct status	*s = arg;
 	size_t		 len = strlen(s->destroyed);
 
-	(void)created;
+	if (version == s->current_master)
+		s->master_made = created;
 	if (destroyed != 0 && len + 8 < sizeof(s->destroyed))
 		snprintf(s->destroyed + len, sizeof(s->destroyed) - len,
 		    "%s%d", len ? ", " : "", version);
@@ -97,7 +99,8 @@ cmd_rotate_status(const char *dir, char **args)
 		fprintf(stderr, "cellarctl: cannot read the registry\n");
 		goto out;
 	}
-	made = keys_created(kr, s.current_master);
+	made = s.master_made ? s.master_made : keys_created(kr,
+	    s.current_master);
 	printf("# kind\tversion\tage_days\tdetail (rotate_days = %lld)\n",
 	    days);
 	printf("master\t%d\t%lld\tdestroyed: %s\n", s.current_master,
