@@ -46,6 +46,14 @@
  *   on, silently: recovery stops at the first bad checksum.  Only a
  *   -wal left by a crash holds transactions (a clean close empties it);
  *   backups bound the loss.
+ * - Never open(2) and close(2) a database file that this process also
+ *   has open in SQLite: closing any descriptor of a file drops every
+ *   POSIX lock the process holds on it, SQLite's included.  Another
+ *   process closing its connection then takes itself for the last one,
+ *   checkpoints and truncates the -wal and -shm under our feet (seen:
+ *   SQLITE_IOERR_SHORT_READ, 500s, while the reaper backed a tenant up
+ *   and a worker answered GET /api/tenant).  db_file_head reads through
+ *   SQLite's own descriptor.
  * - SQLite 3.15.2 has no UPSERT, RETURNING, JSON1, window functions or
  *   VACUUM INTO.  Bind every value; never open a file we did not make.
  */
@@ -112,6 +120,13 @@ enum db_status	 db_open_probe(const char *path, const unsigned char *key,
 		    const struct db_migration *m, size_t nmig, sqlite3 **out)
 		    __attribute__((warn_unused_result));
 void		 db_close(sqlite3 *);
+
+/*
+ * The first n bytes of db's main file, read through SQLite's own file
+ * descriptor (see above: never a second descriptor of our own).  0, -1.
+ */
+int		 db_file_head(sqlite3 *, void *buf, int n)
+		    __attribute__((warn_unused_result));
 
 /*
  * Re-encrypts db's file under key (KEY_BYTES raw) in place: SQLCipher's
@@ -218,7 +233,11 @@ char		*db_col_strdup(sqlite3_stmt *, int i);
  */
 void		 db_stmt_done(sqlite3_stmt *);
 
-/* 1 if the first 16 bytes of the file are SQLite's plaintext header. */
+/*
+ * 1 if the first 16 bytes of the file are SQLite's plaintext header.
+ * Only for a file this process has not open in SQLite (else
+ * db_file_head).
+ */
 int		 db_file_is_plaintext(const char *path);
 
 #endif

@@ -79,23 +79,22 @@ static int
 at_rest(struct audit *a, char *ev)
 {
 	unsigned char	*dek, (*h)[16] = NULL;
-	char		*path, *reg;
+	char		*path, head[16];
 	size_t		 i, bad = 0, missing = 0, plain = 0, dup = 0;
 	long long	 created;
 	int		 v, m;
 
 	if ((dek = sodium_malloc(KEY_BYTES)) == NULL ||
-	    (h = calloc(a->n + 1, sizeof(*h))) == NULL ||
-	    (reg = util_path_join(conf_str(a->cfg, C_SERVER_STATE_DIR),
-	    "registry.db")) == NULL) {
+	    (h = calloc(a->n + 1, sizeof(*h))) == NULL) {
 		if (dek != NULL)
 			sodium_free(dek);
 		free(h);
 		snprintf(ev, EVIDENCE, "out of memory");
 		return 1;
 	}
-	plain += db_file_is_plaintext(reg);
-	free(reg);
+	/* Open here: read through SQLite's descriptor (db.h). */
+	plain += db_file_head(registry_sqlite(a->reg), head, sizeof(head)) ==
+	    -1 || memcmp(head, "SQLite format 3", 16) == 0;
 	for (i = 0; i < a->n; i++) {
 		if (registry_dek(a->reg, a->ts[i].id, dek, &v, &m, &created) ==
 		    -1) {

@@ -616,3 +616,15 @@ db_key_works(sqlite3 *db)
 	return sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
 	    NULL, NULL) == SQLITE_OK;
 }
+
+int
+db_file_head(sqlite3 *db, void *buf, int n)
+{
+	sqlite3_file	*f = NULL;
+
+	/* Through SQLite's own descriptor: never an open(2) of our own. */
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) !=
+	    SQLITE_OK || f == NULL || f->pMethods == NULL)
+		return -1;
+	return f->pMethods->xRead(f, buf, n, 0) == SQLITE_OK ? 0 : -1;
+}

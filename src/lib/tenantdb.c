@@ -170,17 +170,9 @@ int
 tenantdb_encrypted(const struct tenantdb *h)
 {
 	static const char plain[16] = "SQLite format 3";
-	const char	*path;
 	char		 head[16];
-	ssize_t		 n;
-	int		 fd;
 
-	if ((path = sqlite3_db_filename(h->db, "main")) == NULL ||
-	    *path == '\0' || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, head, sizeof(head));
-	close(fd);
-	if (n != (ssize_t)sizeof(head))
+	if (db_file_head(h->db, head, sizeof(head)) == -1)
 		return -1;
 	return memcmp(head, plain, sizeof(head)) != 0;
 }

@@ -119,6 +119,53 @@ prune_runs(struct prune *p)
 	return 0;
 }
 
+/* Forgets recorded runs that are no longer on disk (a prune cut short). */
+struct gone {
+	struct prune	*p;
+	char		(*list)[BACKUP_RUN_LEN + 1];
+	size_t		 n;
+	char		(*forget)[BACKUP_RUN_LEN + 1];
+	size_t		 nforget;
+};
+
+static int
+gone_one(const struct backup_run *br, void *arg)
+{
+	struct gone	*g = arg;
+	size_t		 i;
+
+	for (i = 0; i < g->n; i++)
+		if (strcmp(g->list[i], br->run) == 0)
+			return 0;
+	if (g->nforget < g->n + 64)
+		memcpy(g->forget[g->nforget++], br->run, BACKUP_RUN_LEN + 1);
+	return 0;
+}
+
+static int
+forget_gone(struct prune *p)
+{
+	struct gone	 g;
+	size_t		 i;
+	int		 rc = 0;
+
+	memset(&g, 0, sizeof(g));
+	g.p = p;
+	if (backup_list(p->r->backup_dir, &g.list, &g.n) == -1 ||
+	    (g.forget = calloc(g.n + 64, sizeof(*g.forget))) == NULL) {
+		free(g.list);
+		return -1;
+	}
+	if (registry_backup_runs(p->r->reg, gone_one, &g) == -1)
+		rc = -1;
+	for (i = 0; rc == 0 && i < g.nforget && !p->r->dry_run; i++)
+		if (registry_backup_forget(p->r->reg, g.forget[i]) != ERR_OK)
+			rc = -1;
+	free(g.list);
+	free(g.forget);
+	return rc;
+}
+
 static int
 orphan(const char *id, const char *path, long long mtime, void *arg)
 {
@@ -146,6 +193,10 @@ job_prune(struct reaper *r)
 	p.r = r;
 	if (prune_runs(&p) == -1) {
 		log_msg(LOGL_ERR, NULL, "job=prune reason=runs_unreadable");
+		p.failed = 1;
+	}
+	if (forget_gone(&p) == -1) {
+		log_msg(LOGL_ERR, NULL, "job=prune reason=registry_runs");
 		p.failed = 1;
 	}
 	if (registry_orphans(r->reg, orphan, &p) == -1) {

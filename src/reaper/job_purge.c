@@ -14,8 +14,9 @@
  *  3. Its backup copies: in every run, tenants/ID.db removed, the run's
  *     registry copy scrubbed of the tenant's rows (its wrapped keys
  *     among them; secure_delete and VACUUM leave no trace in the file),
- *     and the manifest rewritten to match.  A run being written
- *     (RUN.tmp) is removed whole: we hold the lock, so it is dead.
+ *     and the manifest rewritten to match.  A run that never completed
+ *     (RUN.tmp: we hold the lock, so it is dead; RUN.failed;
+ *     RUN.deleting) is removed whole.
  *  4. registry_purge_end: the row deleted, leaving an audit record (the
  *     random tenant id, its dates, what was removed; no clientKey, no
  *     URL).
@@ -271,9 +272,12 @@ purge_backups(struct purge *p, const char *id)
 		if (remove_tenant_files(path, id) == -1)
 			rc = -1;
 		/* Its registry copy holds the tenant's wrapped keys: a run
-		 * that never completed is removed whole. */
-		if (!backup_run_valid(de->d_name) && strcmp(de->d_name +
-		    BACKUP_RUN_LEN, ".tmp") == 0) {
+		 * that never completed (RUN.tmp, RUN.failed, RUN.deleting)
+		 * is removed whole; it could never be restored anyway. */
+		if (!backup_run_valid(de->d_name) &&
+		    (strcmp(de->d_name + BACKUP_RUN_LEN, ".tmp") == 0 ||
+		    strcmp(de->d_name + BACKUP_RUN_LEN, ".failed") == 0 ||
+		    strcmp(de->d_name + BACKUP_RUN_LEN, ".deleting") == 0)) {
 			file_pathf(path, sizeof(path), "%s/%s", runs,
 			    de->d_name);
 			if (file_remove_tree(path) == -1)

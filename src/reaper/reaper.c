@@ -27,7 +27,6 @@ int
 reaper_offsite(struct reaper *r, const char *rundir)
 {
 	const char	*cmd = conf_str(r->cfg, C_BACKUP_OFFSITE_COMMAND);
-	char		 script[1100];
 	long long	 deadline;
 	pid_t		 pid, w;
 	int		 status, devnull;
@@ -35,8 +34,6 @@ reaper_offsite(struct reaper *r, const char *rundir)
 
 	if (cmd == NULL || cmd[0] == '\0')
 		return -1;
-	/* The command as the operator wrote it, the run as "$1". */
-	snprintf(script, sizeof(script), "%s \"$1\"", cmd);
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) == -1)
@@ -50,7 +47,8 @@ reaper_offsite(struct reaper *r, const char *rundir)
 		}
 		/* Its output goes to our stderr, never into our stdout. */
 		dup2(2, 1);
-		execl("/bin/sh", "sh", "-c", script, "cellar-offsite", rundir,
+		/* The command as the operator wrote it; the run is "$1". */
+		execl("/bin/sh", "sh", "-c", cmd, "cellar-offsite", rundir,
 		    (char *)NULL);
 		_exit(127);
 	}

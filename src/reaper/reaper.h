@@ -43,7 +43,7 @@ int	 job_backup(struct reaper *r);
 int	 job_prune(struct reaper *r);
 
 /*
- * Runs [backup] offsite_command with rundir as its argument ($1), in
+ * Runs [backup] offsite_command (sh -c) with rundir as $1, in
  * its own process group, killed after [backup] offsite_timeout seconds.
  * Returns its exit status (0 copied), 124 on a timeout, 127 if it could
  * not be started, or -1 if no command is configured.
