@@ -75,7 +75,9 @@ int		 tenantdb_check(struct tenantdb *);
  * Whether the file on disk is ciphertext: 1 if its first 16 bytes are
  * not SQLite's plaintext header ("SQLite format 3" and a NUL, the
  * database file format's offset 0), 0 if they are, -1 if the file
- * cannot be read.  Reads 16 bytes: evidence for GET /api/tenant.
+ * cannot be read.  Reads 16 bytes through the descriptor SQLite holds
+ * (db_file_head; never one of our own: db.h): evidence for GET
+ * /api/tenant.
  */
 int		 tenantdb_encrypted(const struct tenantdb *);
 

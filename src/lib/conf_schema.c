@@ -105,9 +105,9 @@ const struct conf_key conf_schema[C__MAX] = {
 	    "copies) by the first reaper run this many days after uninstall; "
 	    "a reinstall before then keeps its data", NULL },
 	[C_REAPER_ROTATE_DAYS] = { "reaper", "rotate_days", CONF_INT, 0,
-	    "90", 1, 90, NULL, "keys older than this many days break the "
-	    "rotation promise (cellarctl audit); the reaper's rotate job, "
-	    "still to be built, is to replace them", NULL },
+	    "90", 1, 90, NULL, "the reaper's rotate job replaces the master "
+	    "key, the registry's key and every tenant's data key once they "
+	    "are this many days old (cellarctl audit checks it)", NULL },
 	[C_BACKUP_DIR] = { "backup", "dir", CONF_PATH, 0,
 	    "/var/lib/cellar/backups", 0, 0, NULL, "where the reaper writes "
 	    "its daily backup runs (runs/RUN/: registry.db, tenants/, "
