@@ -208,6 +208,7 @@ rotate_tenant(struct rot *o, const char *id)
 	struct tenantdb	*old = NULL, *lock = NULL;
 	unsigned char	*dek = NULL;
 	char		*newp = NULL, why[256];
+	sqlite3		*wal = NULL;
 	int		 v, locked = 0, rc = -1;
 	enum db_status	 st;
 
@@ -257,6 +258,19 @@ rotate_tenant(struct rot *o, const char *id)
 		    id, why);
 		goto out;
 	}
+	/*
+	 * In WAL mode before any worker sees it: switching a file's journal
+	 * mode needs it alone, and two workers opening it at once would find
+	 * it busy (the copy is made in rollback-journal mode).
+	 */
+	if (db_open(newp, dek, 0, db_tenant_migrations, db_tenant_nmigrations,
+	    &wal) != DB_OK) {
+		log_msg(LOGL_ERR, NULL, "job=rotate tenant=%s "
+		    "reason=new_file_open_failed", id);
+		goto out;
+	}
+	db_close(wal);
+	wal = NULL;
 	reaper_step("rotate.verified");
 	if (registry_rotate_promote(r->reg, id, v, clock_now()) != ERR_OK) {
 		log_msg(LOGL_ERR, NULL, "job=rotate tenant=%s "

@@ -345,8 +345,8 @@ def test_cellarctl_tenants_prints_times_as_iso_8601_utc(env):
             # Installed: no deletion scheduled.
             assert "-" in values, line
         else:
-            # Departed: deletion after grace_days (30).
-            assert any(abs(x - (now + 30 * 86400)) < 600 for x in times), \
+            # Departed: deletion after [reaper] grace_days (21).
+            assert any(abs(x - (now + 21 * 86400)) < 600 for x in times), \
                 (line, times)
 
 
