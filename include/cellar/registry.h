@@ -72,7 +72,7 @@ struct install {
  * create is set and no file exists.  Creates state_dir/tenants.
  */
 struct registry	*registry_open(const char *state_dir,
-		    const struct keyring *, int create, char *err,
+		    struct keyring *, int create, char *err,
 		    size_t errsz);
 void		 registry_close(struct registry *);
 

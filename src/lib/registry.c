@@ -200,7 +200,7 @@ static const char *const stmts[STMT__MAX] = {
 
 struct registry {
 	sqlite3			*db;
-	const struct keyring	*kr;
+	struct keyring		*kr;		/* the caller's; refreshed in place */
 	int			 master;	/* keys the file */
 	char			*state_dir;
 	sqlite3_stmt		*stmt[STMT__MAX];	/* prepared once */
@@ -223,6 +223,16 @@ stmt_prepare(struct registry *reg, enum stmt s)
 		return NULL;
 	}
 	return reg->stmt[s];
+}
+
+/* Reads the key directory again (a rotation made a master version). */
+static void
+registry_keys_refresh(struct registry *reg)
+{
+	char	 err[256];
+
+	if (keys_refresh(reg->kr, err, sizeof(err)) == -1)
+		log_msg(LOGL_WARN, NULL, "reason=keys_refresh_failed");
 }
 
 /*
@@ -288,6 +298,7 @@ registry_recover(struct registry *reg)
 		return 0;
 	}
 	registry_disconnect(reg);
+	registry_keys_refresh(reg);
 	ok = registry_connect(reg, path, key, 0) == DB_OK;
 	if (ok)
 		log_msg(LOGL_INFO, NULL, "event=registry_reopened master=%d",
@@ -311,7 +322,7 @@ reg_tx(struct registry *reg, enum err (*fn)(sqlite3 *, void *), void *arg)
 }
 
 struct registry *
-registry_open(const char *state_dir, const struct keyring *kr, int create,
+registry_open(const char *state_dir, struct keyring *kr, int create,
     char *err, size_t errsz)
 {
 	struct registry	*reg;
@@ -524,6 +535,8 @@ registry_secret(struct registry *reg, const struct tenant *t, size_t *len)
 	    (reg->scratch = sodium_malloc(SECRET_MAX + 1)) == NULL)
 		return NULL;
 	keys_aad_secret(aad, sizeof(aad), t->id, t->secret_master);
+	if (!keys_has(reg->kr, t->secret_master))
+		registry_keys_refresh(reg);
 	if (keys_open(reg->kr, t->secret_master, aad, t->secret_sealed,
 	    t->secret_sealed_len, (unsigned char *)reg->scratch) == -1) {
 		sodium_memzero(reg->scratch, SECRET_MAX + 1);
@@ -566,6 +579,10 @@ dek_row(struct registry *reg, sqlite3_stmt *st, const char *id,
 	if (blob == NULL || len != KEYS_SEALED_LEN(KEY_BYTES))
 		return -1;
 	keys_aad_dek(aad, sizeof(aad), id, *version, *master);
+	/* Wrapped under a master version made since we loaded the keys
+	 * (a rotation): load it, once. */
+	if (!keys_has(reg->kr, *master))
+		registry_keys_refresh(reg);
 	return keys_open(reg->kr, *master, aad, blob, len, dek);
 }
 
