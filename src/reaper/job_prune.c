@@ -5,7 +5,10 @@
  * once they are 10 minutes old.  A run is deleted by renaming it
  * RUN.deleting first (it stops being a run at once), forgetting it in
  * the registry, then removing the tree; a crash leaves a RUN.deleting
- * the next prune removes.
+ * the next prune removes (and recorded runs no longer on disk are
+ * forgotten).  It also checks log retention for the audit: an access
+ * log file older than 7 days (plus logrotate's day) is named in the log
+ * and its result line (cellarctl audit shows it BROKEN).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cellar/backup.h"
@@ -24,6 +28,7 @@
 #include "reaper.h"
 
 #define ORPHAN_AGE	600	/* seconds; as cellarctl orphans --remove */
+#define LOG_DAYS_MAX	8	/* 7 days kept, plus logrotate's day */
 
 struct prune {
 	struct reaper	*r;
@@ -184,10 +189,39 @@ orphan(const char *id, const char *path, long long mtime, void *arg)
 	return 0;
 }
 
+/*
+ * Log retention, for the audit: nginx's access logs (and their rotated
+ * files) must not be older than 7 days, plus logrotate's day.  Counts
+ * the files that are; -1 if the directory cannot be read.
+ */
+static int
+old_logs(struct reaper *r)
+{
+	const char	*dir = conf_str(r->cfg, C_LOGS_ACCESS_LOG_DIR);
+	struct dirent	*de;
+	struct stat	 sb;
+	char		 path[PATH_MAX];
+	DIR		*d;
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "access", 6) == 0 &&
+		    file_pathf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) == 0 && stat(path, &sb) == 0 &&
+		    S_ISREG(sb.st_mode) && r->now - (long long)sb.st_mtime >
+		    LOG_DAYS_MAX * CLOCK_DAY)
+			n++;
+	closedir(d);
+	return n;
+}
+
 int
 job_prune(struct reaper *r)
 {
 	struct prune	 p;
+	int		 logs;
 
 	memset(&p, 0, sizeof(p));
 	p.r = r;
@@ -203,8 +237,16 @@ job_prune(struct reaper *r)
 		log_msg(LOGL_ERR, NULL, "job=prune reason=orphans_failed");
 		p.failed = 1;
 	}
+	/* Said, for the audit to show; logrotate, not we, deletes logs. */
+	if ((logs = old_logs(r)) > 0)
+		log_msg(LOGL_WARN, NULL, "job=prune reason=log_retention "
+		    "files=%d", logs);
+	else if (logs == -1)
+		log_msg(LOGL_WARN, NULL, "job=prune reason=log_dir_unreadable");
 	snprintf(r->detail, sizeof(r->detail), "%s%d runs past keep_days, "
-	    "%d unfinished runs, %d orphan tenant files", r->dry_run ?
-	    "would delete " : "deleted ", p.runs, p.leftovers, p.orphans);
+	    "%d unfinished runs, %d orphan tenant files; access logs %s",
+	    r->dry_run ? "would delete " : "deleted ", p.runs, p.leftovers,
+	    p.orphans, logs == -1 ? "unreadable" : logs > 0 ?
+	    "KEPT TOO LONG" : "within 7 days");
 	return p.failed ? -1 : 0;
 }

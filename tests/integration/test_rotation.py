@@ -25,8 +25,8 @@ import time
 
 import pytest
 
-from test_reaper import (Env, audit, ctl, killed_at, ok, out_of, own_env,
-                         reaper, run_of, snapshot, verify)
+from test_reaper import (audit, ctl, fill, killed_at, ok, out_of, own_env,
+                         reaper, run_of, snapshot, tmpfs, verify)
 
 ROTATE_STEPS = ["rotate.master_added", "rotate.rewrapped",
                 "rotate.registry_rekeyed", "rotate.pending_recorded",
@@ -188,3 +188,36 @@ def test_audit_key_rotation_is_red_at_91_days_and_green_after_the_run(
     assert re.search(r"^rotate: ok, .* 0 tenant files re-encrypted", out,
                      re.M), out
     assert env.info(t)["keys"]["dataKeyVersion"] == 2
+
+
+def test_a_full_disk_during_rotation_keeps_the_old_files_and_the_next_run_completes(  # noqa: E501
+        make_stack, fake):
+    env = own_env(make_stack, fake, tag="rfull")
+    with tmpfs(env.tenants_dir, "3m"):
+        try:
+            ts = [env.tenant(templates=20), env.tenant(templates=20)]
+            before = [snapshot(t) for t in ts]
+            filler = env.tenants_dir / "filler"
+            fill(filler)
+            p = reaper(env.etc, "--now", "rotate")
+            assert p.returncode == 1, out_of(p)
+            assert "storage_full" in p.stderr, out_of(p)
+            assert re.search(r"^rotate: FAILED", p.stdout, re.M), out_of(p)
+            # The old files serve, whole; no half-made new one is left.
+            for t, b in zip(ts, before):
+                assert snapshot(t) == b
+                assert tenant_files(env, t) == [f"{t.id}.db"]
+            assert status(env)["data_keys"][0] == "1-1"
+
+            filler.unlink()
+            # Not forced: the pending keys are finished.
+            out = ok(reaper(env.etc, "rotate"))
+            assert re.search(r"2 tenant files re-encrypted", out), out
+            assert retired(env)[0] == 0
+            assert status(env)["data_keys"][0] == "2-2"
+            for t, b in zip(ts, before):
+                assert snapshot(t) == b
+                t.create(t.acct, "after the full disk", "body")
+        finally:
+            # The workers hold files on the tmpfs: stopped before umount.
+            make_stack.stop(env.st)
