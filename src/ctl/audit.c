@@ -218,21 +218,25 @@ departed(struct audit *a, char *ev)
 static int
 daily(struct audit *a, char *ev)
 {
-	size_t		 i, stale = 0;
+	size_t		 i, stale = 0, fresh = 0;
 	long long	 oldest = 0, age;
 
 	for (i = 0; i < a->n; i++) {
 		age = a->ts[i].backup_at ? a->now - a->ts[i].backup_at :
 		    a->now - a->ts[i].installed_at;
 		/* A tenant installed today is due at the next run. */
-		if (a->ts[i].backup_at == 0 && age <= DAILY_MAX)
+		if (a->ts[i].backup_at == 0 && age <= DAILY_MAX) {
+			fresh++;
 			continue;
+		}
 		if (age > oldest)
 			oldest = age;
 		stale += age > DAILY_MAX;
 	}
 	snprintf(ev, EVIDENCE, "%zu of %zu tenants in a verified backup of "
-	    "the last 26 h; oldest %lld h", a->n - stale, a->n, oldest / 3600);
+	    "the last 26 h, %zu installed since and due at the next run; "
+	    "oldest backup %lld h", a->n - stale - fresh, a->n, fresh,
+	    oldest / 3600);
 	return stale > 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "cellar/backup.h"
 #include "cellar/clock.h"
+#include "cellar/db.h"
 #include "cellar/conf.h"
 #include "cellar/file.h"
 #include "cellar/keys.h"
@@ -202,7 +203,10 @@ cmd_restore(const char *dir, char **args)
 	struct registry	*reg;
 	struct tenant	 t;
 	struct tenantdb	*tdb = NULL;
-	unsigned char	*key = NULL;
+	unsigned char	*key = NULL, *cur = NULL;
+	sqlite3		*copy = NULL;
+	long long	 created;
+	int		 cv, cm;
 	const char	*id = args[0], *from = NULL;
 	char		 run[BACKUP_RUN_LEN + 1], rundir[PATH_MAX], why[300];
 	char		 src[PATH_MAX], stage[PATH_MAX], scratch[PATH_MAX];
@@ -245,13 +249,10 @@ cmd_restore(const char *dir, char **args)
 		    id);
 		goto out;
 	}
-	if (f->key_version != t.dek_version) {
-		fprintf(stderr, "cellarctl: run %s is under data key %d, the "
-		    "tenant's is %d: restore from a run since its last "
-		    "rotation\n", run, f->key_version, t.dek_version);
-		goto out;
-	}
 	if ((key = sodium_malloc(KEY_BYTES)) == NULL ||
+	    (cur = sodium_malloc(KEY_BYTES)) == NULL ||
+	    registry_dek(reg, id, cur, &cv, &cm, &created) == -1 ||
+	    cv != t.dek_version ||
 	    (live = registry_tenant_path(reg, id, t.dek_version)) == NULL ||
 	    registry_dek_at(reg, id, f->key_version, key) == -1 ||
 	    file_pathf(src, sizeof(src), "%s/%s", rundir, f->file) == -1 ||
@@ -270,10 +271,18 @@ cmd_restore(const char *dir, char **args)
 		goto out;
 	}
 	unlink(stage);
-	if (file_copy(src, stage) == -1) {
-		fprintf(stderr, "cellarctl: %s: %s\n", stage, strerror(errno));
+	/*
+	 * Staged under the tenant's current data key: a run made before a
+	 * rotation is re-encrypted (its old key is kept while the run is).
+	 */
+	if (db_open_copy(src, key, 0, &copy) != DB_OK ||
+	    db_backup_to(copy, stage, cur) != DB_OK) {
+		fprintf(stderr, "cellarctl: %s: the copy could not be staged "
+		    "under the current key\n", stage);
 		goto out;
 	}
+	sqlite3_close(copy);
+	copy = NULL;
 	/* Held: every worker drops its handle and answers 503 meanwhile. */
 	if ((held = registry_quarantine(reg, id, clock_now(), "restore")) ==
 	    -1 || swap_in(live, stage) == -1) {
@@ -307,9 +316,12 @@ cmd_restore(const char *dir, char **args)
 	    run, f->size);
 	rc = 0;
 out:
+	sqlite3_close(copy);
 	tenantdb_close(tdb);
 	if (key != NULL)
 		sodium_free(key);
+	if (cur != NULL)
+		sodium_free(cur);
 	free(live);
 	backup_manifest_free(&m);
 	registry_tenant_free(&t);

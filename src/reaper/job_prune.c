@@ -217,6 +217,33 @@ old_logs(struct reaper *r)
 	return n;
 }
 
+/* Runs the offsite command with the newest complete run; 0 or -1. */
+static int
+offsite_after_prune(struct reaper *r)
+{
+	char		(*list)[BACKUP_RUN_LEN + 1] = NULL;
+	char		 dir[PATH_MAX];
+	size_t		 n = 0;
+	int		 st = -1, rc = 0;
+
+	if (backup_list(r->backup_dir, &list, &n) == -1 || n == 0 ||
+	    file_pathf(dir, sizeof(dir), "%s/runs/%s", r->backup_dir,
+	    list[n - 1]) == -1) {
+		free(list);
+		return 0;
+	}
+	if ((st = reaper_offsite(r, dir)) > 0) {
+		log_msg(LOGL_ERR, NULL, "job=prune run=%s "
+		    "reason=offsite_failed status=%d", list[n - 1], st);
+		rc = -1;
+	}
+	if (st >= 0 && registry_backup_offsite(r->reg, list[n - 1],
+	    clock_now(), st) != ERR_OK)
+		rc = -1;
+	free(list);
+	return rc;
+}
+
 int
 job_prune(struct reaper *r)
 {
@@ -243,6 +270,13 @@ job_prune(struct reaper *r)
 		    "files=%d", logs);
 	else if (logs == -1)
 		log_msg(LOGL_WARN, NULL, "job=prune reason=log_dir_unreadable");
+	/*
+	 * The offsite copy must lose the pruned runs too: the command runs
+	 * once more with the newest run (a mirror of its parent directory,
+	 * as the README advises, deletes the pruned ones there).
+	 */
+	if (p.runs > 0 && !r->dry_run && offsite_after_prune(r) == -1)
+		p.failed = 1;
 	snprintf(r->detail, sizeof(r->detail), "%s%d runs past keep_days, "
 	    "%d unfinished runs, %d orphan tenant files; access logs %s",
 	    r->dry_run ? "would delete " : "deleted ", p.runs, p.leftovers,

@@ -160,7 +160,27 @@ main(int argc, char *argv[])
 			r.force = 1;
 		else if (strcmp(argv[ch], "--dry-run") == 0)
 			r.dry_run = 1;
-		else if (strcmp(argv[ch], "--version") == 0) {
+		else if (strcmp(argv[ch], "--help") == 0 ||
+		    strcmp(argv[ch], "-h") == 0) {
+			printf("usage: cellar-reaper [--config DIR] [--now] "
+			    "[--dry-run] run|purge|rotate|backup|prune\n\n"
+			    "  run      every job that is due: purge, rotate, "
+			    "backup, prune\n"
+			    "  purge    delete tenants departed more than "
+			    "[reaper] grace_days ago\n"
+			    "  rotate   replace keys older than [reaper] "
+			    "rotate_days\n"
+			    "  backup   a verified run in [backup] dir, then "
+			    "the offsite command\n"
+			    "  prune    old runs, leftovers, orphan tenant "
+			    "files\n"
+			    "  --now    ignore \"is it due\"\n"
+			    "  --dry-run  say what would be done, change "
+			    "nothing\n\n"
+			    "Exit: 0 done, 1 a job failed, 2 usage, 75 another "
+			    "run holds the lock.  README: \"The reaper\".\n");
+			return 0;
+		} else if (strcmp(argv[ch], "--version") == 0) {
 			printf("cellar-reaper %s\n", CELLAR_VERSION);
 			return 0;
 		} else if (argv[ch][0] == '-' || what != NULL)

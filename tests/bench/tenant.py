@@ -6,12 +6,15 @@ for it (valid 10 minutes).  Used by the benchmark and to try the dev stack
 by hand; running it again reinstalls the same tenant with a new secret.
 
     tests/bench/tenant.py STACK_DIR BASE_URL [CLIENT_KEY]
-        [--jira JIRA_URL] [--templates N --projects M]
+        [--jira JIRA_URL] [--templates N --projects M] [--uninstall]
 
 --jira installs the tenant with that Jira base URL (default: an address
 that does not resolve, so anything needing Jira fails closed);
 --templates imports N templates scoped to M projects (ids 10000...),
 which needs a Jira that calls the caller an admin (tests/bench/jira.py).
+--uninstall then sends the signed /uninstalled Jira sends when a site
+removes the app (the tenant departs; the reaper deletes it after
+[reaper] grace_days) and prints nothing.
 """
 import argparse
 import hashlib
@@ -33,6 +36,7 @@ def main():
     ap.add_argument("--jira", default="https://bench.example.net")
     ap.add_argument("--templates", type=int, default=0)
     ap.add_argument("--projects", type=int, default=1)
+    ap.add_argument("--uninstall", action="store_true")
     args = ap.parse_args()
     stack_dir, base = args.stack_dir, args.base.rstrip("/")
     client = args.client
@@ -78,6 +82,19 @@ def main():
                           timeout=60)
         if r.status_code != 201:
             sys.exit(f"bench: import failed: {r.status_code} {r.text}")
+    if args.uninstall:
+        body["eventType"] = "uninstalled"
+        qsh = hashlib.sha256(b"POST&/uninstalled&").hexdigest()
+        tok = jwt.encode({"iss": client, "aud": base, "qsh": qsh,
+                          "iat": now, "exp": now + 180}, key,
+                         algorithm="RS256", headers={"kid": "bench-kid"})
+        r = requests.post(base + "/uninstalled", data=json.dumps(body),
+                          headers={"Content-Type": "application/json",
+                                   "Authorization": "JWT " + tok},
+                          timeout=10)
+        if r.status_code != 204:
+            sys.exit(f"bench: uninstall failed: {r.status_code}")
+        return
     print(ctx)
 
 
