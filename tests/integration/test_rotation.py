@@ -26,7 +26,7 @@ import time
 import pytest
 
 from test_reaper import (audit, ctl, fill, killed_at, ok, out_of, own_env,
-                         reaper, run_of, snapshot, tmpfs, verify)
+                         past_503, reaper, run_of, snapshot, tmpfs, verify)
 
 ROTATE_STEPS = ["rotate.master_added", "rotate.rewrapped",
                 "rotate.registry_rekeyed", "rotate.pending_recorded",
@@ -221,3 +221,21 @@ def test_a_full_disk_during_rotation_keeps_the_old_files_and_the_next_run_comple
         finally:
             # The workers hold files on the tmpfs: stopped before umount.
             make_stack.stop(env.st)
+
+
+def test_a_run_made_before_a_rotation_restores_under_the_new_key(
+        make_stack, fake):
+    env = own_env(make_stack, fake, tag="rrestore", workers=2)
+    t = env.tenant(templates=3)
+    before = snapshot(t)
+    run0 = run_of(ok(reaper(env.etc, "--now", "backup")))
+    ok(reaper(env.etc, "--now", "rotate"))
+    t.create(t.acct, "made after the backup", "body")
+    assert len(snapshot(t)) == len(before) + 1
+    out = ok(ctl(env.etc, "restore", t.id, "--from", run0))
+    assert f"restored from run {run0}" in out, out
+    # Under key 2, in the file of key 2, holding what run0 held (a
+    # worker that held the old file answers once 503: README).
+    assert past_503(lambda: env.info(t))["keys"]["dataKeyVersion"] == 2
+    assert tenant_files(env, t)[-1] == f"{t.id}.v2.db"
+    assert past_503(lambda: snapshot(t)) == before
