@@ -35,14 +35,16 @@ db_status_code(enum db_status s)
 	return s < DB__MAX ? status_codes[s] : "db_unknown";
 }
 
-/* Keys db with the raw key; the hex form lives in guarded memory. */
+/*
+ * Keys db with the raw key (rekey: re-encrypts it under key); the hex
+ * form, "x'" + 64 hex + "'" (67 bytes), lives in guarded memory.
+ */
 static int
-db_key(sqlite3 *db, const unsigned char *key)
+db_key_as(sqlite3 *db, const unsigned char *key, int rekey)
 {
 	char	*hex;
 	int	 rc;
 
-	/* "x'" + 64 hex + "'" = 67 bytes, plus NUL. */
 	if ((hex = sodium_malloc(68)) == NULL)
 		return -1;
 	hex[0] = 'x';
@@ -50,9 +52,15 @@ db_key(sqlite3 *db, const unsigned char *key)
 	util_hex(hex + 2, key, KEY_BYTES);
 	hex[66] = '\'';
 	hex[67] = '\0';
-	rc = sqlite3_key(db, hex, 67);
+	rc = rekey ? sqlite3_rekey(db, hex, 67) : sqlite3_key(db, hex, 67);
 	sodium_free(hex);
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int
+db_key(sqlite3 *db, const unsigned char *key)
+{
+	return db_key_as(db, key, 0);
 }
 
 static void
@@ -595,19 +603,7 @@ fail:
 int
 db_rekey(sqlite3 *db, const unsigned char *key)
 {
-	char	*hex;
-	int	 rc;
-
-	if ((hex = sodium_malloc(68)) == NULL)
-		return -1;
-	hex[0] = 'x';
-	hex[1] = '\'';
-	util_hex(hex + 2, key, KEY_BYTES);
-	hex[66] = '\'';
-	hex[67] = '\0';
-	rc = sqlite3_rekey(db, hex, 67);
-	sodium_free(hex);
-	return rc == SQLITE_OK ? 0 : -1;
+	return db_key_as(db, key, 1);
 }
 
 int

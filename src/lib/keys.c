@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "cellar/file.h"
 #include "cellar/keys.h"
 #include "cellar/util.h"
 
@@ -83,19 +84,6 @@ keys_present(const char *dir)
 	return any;
 }
 
-/* Syncs directory dir, so that a name made in it lasts. */
-static int
-dir_sync(const char *dir)
-{
-	int	 fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /*
  * Writes KEY_BYTES of fresh key to a temporary file in dir, syncs it and
  * links it as path: link(2) never replaces an existing file, so a key is
@@ -133,7 +121,7 @@ key_write(const char *dir, const char *path, char *err, size_t errsz)
 		    strerror(errno));
 		goto out;
 	}
-	if (dir_sync(dir) == -1) {
+	if (file_fsync_dir(dir) == -1) {
 		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -404,7 +392,7 @@ keys_destroy_version(struct keyring *kr, int v, char *err, size_t errsz)
 		return -1;
 	}
 	free(path);
-	if (dir_sync(kr->dir) == -1) {
+	if (file_fsync_dir(kr->dir) == -1) {
 		snprintf(err, errsz, "%s: %s", kr->dir, strerror(errno));
 		return -1;
 	}

@@ -8,6 +8,7 @@ process of a stack can be found through DIR: its command line names DIR
 (nginx -c/-p, cellar.fcgi --config) or it holds a file under DIR open
 (nginx workers hold the access log, cellar workers the app log).
 """
+import errno
 import os
 import re
 import signal
@@ -15,8 +16,10 @@ import socket
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
@@ -435,3 +438,43 @@ def leaks(paths, needles):
                 problems.append(f"a {kind} is in {Path(p).name}: "
                                 f"...{n[:24]}...")
     return problems
+
+
+# Full disks (tests of 503 storage_full, the reaper's failed jobs).
+
+@contextmanager
+def tmpfs(path, size):
+    """A tmpfs of this size mounted on path (created) while the block
+    runs; unmounted whatever happens.  Fails when it cannot mount (the
+    tests that use it need root and mount(2))."""
+    path.mkdir(parents=True, exist_ok=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                        f"size={size},mode=0700", "tmpfs", str(path)],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.fail(f"cannot mount a {size} tmpfs on {path} (this test "
+                    f"needs root and mount(2)): {p.stderr.strip()}",
+                    pytrace=False)
+    try:
+        yield path
+    finally:
+        p = subprocess.run(["umount", str(path)], capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            subprocess.run(["umount", "-l", str(path)])
+            raise AssertionError(f"umount {path} failed: {p.stderr}")
+
+
+def fill(path):
+    """Writes path until its file system has not one byte left."""
+    with open(path, "ab", buffering=0) as f:
+        chunk = 1024 * 1024
+        while chunk:
+            try:
+                f.write(b"\xa5" * chunk)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                chunk //= 2
+    st = os.statvfs(path)
+    assert st.f_bfree == 0, f"{st.f_bfree} blocks still free"

@@ -27,7 +27,6 @@ state (jobs "due", run names in the future) must not leak into other
 tests are the tests' own (make_stack).
 """
 import calendar
-import errno
 import fcntl
 import hashlib
 import json
@@ -39,15 +38,14 @@ import subprocess
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 import atlassian as atl
 from canned_client import Tenant
-from harness import (CELLARCTL, REPO, internal_errors, sanitizer_report,
-                     unexpected_worker_exits)
+from harness import (CELLARCTL, REPO, fill, internal_errors,
+                     sanitizer_report, tmpfs, unexpected_worker_exits)
 
 # The reaper under test: CELLAR_REAPER, else beside the build's other
 # binaries (CELLAR_BUILD, else cellarctl's directory).
@@ -57,7 +55,6 @@ REAPER = Path(os.environ.get("CELLAR_REAPER") or (
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 CHECKS = [internal_errors, unexpected_worker_exits]
 DAY = 86400
-MIB = 1024 * 1024
 
 RUN_NAME = re.compile(r"^\d{8}T\d{6}Z$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -735,40 +732,6 @@ def test_a_second_run_while_the_lock_is_held_exits_75_at_once(env):
 
 # 5. A full backup disk.
 
-@contextmanager
-def tmpfs(path, size):
-    """A tmpfs of this size mounted on path while the block runs (as
-    test_robustness's full-disk test does; needs root)."""
-    path.mkdir(parents=True, exist_ok=True)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o",
-                        f"size={size},mode=0700", "tmpfs", str(path)],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.fail(f"cannot mount a {size} tmpfs on {path} (this test "
-                    f"needs root and mount(2)): {p.stderr.strip()}",
-                    pytrace=False)
-    try:
-        yield path
-    finally:
-        p = subprocess.run(["umount", str(path)], capture_output=True,
-                           text=True)
-        if p.returncode != 0:
-            subprocess.run(["umount", "-l", str(path)])
-            raise AssertionError(f"umount {path} failed: {p.stderr}")
-
-
-def fill(path):
-    """Writes path until its file system has not one byte left."""
-    with open(path, "ab", buffering=0) as f:
-        chunk = MIB
-        while chunk:
-            try:
-                f.write(b"\xa5" * chunk)
-            except OSError as e:
-                if e.errno != errno.ENOSPC:
-                    raise
-                chunk //= 2
-    assert os.statvfs(path).f_bfree == 0
 
 
 def test_a_full_backup_disk_fails_the_run_and_keeps_the_last_good_one(

@@ -32,7 +32,6 @@ personal ones, which need no answer from Jira.
 - Item 23: the workers stopped, or the FastCGI socket renamed away.
 """
 import email.utils
-import errno
 import hashlib
 import json
 import os
@@ -45,14 +44,13 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 import atlassian as atl
-from harness import (CELLARCTL, alive, internal_errors, leaks, raw_http,
-                     read_text, wait_until)
+from harness import (CELLARCTL, alive, fill, internal_errors, leaks, raw_http,
+                     read_text, tmpfs, wait_until)
 
 MIB = 1024 * 1024
 IMPORT_MAX = 16 * MIB           # the import route's body limit (nginx, app)
@@ -413,41 +411,6 @@ def test_sixteen_concurrent_first_requests_after_five_cold_starts_all_succeed(
 
 # 17. Full disk.
 
-@contextmanager
-def tmpfs(path, size):
-    """A tmpfs of this size mounted on path (created) while the block
-    runs; unmounted whatever happens.  Fails when it cannot mount."""
-    path.mkdir(parents=True, exist_ok=True)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o",
-                        f"size={size},mode=0700", "tmpfs", str(path)],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.fail(f"cannot mount a {size} tmpfs on {path} (this test "
-                    f"needs root and mount(2)): {p.stderr.strip()}",
-                    pytrace=False)
-    try:
-        yield path
-    finally:
-        p = subprocess.run(["umount", str(path)], capture_output=True,
-                           text=True)
-        if p.returncode != 0:
-            subprocess.run(["umount", "-l", str(path)])
-            raise AssertionError(f"umount {path} failed: {p.stderr}")
-
-
-def fill(path):
-    """Writes path until its file system has not one byte left."""
-    with open(path, "ab", buffering=0) as f:
-        chunk = MIB
-        while chunk:
-            try:
-                f.write(b"\xa5" * chunk)
-            except OSError as e:
-                if e.errno != errno.ENOSPC:
-                    raise
-                chunk //= 2
-    st = os.statvfs(path)
-    assert st.f_bfree == 0, f"{st.f_bfree} blocks still free"
 
 
 def storage_full(r):
