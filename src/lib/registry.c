@@ -489,33 +489,58 @@ registry_get(struct registry *reg, const char *id, struct tenant *t)
 	return e;
 }
 
+/*
+ * Steps st (bound, prepared), calling row(st, arg) for each row; row
+ * returning -1 stops.  Gives st back.  How many rows, or -1.
+ */
+static int
+each_row(sqlite3_stmt *st, int (*row)(sqlite3_stmt *, void *), void *arg)
+{
+	int	 rc, n = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (row(st, arg) == -1) {
+			n = -1;
+			break;
+		}
+	}
+	if (n >= 0 && rc != SQLITE_DONE)
+		n = -1;
+	db_stmt_done(st);
+	return n;
+}
+
+/* registry_each's row: the tenant, handed to the caller's fn. */
+struct each_tenant {
+	int	(*fn)(const struct tenant *, void *);
+	void	*arg;
+};
+
+static int
+each_tenant_row(sqlite3_stmt *st, void *arg)
+{
+	struct each_tenant *e = arg;
+	struct tenant	 t;
+	int		 rc;
+
+	if (tenant_row(st, &t) != ERR_OK)
+		return -1;
+	rc = e->fn(&t, e->arg);
+	registry_tenant_free(&t);
+	return rc;
+}
+
 int
 registry_each(struct registry *reg, int (*fn)(const struct tenant *, void *),
     void *arg)
 {
+	struct each_tenant e = { fn, arg };
 	sqlite3_stmt	*st;
-	struct tenant	 t;
-	int		 rc, n = 0;
 
 	if ((st = stmt_prepare(reg, STMT_LIST)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (tenant_row(st, &t) != ERR_OK) {
-			n = -1;
-			break;
-		}
-		rc = fn(&t, arg);
-		registry_tenant_free(&t);
-		if (rc == -1) {
-			n = -1;
-			break;
-		}
-		n++;
-	}
-	if (n >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		n = -1;
-	db_stmt_done(st);
-	return n;
+	return each_row(st, each_tenant_row, &e);
 }
 
 const char *
@@ -1143,14 +1168,33 @@ registry_state_dir(const struct registry *reg)
 	return reg->state_dir;
 }
 
+struct each_purge {
+	int	(*fn)(const struct purge_item *, void *);
+	void	*arg;
+};
+
+static int
+each_purge_row(sqlite3_stmt *st, void *arg)
+{
+	struct each_purge *e = arg;
+	struct purge_item it;
+	const char	*id = (const char *)sqlite3_column_text(st, 0);
+
+	if (id == NULL || strlen(id) != TENANT_ID_LEN)
+		return -1;
+	memcpy(it.id, id, TENANT_ID_LEN + 1);
+	it.installed_at = sqlite3_column_int64(st, 1);
+	it.uninstalled_at = sqlite3_column_int64(st, 2);
+	it.purge_started_at = sqlite3_column_int64(st, 3);
+	return e->fn(&it, e->arg);
+}
+
 int
 registry_purge_due(struct registry *reg, long long cutoff,
     int (*fn)(const struct purge_item *, void *), void *arg)
 {
-	struct purge_item it;
+	struct each_purge e = { fn, arg };
 	sqlite3_stmt	*st;
-	const char	*id;
-	int		 rc, n = 0;
 
 	if ((st = stmt_prepare(reg, STMT_PURGE_DUE)) == NULL)
 		return -1;
@@ -1158,26 +1202,7 @@ registry_purge_due(struct registry *reg, long long cutoff,
 		db_stmt_done(st);
 		return -1;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		id = (const char *)sqlite3_column_text(st, 0);
-		if (id == NULL || strlen(id) != TENANT_ID_LEN) {
-			n = -1;
-			break;
-		}
-		memcpy(it.id, id, TENANT_ID_LEN + 1);
-		it.installed_at = sqlite3_column_int64(st, 1);
-		it.uninstalled_at = sqlite3_column_int64(st, 2);
-		it.purge_started_at = sqlite3_column_int64(st, 3);
-		n++;
-		if (fn(&it, arg) == -1) {
-			n = -1;
-			break;
-		}
-	}
-	if (n >= 0 && rc != SQLITE_DONE)
-		n = -1;
-	db_stmt_done(st);
-	return n;
+	return each_row(st, each_purge_row, &e);
 }
 
 /* Runs statement s on id (and a, b when given) in the transaction. */
@@ -1452,42 +1477,42 @@ registry_backup_forget(struct registry *reg, const char *run)
 	return reg_tx(reg, forget_tx, &o);
 }
 
+struct each_run {
+	int	(*fn)(const struct backup_run *, void *);
+	void	*arg;
+};
+
+static int
+each_run_row(sqlite3_stmt *st, void *arg)
+{
+	struct each_run	*e = arg;
+	struct backup_run r;
+	const char	*run = (const char *)sqlite3_column_text(st, 0);
+
+	memset(&r, 0, sizeof(r));
+	if (run == NULL || strlen(run) >= sizeof(r.run))
+		return -1;
+	memcpy(r.run, run, strlen(run) + 1);
+	r.started_at = sqlite3_column_int64(st, 1);
+	r.verified_at = sqlite3_column_int64(st, 2);
+	r.tenants = sqlite3_column_int64(st, 3);
+	r.bytes = sqlite3_column_int64(st, 4);
+	r.offsite_at = sqlite3_column_int64(st, 5);
+	r.offsite_status = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(st, 6);
+	return e->fn(&r, e->arg);
+}
+
 int
 registry_backup_runs(struct registry *reg,
     int (*fn)(const struct backup_run *, void *), void *arg)
 {
-	struct backup_run r;
+	struct each_run	 e = { fn, arg };
 	sqlite3_stmt	*st;
-	const char	*run;
-	int		 rc, n = 0;
 
 	if ((st = stmt_prepare(reg, STMT_RUN_LIST)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&r, 0, sizeof(r));
-		if ((run = (const char *)sqlite3_column_text(st, 0)) == NULL ||
-		    strlen(run) >= sizeof(r.run)) {
-			n = -1;
-			break;
-		}
-		memcpy(r.run, run, strlen(run) + 1);
-		r.started_at = sqlite3_column_int64(st, 1);
-		r.verified_at = sqlite3_column_int64(st, 2);
-		r.tenants = sqlite3_column_int64(st, 3);
-		r.bytes = sqlite3_column_int64(st, 4);
-		r.offsite_at = sqlite3_column_int64(st, 5);
-		r.offsite_status = sqlite3_column_type(st, 6) == SQLITE_NULL ?
-		    -1 : sqlite3_column_int(st, 6);
-		n++;
-		if (fn(&r, arg) == -1) {
-			n = -1;
-			break;
-		}
-	}
-	if (n >= 0 && rc != SQLITE_DONE)
-		n = -1;
-	db_stmt_done(st);
-	return n;
+	return each_row(st, each_run_row, &e);
 }
 
 int
@@ -1657,33 +1682,34 @@ registry_rotate_promote(struct registry *reg, const char *id, int version,
 	return reg_tx(reg, promote_tx, &p);
 }
 
+struct each_retired {
+	int	(*fn)(const char *, int, long long, void *);
+	void	*arg;
+};
+
+static int
+each_retired_row(sqlite3_stmt *st, void *arg)
+{
+	struct each_retired *e = arg;
+	const char	*id = (const char *)sqlite3_column_text(st, 0);
+
+	if (id == NULL)
+		return -1;
+	return e->fn(id, sqlite3_column_int(st, 1),
+	    sqlite3_column_int64(st, 2), e->arg);
+}
+
 int
 registry_retired_keys(struct registry *reg,
     int (*fn)(const char *id, int version, long long retired_at, void *),
     void *arg)
 {
+	struct each_retired e = { fn, arg };
 	sqlite3_stmt	*st;
-	const char	*id;
-	int		 rc, n = 0;
 
 	if ((st = stmt_prepare(reg, STMT_KEY_RETIRED_LIST)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((id = (const char *)sqlite3_column_text(st, 0)) == NULL) {
-			n = -1;
-			break;
-		}
-		n++;
-		if (fn(id, sqlite3_column_int(st, 1),
-		    sqlite3_column_int64(st, 2), arg) == -1) {
-			n = -1;
-			break;
-		}
-	}
-	if (n >= 0 && rc != SQLITE_DONE)
-		n = -1;
-	db_stmt_done(st);
-	return n;
+	return each_row(st, each_retired_row, &e);
 }
 
 struct destroy_tx {
@@ -1863,28 +1889,31 @@ registry_rewrap(struct registry *reg, int to)
 	return total;
 }
 
+struct each_master {
+	int	(*fn)(int, long long, long long, void *);
+	void	*arg;
+};
+
+static int
+each_master_row(sqlite3_stmt *st, void *arg)
+{
+	struct each_master *e = arg;
+
+	return e->fn(sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1),
+	    sqlite3_column_int64(st, 2), e->arg);
+}
+
 int
 registry_masters(struct registry *reg,
     int (*fn)(int version, long long created_at, long long destroyed_at,
     void *), void *arg)
 {
+	struct each_master e = { fn, arg };
 	sqlite3_stmt	*st;
-	int		 rc, n = 0;
 
 	if ((st = stmt_prepare(reg, STMT_MASTER_LIST)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n++;
-		if (fn(sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1),
-		    sqlite3_column_int64(st, 2), arg) == -1) {
-			n = -1;
-			break;
-		}
-	}
-	if (n >= 0 && rc != SQLITE_DONE)
-		n = -1;
-	db_stmt_done(st);
-	return n;
+	return each_row(st, each_master_row, &e);
 }
 
 struct master_tx {
