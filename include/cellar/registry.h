@@ -285,6 +285,16 @@ struct backup_run {
 enum err	 registry_backup_record(struct registry *,
 		    const struct backup_run *r, const char *const *ids,
 		    size_t nids) __attribute__((warn_unused_result));
+/*
+ * A run a purge rewrote, to be sent offsite again: its offsite status
+ * (registry_backup_offsite) set to this until the command succeeds.
+ */
+#define BACKUP_OFFSITE_DIRTY	(-2)
+
+/* Calls fn for every run marked BACKUP_OFFSITE_DIRTY; how many, or -1. */
+int		 registry_backup_dirty(struct registry *,
+		    int (*fn)(const char *run, void *), void *arg);
+
 /* The offsite command's exit status for run at now. */
 enum err	 registry_backup_offsite(struct registry *, const char *run,
 		    long long now, int status)

@@ -167,7 +167,10 @@ rotation(struct audit *a, char *ev)
 	snprintf(ev, EVIDENCE, "master key %d is %lld days old; oldest data "
 	    "key %lld days; %zu data keys older than %lld days", cur,
 	    master_age, oldest, over, days);
-	return master_age < 0 || master_age > days || over > 0;
+	/* A key "from the future" (a wrong clock then or now) is no
+	 * evidence of its age. */
+	return made.at <= 0 || made.at > a->now + 3600 || master_age > days ||
+	    over > 0;
 }
 
 struct departed {
@@ -231,7 +234,8 @@ daily(struct audit *a, char *ev)
 		}
 		if (age > oldest)
 			oldest = age;
-		stale += age > DAILY_MAX;
+		/* A backup "from the future" is no evidence: a wrong clock. */
+		stale += age > DAILY_MAX || age < -3600;
 	}
 	snprintf(ev, EVIDENCE, "%zu of %zu tenants in a verified backup of "
 	    "the last 26 h, %zu installed since and due at the next run; "

@@ -4,10 +4,12 @@
  * describes a run).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,6 +195,31 @@ swap_in(const char *live, const char *stage)
 	return file_fsync_parent(live);
 }
 
+/*
+ * Takes STATE/reaper.lock as a reaper run does (flock): a restore and a
+ * reaper run never overlap.  The descriptor, or -1 (said why).
+ */
+static int
+lock_reaper(const char *state_dir)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	if (file_pathf(path, sizeof(path), "%s/reaper.lock", state_dir) ==
+	    -1 || (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		fprintf(stderr, "cellarctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		fprintf(stderr, "cellarctl: a reaper run holds %s; restore "
+		    "when it is done\n", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
 cmd_restore(const char *dir, char **args)
 {
@@ -205,6 +232,7 @@ cmd_restore(const char *dir, char **args)
 	struct tenantdb	*tdb = NULL;
 	unsigned char	*key = NULL, *cur = NULL;
 	sqlite3		*copy = NULL;
+	int		 lock = -1;
 	long long	 created;
 	int		 cv, cm;
 	const char	*id = args[0], *from = NULL;
@@ -224,6 +252,9 @@ cmd_restore(const char *dir, char **args)
 		from = args[2];
 	}
 	if (open_registry(dir, &cfg, &kr, &reg) == -1)
+		goto out;
+	/* Never beside a reaper run: a rotation could retire the file. */
+	if ((lock = lock_reaper(conf_str(cfg, C_SERVER_STATE_DIR))) == -1)
 		goto out;
 	if (registry_get(reg, id, &t) != ERR_OK) {
 		fprintf(stderr, "cellarctl: %s: no such tenant (a deleted "
@@ -316,6 +347,8 @@ cmd_restore(const char *dir, char **args)
 	    run, f->size);
 	rc = 0;
 out:
+	if (lock != -1)
+		close(lock);
 	sqlite3_close(copy);
 	tenantdb_close(tdb);
 	if (key != NULL)

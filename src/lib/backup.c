@@ -198,9 +198,17 @@ backup_check(const char *path, const unsigned char *key,
 	long long	 size;
 	int		 rc;
 
+	struct stat	 sb;
+
 	/* In place: a file of our own making, opened read-only. */
 	if (scratch_dir == NULL)
 		return check_open(path, key, f, why, whysz);
+	/* The size first: a wrong one costs no read of the file. */
+	if (lstat(path, &sb) == 0 && (!S_ISREG(sb.st_mode) ||
+	    (long long)sb.st_size != f->size)) {
+		snprintf(why, whysz, "size or SHA-256 differs from the manifest");
+		return -1;
+	}
 	if (file_sha256(path, sha, &size) == -1) {
 		snprintf(why, whysz, "cannot be read (%s)", strerror(errno));
 		return -1;
@@ -473,7 +481,7 @@ backup_manifest_load(const char *rundir, struct backup_manifest *m,
 	struct backup_file f;
 	const cJSON	*arr, *it;
 	cJSON		*root = NULL;
-	const char	*s;
+	const char	*s, *base;
 	char		 path[PATH_MAX], *text = NULL;
 	long long	 v;
 	size_t		 len;
@@ -498,6 +506,13 @@ backup_manifest_load(const char *rundir, struct backup_manifest *m,
 		goto out;
 	}
 	memcpy(m->run, s, BACKUP_RUN_LEN + 1);
+	/* A complete run's directory is named after it. */
+	base = strrchr(rundir, '/');
+	base = base != NULL ? base + 1 : rundir;
+	if (backup_run_valid(base) && strcmp(base, m->run) != 0) {
+		snprintf(why, whysz, "%s names another run", BACKUP_MANIFEST);
+		goto out;
+	}
 	if (json_get_int(root, "startedAt", 0, LLONG_MAX, &m->started_at) !=
 	    JSON_OK || json_get_int(root, "finishedAt", 0, LLONG_MAX,
 	    &m->finished_at) != JSON_OK ||
@@ -552,7 +567,11 @@ backup_list(const char *dir, char (**out)[BACKUP_RUN_LEN + 1], size_t *n)
 	if ((d = opendir(runs)) == NULL)
 		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(d)) != NULL) {
+		/* A run is a real directory (never a link to elsewhere). */
 		if (!backup_run_valid(de->d_name) ||
+		    snprintf(mf, sizeof(mf), "%s/%s", runs, de->d_name) >=
+		    (int)sizeof(mf) || lstat(mf, &sb) == -1 ||
+		    !S_ISDIR(sb.st_mode) ||
 		    snprintf(mf, sizeof(mf), "%s/%s/%s", runs, de->d_name,
 		    BACKUP_MANIFEST) >= (int)sizeof(mf) ||
 		    lstat(mf, &sb) == -1 || !S_ISREG(sb.st_mode))

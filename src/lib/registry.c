@@ -47,6 +47,7 @@ enum stmt {
 	STMT_RUN_FORGET,
 	STMT_RUN_LIST,
 	STMT_RUN_KNOWN,
+	STMT_RUN_DIRTY,
 	STMT_KEY_PENDING,
 	STMT_KEY_MAXVER,
 	STMT_KEY_INSERT_PENDING,
@@ -145,12 +146,18 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_RUN_INSERT] = "INSERT OR REPLACE INTO backup_runs (run, "
 	    "started_at, verified_at, tenants, bytes) VALUES (?1, ?2, ?3, ?4, "
 	    "?5)",
-	/* A run never moves a tenant's evidence back in time. */
+	/*
+	 * A run never moves a tenant's evidence back in time, unless that
+	 * evidence lies in the future (?4: now; a clock that was ahead).
+	 */
 	[STMT_RUN_TENANT] = "UPDATE tenants SET backup_run = ?2, backup_at = "
-	    "?3 WHERE id = ?1 AND (backup_at IS NULL OR backup_at <= ?3)",
+	    "?3 WHERE id = ?1 AND (backup_at IS NULL OR backup_at <= ?3 OR "
+	    "backup_at > ?4 + 3600)",
 	[STMT_RUN_OFFSITE] = "UPDATE backup_runs SET offsite_at = ?2, "
 	    "offsite_status = ?3 WHERE run = ?1",
 	[STMT_RUN_KNOWN] = "SELECT 1 FROM backup_runs WHERE run = ?1",
+	[STMT_RUN_DIRTY] = "SELECT run FROM backup_runs WHERE offsite_status "
+	    "= -2 ORDER BY run",
 	[STMT_KEY_PENDING] = "SELECT version, master_version, wrapped, "
 	    "created_at FROM tenant_keys WHERE tenant_id = ?1 AND state = "
 	    "'pending'",
@@ -1417,6 +1424,7 @@ run_tx(sqlite3 *db, void *arg)
 		ok = db_bind_text(st, 1, r->ids[i]) == 0 &&
 		    db_bind_text(st, 2, r->run->run) == 0 &&
 		    sqlite3_bind_int64(st, 3, r->run->started_at) ==
+		    SQLITE_OK && sqlite3_bind_int64(st, 4, clock_now()) ==
 		    SQLITE_OK && sqlite3_step(st) == SQLITE_DONE;
 		sqlite3_reset(st);
 	}
@@ -2028,4 +2036,30 @@ out:
 		sodium_free(key);
 	free(path);
 	return rc;
+}
+
+struct each_dirty {
+	int	(*fn)(const char *, void *);
+	void	*arg;
+};
+
+static int
+each_dirty_row(sqlite3_stmt *st, void *arg)
+{
+	struct each_dirty *e = arg;
+	const char	*run = (const char *)sqlite3_column_text(st, 0);
+
+	return run == NULL ? -1 : e->fn(run, e->arg);
+}
+
+int
+registry_backup_dirty(struct registry *reg,
+    int (*fn)(const char *run, void *), void *arg)
+{
+	struct each_dirty e = { fn, arg };
+	sqlite3_stmt	*st;
+
+	if ((st = stmt_prepare(reg, STMT_RUN_DIRTY)) == NULL)
+		return -1;
+	return each_row(st, each_dirty_row, &e);
 }

@@ -25,8 +25,13 @@
  *  7. The offsite command runs with the run's directory; its exit status
  *     is recorded.  A failure fails the job; the local run stays.
  *
- * A held (quarantined) tenant cannot be copied: it is named in the log
- * and the job fails, so the operator sees it every day until released.
+ * A held (quarantined) tenant cannot be copied, nor one whose file
+ * fails while it is copied (that one is held then, as a worker would
+ * hold it): each is named in the log, the run completes for everyone
+ * else, and the job fails, so the operator sees it every day until the
+ * tenant is restored or released.  A run that fails verification is
+ * kept as RUN.failed to be looked at (only the newest); one that fails
+ * for want of space is removed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -188,6 +193,20 @@ out:
 		    t->id, st == DB_FULL ? "storage_full" : "copy_failed");
 	if (dek != NULL)
 		sodium_free(dek);
+	/*
+	 * A copy that failed on a file that does not read back whole (every
+	 * page checked, SQLCipher's HMACs included): the file is damaged.
+	 * Held, as a worker would hold it, and let go of without a close
+	 * (which could checkpoint its -wal into it).
+	 */
+	if (st == DB_ERROR && tdb != NULL && tenantdb_check(tdb) == -1) {
+		if (registry_quarantine(r->reg, t->id, clock_now(),
+		    "backup_found_damage") == 1)
+			log_msg(LOGL_ERR, NULL, "job=backup tenant=%s "
+			    "reason=tenant_quarantined", t->id);
+		tenantdb_abandon(tdb);
+		return st;
+	}
 	tenantdb_close(tdb);
 	return st;
 }
@@ -217,6 +236,27 @@ copy_registry(struct reaper *r, const char *tmpdir,
 	return st;
 }
 
+/* Removes every RUN.failed: a new one replaces them. */
+static void
+drop_failed(const char *runs)
+{
+	struct dirent	*de;
+	char		 path[PATH_MAX];
+	size_t		 len;
+	DIR		*d;
+
+	if ((d = opendir(runs)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len > 7 && strcmp(de->d_name + len - 7, ".failed") == 0 &&
+		    file_pathf(path, sizeof(path), "%s/%s", runs,
+		    de->d_name) == 0)
+			(void)file_remove_tree(path);
+	}
+	closedir(d);
+}
+
 /* [backup] dir, its runs/ and RUN.tmp/tenants, each 0700. */
 static int
 make_dirs(struct reaper *r, const char *runs, const char *tmpdir)
@@ -242,7 +282,7 @@ take_run(struct reaper *r, struct snap *s, const char *runs,
 	struct backup_run br;
 	size_t		 i, gone;
 	enum db_status	 st;
-	int		 rc = -1, copy_failed = 0;
+	int		 rc = -1;
 
 	file_pathf(tmpdir, sizeof(tmpdir), "%s/%s.tmp", runs, m->run);
 	file_pathf(final, sizeof(final), "%s/%s", runs, m->run);
@@ -267,8 +307,9 @@ take_run(struct reaper *r, struct snap *s, const char *runs,
 		}
 		if ((st = copy_tenant(r, &s->ts[i], tmpdir, m)) == DB_FULL)
 			goto fail;
+		/* One tenant's trouble never costs the others their run. */
 		if (st != DB_OK)
-			copy_failed = 1;
+			(*held)++;
 		else
 			reaper_step("backup.tenant_copied");
 	}
@@ -276,14 +317,19 @@ take_run(struct reaper *r, struct snap *s, const char *runs,
 	if (file_fsync_dir(t) == -1 || file_fsync_dir(tmpdir) == -1)
 		goto fail;
 	/* Step 3. */
-	if (copy_failed || backup_verify(r->reg, r->kr, tmpdir, m, &gone, why,
+	if (backup_verify(r->reg, r->kr, tmpdir, m, &gone, why,
 	    sizeof(why)) == -1) {
-		if (!copy_failed)
+		/* No room even to check: nothing worth keeping to look at. */
+		if (db_disk_full(runs)) {
 			log_msg(LOGL_ERR, NULL, "job=backup run=%s "
-			    "reason=verify_failed", m->run);
-		if (!copy_failed)
-			fprintf(stderr, "cellar-reaper: backup %s: %s\n",
-			    m->run, why);
+			    "reason=storage_full", m->run);
+			goto fail;
+		}
+		log_msg(LOGL_ERR, NULL, "job=backup run=%s "
+		    "reason=verify_failed", m->run);
+		fprintf(stderr, "cellar-reaper: backup %s: %s\n", m->run, why);
+		/* Kept to be looked at: the newest failed run only. */
+		drop_failed(runs);
 		file_pathf(failed, sizeof(failed), "%s/%s.failed", runs, m->run);
 		if (rename(tmpdir, failed) == 0)
 			(void)file_fsync_dir(runs);
@@ -384,7 +430,8 @@ job_backup(struct reaper *r)
 	snprintf(r->detail, sizeof(r->detail), "run %s: registry and %zu "
 	    "tenants, %lld bytes, verified; offsite %s%s", m.run, m.ntenants,
 	    bytes + m.registry.size, st == -1 ? "not configured" : st == 0 ?
-	    "copied" : "FAILED", held ? "; held tenants not copied" : "");
+	    "copied" : "FAILED", held ? "; held or damaged tenants not "
+	    "copied (named above)" : "");
 	rc = st > 0 || held > 0 ? -1 : 0;
 out:
 	backup_manifest_free(&m);

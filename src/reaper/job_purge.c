@@ -17,14 +17,17 @@
  *     and the manifest rewritten to match.  A run that never completed
  *     (RUN.tmp: we hold the lock, so it is dead; RUN.failed;
  *     RUN.deleting) is removed whole.
- *  4. registry_purge_end: the row deleted, leaving an audit record (the
- *     random tenant id, its dates, what was removed; no clientKey, no
- *     URL).
+ *     Each run rewritten is marked in the registry to be sent offsite
+ *     again (BACKUP_OFFSITE_DIRTY); once every tenant is through step 3,
+ *     every marked run goes to the offsite command, which must mirror
+ *     deletions, and keeps its mark until the command succeeds.
+ *  4. registry_purge_end, only once no run is left to send: the row
+ *     deleted, leaving an audit record (the random tenant id, its dates,
+ *     what was removed; no clientKey, no URL).  Until then the row stays
+ *     purging, and cellarctl audit counts the tenant as not yet deleted.
  *
  * A crash between any two steps leaves a purging row the next run
- * picks up at step 2 (steps 2-4 are idempotent).  Runs changed in step
- * 3 are then handed to the offsite command again, which must mirror
- * deletions, so the offsite copy loses the tenant too.
+ * picks up at step 2 (steps 2-4 are idempotent; the marks persist).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -48,15 +51,12 @@
 #include "cellar/util.h"
 #include "reaper.h"
 
-#define TOUCHED_MAX	512
-
 struct purge {
 	struct reaper		*r;
 	struct purge_item	*items;
 	size_t			 n, cap;
-	/* Complete runs step 3 changed: sent offsite again. */
-	char			 touched[TOUCHED_MAX][BACKUP_RUN_LEN + 1];
-	size_t			 ntouched;
+	size_t			 ntouched;	/* runs step 3 rewrote */
+	int			 dirty_left;	/* runs not yet offsite */
 	int			 files, copies;
 };
 
@@ -225,9 +225,11 @@ purge_from_run(struct purge *p, const char *runs, const char *run,
 			goto out;
 		}
 		reaper_step("purge.manifest_rewritten");
-		if (p->ntouched < TOUCHED_MAX)
-			memcpy(p->touched[p->ntouched++], run,
-			    BACKUP_RUN_LEN + 1);
+		/* Remembered in the registry: sent offsite until it works. */
+		if (registry_backup_offsite(p->r->reg, run, clock_now(),
+		    BACKUP_OFFSITE_DIRTY) != ERR_OK)
+			goto out;
+		p->ntouched++;
 	}
 	rc = 0;
 out:
@@ -250,7 +252,14 @@ purge_backups(struct purge *p, const char *id)
 	if ((d = opendir(runs)) == NULL)
 		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(d)) != NULL) {
+		struct stat	 sb;
+
 		if (de->d_name[0] == '.')
+			continue;
+		/* Only real directories: never into a link's target. */
+		if (file_pathf(path, sizeof(path), "%s/%s", runs,
+		    de->d_name) == -1 || lstat(path, &sb) == -1 ||
+		    !S_ISDIR(sb.st_mode))
 			continue;
 		len = strlen(de->d_name);
 		if (backup_run_valid(de->d_name)) {
@@ -288,12 +297,17 @@ purge_backups(struct purge *p, const char *id)
 	return rc;
 }
 
+/*
+ * Steps 1-3 for one tenant: 1 done (the row's deletion waits for the
+ * offsite copy), 0 nothing to do (reinstalled meanwhile), -1 failed.
+ */
 static int
-purge_one(struct purge *p, const struct purge_item *it, long long cutoff)
+purge_strip(struct purge *p, const struct purge_item *it, long long cutoff,
+    int *keys, int *files)
 {
 	struct reaper	*r = p->r;
-	char		*tdir, detail[160], inst[21], gone[21];
-	int		 keys = 0, n, copies = p->copies;
+	char		*tdir, gone[21];
+	int		 n;
 	enum err	 e;
 
 	if (r->dry_run) {
@@ -303,7 +317,7 @@ purge_one(struct purge *p, const struct purge_item *it, long long cutoff)
 		return 0;
 	}
 	if ((e = registry_purge_begin(r->reg, it->id, cutoff, r->now,
-	    &keys)) == ERR_NOT_FOUND)
+	    keys)) == ERR_NOT_FOUND)
 		return 0;		/* reinstalled meanwhile */
 	if (e != ERR_OK) {
 		log_msg(LOGL_ERR, NULL, "job=purge tenant=%s "
@@ -320,24 +334,64 @@ purge_one(struct purge *p, const struct purge_item *it, long long cutoff)
 		    "reason=files_not_removed", it->id);
 		return -1;
 	}
+	*files = n;
 	p->files += n;
 	reaper_step("purge.files_removed");
 	if (purge_backups(p, it->id) == -1)
 		return -1;
 	reaper_step("purge.backups_removed");
+	return 1;
+}
+
+/* Step 4: the row goes, leaving the audit record. */
+static int
+purge_end(struct purge *p, const struct purge_item *it, int keys,
+    int files)
+{
+	char		 detail[160], inst[21], gone[21];
+
 	util_iso8601(inst, it->installed_at);
 	util_iso8601(gone, it->uninstalled_at);
 	snprintf(detail, sizeof(detail), "installed=%s uninstalled=%s "
-	    "keys_destroyed=%d files=%d backup_copies=%d", inst, gone, keys,
-	    n, p->copies - copies);
-	if (registry_purge_end(r->reg, it->id, clock_now(), detail) !=
+	    "keys_destroyed=%d files=%d", inst, gone, keys, files);
+	if (registry_purge_end(p->r->reg, it->id, clock_now(), detail) !=
 	    ERR_OK) {
 		log_msg(LOGL_ERR, NULL, "job=purge tenant=%s "
 		    "reason=row_not_deleted", it->id);
 		return -1;
 	}
 	log_msg(LOGL_INFO, NULL, "job=purge tenant=%s purged keys=%d "
-	    "files=%d", it->id, keys, n);
+	    "files=%d", it->id, keys, files);
+	return 0;
+}
+
+/* Sends one dirty run offsite again; counts what is left dirty. */
+static int
+send_dirty(const char *run, void *arg)
+{
+	struct purge	*p = arg;
+	char		 runs[PATH_MAX], rundir[PATH_MAX];
+	int		 st;
+
+	if (reaper_runs_dir(p->r, runs, sizeof(runs)) == -1 ||
+	    file_pathf(rundir, sizeof(rundir), "%s/%s", runs, run) == -1)
+		return -1;
+	/* A run pruned meanwhile: nothing of it to send. */
+	if (access(rundir, F_OK) == -1) {
+		if (registry_backup_offsite(p->r->reg, run, clock_now(), 0) !=
+		    ERR_OK)
+			p->dirty_left++;
+		return 0;
+	}
+	if ((st = reaper_offsite(p->r, rundir)) != 0) {
+		log_msg(LOGL_ERR, NULL, "job=purge run=%s "
+		    "reason=offsite_failed status=%d", run, st);
+		p->dirty_left++;
+		return 0;	/* still marked: sent again next time */
+	}
+	if (registry_backup_offsite(p->r->reg, run, clock_now(), 0) !=
+	    ERR_OK)
+		p->dirty_left++;
 	return 0;
 }
 
@@ -345,39 +399,48 @@ int
 job_purge(struct reaper *r)
 {
 	struct purge	 p;
-	char		 runs[PATH_MAX], rundir[PATH_MAX];
 	long long	 cutoff;
 	size_t		 i, done = 0;
-	int		 rc = 0, st;
+	int		*keys = NULL, *files = NULL, *stripped = NULL;
+	int		 rc = 0, offsite;
 
 	memset(&p, 0, sizeof(p));
 	p.r = r;
 	cutoff = r->now - conf_int(r->cfg, C_REAPER_GRACE_DAYS) * CLOCK_DAY;
-	if (registry_purge_due(r->reg, cutoff, collect, &p) == -1) {
+	if (registry_purge_due(r->reg, cutoff, collect, &p) == -1 ||
+	    (keys = calloc(p.n + 1, sizeof(int))) == NULL ||
+	    (files = calloc(p.n + 1, sizeof(int))) == NULL ||
+	    (stripped = calloc(p.n + 1, sizeof(int))) == NULL) {
 		log_msg(LOGL_ERR, NULL, "job=purge reason=registry_read");
-		free(p.items);
-		return -1;
+		rc = -1;
+		goto out;
 	}
+	for (i = 0; i < p.n; i++)
+		if ((stripped[i] = purge_strip(&p, &p.items[i], cutoff,
+		    &keys[i], &files[i])) == -1)
+			rc = -1;
+	/*
+	 * The offsite copy must lose the tenants too: every run a purge
+	 * rewrote (now or in a run cut short) is sent again, and a tenant's
+	 * row, the evidence of a purge not finished, stays until it is.
+	 */
+	offsite = conf_str(r->cfg, C_BACKUP_OFFSITE_COMMAND)[0] != '\0';
+	if (!r->dry_run && offsite &&
+	    registry_backup_dirty(r->reg, send_dirty, &p) == -1)
+		p.dirty_left++;
 	for (i = 0; i < p.n; i++) {
-		if (purge_one(&p, &p.items[i], cutoff) == -1)
+		if (stripped[i] != 1)
+			continue;
+		if (p.dirty_left > 0) {
+			log_msg(LOGL_ERR, NULL, "job=purge tenant=%s "
+			    "reason=offsite_pending", p.items[i].id);
+			rc = -1;
+			continue;
+		}
+		if (purge_end(&p, &p.items[i], keys[i], files[i]) == -1)
 			rc = -1;
 		else
 			done++;
-	}
-	/* The offsite copy must lose the tenants too. */
-	for (i = 0; i < p.ntouched && reaper_runs_dir(r, runs,
-	    sizeof(runs)) == 0; i++) {
-		file_pathf(rundir, sizeof(rundir), "%s/%s", runs, p.touched[i]);
-		if ((st = reaper_offsite(r, rundir)) > 0) {
-			log_msg(LOGL_ERR, NULL, "job=purge run=%s "
-			    "reason=offsite_failed status=%d", p.touched[i],
-			    st);
-			rc = -1;
-		}
-		if (st >= 0)
-			if (registry_backup_offsite(r->reg, p.touched[i],
-			    clock_now(), st) != ERR_OK)
-				rc = -1;
 	}
 	if (r->dry_run)
 		snprintf(r->detail, sizeof(r->detail), "%zu tenants due for "
@@ -385,8 +448,13 @@ job_purge(struct reaper *r)
 	else
 		snprintf(r->detail, sizeof(r->detail), "%zu of %zu due "
 		    "tenants deleted, %d files and %d backup copies removed, "
-		    "%zu runs rewritten", done, p.n, p.files, p.copies,
-		    p.ntouched);
+		    "%zu runs rewritten%s", done, p.n, p.files, p.copies,
+		    p.ntouched, p.dirty_left ? ", offsite copy NOT updated" :
+		    "");
+out:
+	free(keys);
+	free(files);
+	free(stripped);
 	free(p.items);
 	return rc;
 }

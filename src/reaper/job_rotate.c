@@ -316,9 +316,19 @@ backup_needs(struct rot *o)
 			free(runs);
 			return -1;	/* unsure: destroy nothing */
 		}
-		if (o->nmasters_needed < KEYS_MAX_VERSIONS)
+		/* Each version once: there are far more runs than versions. */
+		for (k = 0; k < o->nmasters_needed; k++)
+			if (o->masters_needed[k] == m.registry.key_version)
+				break;
+		if (k == o->nmasters_needed) {
+			if (k == KEYS_MAX_VERSIONS) {
+				backup_manifest_free(&m);
+				free(runs);
+				return -1;	/* unsure: destroy nothing */
+			}
 			o->masters_needed[o->nmasters_needed++] =
 			    m.registry.key_version;
+		}
 		for (k = 0; k < m.ntenants; k++) {
 			if (o->nneeds == o->capneeds) {
 				o->capneeds = o->capneeds ? o->capneeds * 2 :

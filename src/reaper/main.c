@@ -110,6 +110,12 @@ job_due(struct reaper *r, const struct job *j)
 		return 1;
 	if (ok_at == 0 || r->now - ok_at >= j->every)
 		return 1;
+	/* Done "in the future": the clock was ahead then, or is behind now. */
+	if (ok_at > r->now + 300) {
+		log_msg(LOGL_WARN, NULL, "job=%s reason=last_run_in_future",
+		    j->name);
+		return 1;
+	}
 	util_iso8601(when, ok_at);
 	printf("%s: not due (last done %s)\n", j->name, when);
 	return 0;

@@ -13,6 +13,7 @@
 
 #include "cellar/clock.h"
 #include "cellar/conf.h"
+#include "cellar/file.h"
 #include "cellar/log.h"
 #include "reaper.h"
 
@@ -28,6 +29,7 @@ reaper_offsite(struct reaper *r, const char *rundir)
 {
 	const char	*cmd = conf_str(r->cfg, C_BACKUP_OFFSITE_COMMAND);
 	long long	 deadline;
+	char		 mf[4096];
 	pid_t		 pid, w;
 	int		 status, devnull;
 	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
@@ -68,6 +70,13 @@ reaper_offsite(struct reaper *r, const char *rundir)
 			return 124;
 		}
 		nanosleep(&tick, NULL);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    (file_pathf(mf, sizeof(mf), "%s/manifest.json", rundir) == -1 ||
+	    access(mf, F_OK) == -1)) {
+		/* It "succeeded" by deleting what it was to copy. */
+		log_msg(LOGL_ERR, NULL, "job=offsite reason=offsite_removed_run");
+		return 125;
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

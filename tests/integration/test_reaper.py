@@ -595,31 +595,24 @@ def test_purge_keeps_a_departed_tenant_through_its_grace_then_leaves_no_trace(  
 
 def test_purge_removes_the_tenant_from_failed_runs_too(make_stack, fake,
                                                      tmp_path):
-    """A run that failed (here: another tenant's file was missing while
-    it was taken) is kept as RUN.failed for keep_days, to be looked at;
-    it holds a copy of the registry with the departed tenant's row (its
-    identity, sealed secret and wrapped keys) and a copy of its file.
-    The purge must take the tenant out of it as out of complete runs
-    (it removes such a run whole)."""
+    """A run that failed its verification is kept as RUN.failed, to be
+    looked at; it holds a copy of the registry with the departed
+    tenant's row (its identity, sealed secret and wrapped keys) and a
+    copy of its file.  The purge must take the tenant out of it as out of
+    complete runs (it removes such a run whole: it can never be
+    restored).  Here the failed run is a complete one renamed, as the
+    reaper renames a run whose verification failed."""
     env = own_env(make_stack, fake, tag="purge-failed")
     a = env.tenant(templates=2)        # leaves
-    x = env.tenant(templates=1)        # its file goes missing for a while
+    env.tenant(templates=1)
     r0 = run_of(ok(reaper(env.etc, "--now", "backup")))
+    next_second()
+    r1 = run_of(ok(reaper(env.etc, "--now", "backup")))
+    failed = f"{r1}.failed"
+    (env.runs / r1).rename(env.runs / failed)
     env.lifecycle(a, "uninstalled")
-    live = env.tenants_dir / f"{x.id}.db"
-    aside = live.with_name(live.name + ".aside")
-    live.rename(aside)
-    try:
-        next_second()
-        p = reaper(env.etc, "--now", "backup")
-    finally:
-        aside.rename(live)
-    assert p.returncode == 1, out_of(p)
-    failed = [n for n in env.run_entries() if n.endswith(".failed")]
-    assert len(failed) == 1, env.run_entries()
     assert a.id in registry_copy_ids(
-        env, env.runs / failed[0] / "registry.db", tmp_path)
-    ok(ctl(env.etc, "tenant", "release", x.id))
+        env, env.runs / failed / "registry.db", tmp_path)
 
     ok(reaper(env.etc, "purge", at="+22d"))
     assert_purged(env, a, a.id)
@@ -627,9 +620,7 @@ def test_purge_removes_the_tenant_from_failed_runs_too(make_stack, fake,
                                    tmp_path)
             for run in env.run_entries()
             if (env.runs / run / "registry.db").is_file()}
-    # A run that never completed could never be restored: the purge
-    # removes it whole rather than scrubbing it.
-    assert not (env.runs / failed[0]).exists(), env.run_entries()
+    assert not (env.runs / failed).exists(), env.run_entries()
     assert sorted(held) == [r0], held
     assert not [run for run, ids in held.items() if a.id in ids], \
         f"the purged tenant {a.id} is still in the registry copy of: " \
