@@ -68,6 +68,17 @@ collect(const struct tenant *t, void *arg)
 	return 0;
 }
 
+/* An orphan older than a day: prune, which runs daily, missed it. */
+static int
+count_orphan(const char *id, const char *path, long long mtime, void *arg)
+{
+	(void)id;
+	(void)path;
+	if (clock_now() - mtime > CLOCK_DAY)
+		(*(int *)arg)++;
+	return 0;
+}
+
 static int
 hash_cmp(const void *x, const void *y)
 {
@@ -82,7 +93,7 @@ at_rest(struct audit *a, char *ev)
 	char		*path, head[16];
 	size_t		 i, bad = 0, missing = 0, plain = 0, dup = 0;
 	long long	 created;
-	int		 v, m;
+	int		 v, m, orphans, old_orphans = 0;
 
 	if ((dek = sodium_malloc(KEY_BYTES)) == NULL ||
 	    (h = calloc(a->n + 1, sizeof(*h))) == NULL) {
@@ -117,10 +128,14 @@ at_rest(struct audit *a, char *ev)
 		dup += memcmp(h[i], h[i - 1], 16) == 0;
 	sodium_free(dek);
 	free(h);
+	/* Files without a key record: an install killed half-way; prune
+	 * removes them once they are 10 minutes old. */
+	orphans = registry_orphans(a->reg, count_orphan, &old_orphans);
 	snprintf(ev, EVIDENCE, "registry and %zu tenant files: %zu "
 	    "plaintext, %zu missing, %zu data keys that do not open, %zu "
-	    "shared", a->n, plain, missing, bad, dup);
-	return plain || missing || bad || dup;
+	    "shared; %d files without a key record (%d older than a day)",
+	    a->n, plain, missing, bad, dup, orphans, old_orphans);
+	return plain || missing || bad || dup || old_orphans > 0 || orphans < 0;
 }
 
 struct master_made {
@@ -139,6 +154,26 @@ master_made(int version, long long created, long long destroyed, void *arg)
 	return 0;
 }
 
+static int
+count_retired(const char *id, int version, long long at, void *arg)
+{
+	(void)id;
+	(void)version;
+	(void)at;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_destroyed(int version, long long created, long long destroyed,
+    void *arg)
+{
+	(void)version;
+	(void)created;
+	*(int *)arg += destroyed != 0;
+	return 0;
+}
+
 /*
  * Master key age from the registry (recorded when the reaper made it),
  * else from its file; data key ages from the registry.
@@ -150,7 +185,7 @@ rotation(struct audit *a, char *ev)
 	long long	 days = conf_int(a->cfg, C_REAPER_ROTATE_DAYS);
 	long long	 master_age = -1, oldest = 0;
 	size_t		 i, over = 0;
-	int		 cur = made.version;
+	int		 cur = made.version, retired = 0, destroyed = 0;
 
 	if (registry_masters(a->reg, master_made, &made) == -1 ||
 	    made.at == 0)
@@ -164,9 +199,13 @@ rotation(struct audit *a, char *ev)
 			oldest = age;
 		over += age > days;
 	}
+	(void)registry_retired_keys(a->reg, count_retired, &retired);
+	(void)registry_masters(a->reg, count_destroyed, &destroyed);
 	snprintf(ev, EVIDENCE, "master key %d is %lld days old; oldest data "
-	    "key %lld days; %zu data keys older than %lld days", cur,
-	    master_age, oldest, over, days);
+	    "key %lld days; %zu data keys older than %lld days; %d retired "
+	    "data keys kept for old files or backups; %d master versions "
+	    "destroyed", cur, master_age, oldest, over, days, retired,
+	    destroyed);
 	/* A key "from the future" (a wrong clock then or now) is no
 	 * evidence of its age. */
 	return made.at <= 0 || made.at > a->now + 3600 || master_age > days ||

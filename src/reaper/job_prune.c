@@ -248,7 +248,7 @@ int
 job_prune(struct reaper *r)
 {
 	struct prune	 p;
-	int		 logs;
+	int		 logs, kfiles = 0, kkeys = 0, kmasters = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.r = r;
@@ -277,10 +277,15 @@ job_prune(struct reaper *r)
 	 */
 	if (p.runs > 0 && !r->dry_run && offsite_after_prune(r) == -1)
 		p.failed = 1;
+	/* Keys only the deleted runs needed go now, not at the next run. */
+	if (p.runs > 0 && !r->dry_run &&
+	    reaper_key_cleanup(r, &kfiles, &kkeys, &kmasters) == -1)
+		p.failed = 1;
 	snprintf(r->detail, sizeof(r->detail), "%s%d runs past keep_days, "
-	    "%d unfinished runs, %d orphan tenant files; access logs %s",
+	    "%d unfinished runs, %d orphan tenant files, %d data keys and "
+	    "%d master keys no run needs; access logs %s",
 	    r->dry_run ? "would delete " : "deleted ", p.runs, p.leftovers,
-	    p.orphans, logs == -1 ? "unreadable" : logs > 0 ?
-	    "KEPT TOO LONG" : "within 7 days");
+	    p.orphans, kkeys, kmasters, logs == -1 ? "unreadable" :
+	    logs > 0 ? "KEPT TOO LONG" : "within 7 days");
 	return p.failed ? -1 : 0;
 }

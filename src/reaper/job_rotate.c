@@ -434,6 +434,27 @@ master_one(int version, long long created, long long destroyed, void *arg)
 }
 
 int
+reaper_key_cleanup(struct reaper *r, int *files, int *keys, int *masters)
+{
+	struct rot	 o;
+	int		 rc = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.r = r;
+	if (backup_needs(&o) == -1) {
+		log_msg(LOGL_ERR, NULL, "job=rotate reason=backups_unreadable");
+		rc = -1;
+	} else if (registry_retired_keys(r->reg, retired_one, &o) == -1 ||
+	    registry_masters(r->reg, master_one, &o) == -1 || o.failed)
+		rc = -1;
+	*files += o.files;
+	*keys += o.keys;
+	*masters += o.masters;
+	free(o.needs);
+	return rc;
+}
+
+int
 job_rotate(struct reaper *r)
 {
 	struct rot	 o;
@@ -474,13 +495,7 @@ job_rotate(struct reaper *r)
 		if (rotate_tenant(&o, o.ts[i].id) == -1)
 			o.failed = 1;
 	}
-	if (backup_needs(&o) == -1) {
-		log_msg(LOGL_ERR, NULL, "job=rotate reason=backups_unreadable");
-		rc = -1;
-		goto out;
-	}
-	if (registry_retired_keys(r->reg, retired_one, &o) == -1 ||
-	    registry_masters(r->reg, master_one, &o) == -1)
+	if (reaper_key_cleanup(r, &o.files, &o.keys, &o.masters) == -1)
 		rc = -1;
 out:
 	if (o.failed || o.held)

@@ -59,6 +59,15 @@ int	 reaper_offsite(struct reaper *r, const char *rundir);
  */
 void	 reaper_step(const char *name);
 
+/*
+ * Rotation's layer 3 (job_rotate.c), also run by prune once it deleted
+ * runs: old files of retired keys (10 minutes after their switch), then
+ * retired data keys and master versions no kept run needs.  Adds what
+ * it removed to the counts; 0, or -1 (logged).
+ */
+int	 reaper_key_cleanup(struct reaper *r, int *files, int *keys,
+	    int *masters);
+
 /* "DIR/runs" into out (PATH_MAX); 0 or -1. */
 int	 reaper_runs_dir(const struct reaper *r, char *out, size_t outsz);
 
