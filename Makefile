@@ -11,6 +11,7 @@
 #                         FastCGI program behind the same nginx
 #   make bench-reaper     backup time for N tenants, and the workers'
 #                         p99 while it runs
+#   make bench-scale      requests spread over K of R tenants
 #   make lint             cppcheck
 #   make fuzz             libFuzzer targets for the parsers (FUZZ_SECONDS)
 #   make install          the programs, units, nginx and logrotate files
@@ -242,6 +243,13 @@ bench-reaper:
 	@$(MAKE) --no-print-directory SANITIZE= all build/bench-populate
 	@tests/bench/reaper
 
+# Registry size and active tenants: GET /api/tenant spread over K of R
+# tenants (SCALE_REGISTRY="10 1000 10000 100000", SCALE_ACTIVE=...).
+bench-scale:
+	@$(MAKE) --no-print-directory SANITIZE= all build/bench-populate \
+	    build/hello.fcgi
+	@tests/bench/scale
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c11 --inline-suppr -Iinclude -Isrc/fcgi -Itests/unit \
@@ -282,4 +290,4 @@ clean:
 # Header dependencies of every object and test (-MMD).
 -include $(wildcard $(B)/obj/*/*.d $(B)/tests/*.d)
 
-.PHONY: all test check unit layout run bench bench-reaper lint fuzz install clean FORCE
+.PHONY: all test check unit layout run bench bench-reaper bench-scale lint fuzz install clean FORCE

@@ -4,9 +4,11 @@
  * data key, encrypted file, registry row, as a signed install would),
  * then given TEMPLATES templates over 20 projects in one import.
  *
- *	build/bench-populate CONFIG_DIR TENANTS TEMPLATES
+ *	build/bench-populate CONFIG_DIR TENANTS TEMPLATES [SECRETS]
  *
- * Prints how long it took.  Not part of any program.
+ * Prints how long it took.  SECRETS, if given, receives one line per
+ * tenant, "clientKey sharedSecret" (mode 0600), so that a benchmark can
+ * sign tokens for them (tests/bench/scale).  Not part of any program.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,13 +81,14 @@ main(int argc, char *argv[])
 	char		 err[CONF_ERRLEN], ck[64], secret[80];
 	unsigned char	 rnd[16];
 	long long	 t0;
+	FILE		*secrets = NULL;
 	int		 n, ntpl, i, created;
 
 	umask(077);
-	if (argc != 4 || (n = atoi(argv[2])) <= 0 ||
+	if ((argc != 4 && argc != 5) || (n = atoi(argv[2])) <= 0 ||
 	    (ntpl = atoi(argv[3])) < 0) {
 		fprintf(stderr, "usage: bench-populate CONFIG_DIR TENANTS "
-		    "TEMPLATES\n");
+		    "TEMPLATES [SECRETS]\n");
 		return 2;
 	}
 	if (sodium_init() < 0 || db_selftest() == -1 ||
@@ -95,6 +98,10 @@ main(int argc, char *argv[])
 	    (reg = registry_open(conf_str(cfg, C_SERVER_STATE_DIR), kr, 0,
 	    err, sizeof(err))) == NULL) {
 		fprintf(stderr, "bench-populate: set-up failed\n");
+		return 1;
+	}
+	if (argc == 5 && (secrets = fopen(argv[4], "w")) == NULL) {
+		fprintf(stderr, "bench-populate: %s: cannot write\n", argv[4]);
 		return 1;
 	}
 	t0 = clock_mono_usec();
@@ -111,11 +118,17 @@ main(int argc, char *argv[])
 		in.base_url = "https://bench.example.net";
 		in.product_type = "jira";
 		if (registry_install(reg, &in, clock_now(), &t, &created) !=
-		    ERR_OK || fill(reg, &t, ntpl) == -1) {
+		    ERR_OK || (ntpl > 0 && fill(reg, &t, ntpl) == -1)) {
 			fprintf(stderr, "bench-populate: tenant %d failed\n", i);
 			return 1;
 		}
 		registry_tenant_free(&t);
+		if (secrets != NULL)
+			fprintf(secrets, "%s %s\n", ck, secret);
+	}
+	if (secrets != NULL && fclose(secrets) != 0) {
+		fprintf(stderr, "bench-populate: %s: write failed\n", argv[4]);
+		return 1;
 	}
 	printf("populated %d tenants x %d templates in %.1f s\n", n, ntpl,
 	    (double)(clock_mono_usec() - t0) / 1e6);
