@@ -181,8 +181,12 @@ int		 registry_orphans(struct registry *,
 		    int (*fn)(const char *id, const char *path,
 		    long long mtime, void *), void *arg);
 
-/* Removes a database file with its -wal, -shm and -journal files. */
-void		 registry_remove_files(const char *path);
+/*
+ * Removes a database file with its -wal, -shm and -journal files, then
+ * syncs their directory if any went.  How many went, or -1 (one would
+ * not go, or the sync failed).
+ */
+int		 registry_remove_files(const char *path);
 
 /*
  * The reaper's side of the registry (cellar-reaper, cellarctl audit).

@@ -15,6 +15,7 @@
 
 #include "cellar/clock.h"
 #include "cellar/db.h"
+#include "cellar/file.h"
 #include "cellar/log.h"
 #include "cellar/registry.h"
 #include "cellar/util.h"
@@ -667,20 +668,27 @@ audit(struct registry *reg, long long now, const char *event, const char *id,
 	return rc;
 }
 
-void
+int
 registry_remove_files(const char *path)
 {
 	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
 	char	 p[4096];
 	size_t	 i;
+	int	 n = 0, rc = 0;
 
 	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >=
-		    sizeof(p))
-			continue;
-		if (unlink(p) == -1 && errno != ENOENT)
+		if (file_pathf(p, sizeof(p), "%s%s", path, sfx[i]) == -1)
+			return -1;
+		if (unlink(p) == 0)
+			n++;
+		else if (errno != ENOENT) {
 			log_msg(LOGL_WARN, NULL, "reason=unlink_failed");
+			rc = -1;
+		}
 	}
+	if (n > 0 && file_fsync_parent(path) == -1)
+		rc = -1;
+	return rc == -1 ? -1 : n;
 }
 
 /* Seals in->shared_secret for tenant id under the current master. */

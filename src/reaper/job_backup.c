@@ -80,39 +80,48 @@ collect(const struct tenant *t, void *arg)
 	return 0;
 }
 
+/*
+ * Records the verified run m describes: the run, and for each tenant in
+ * it its newest backup (registry_backup_record).  0 or -1.
+ */
+static int
+record_run(struct reaper *r, const struct backup_manifest *m)
+{
+	struct backup_run br;
+	const char	**ids;
+	size_t		 k;
+	int		 rc = -1;
+
+	memset(&br, 0, sizeof(br));
+	memcpy(br.run, m->run, sizeof(m->run));
+	br.started_at = m->started_at;
+	br.verified_at = m->finished_at;
+	br.tenants = (long long)m->ntenants;
+	br.bytes = m->registry.size;
+	if ((ids = calloc(m->ntenants + 1, sizeof(*ids))) == NULL)
+		return -1;
+	for (k = 0; k < m->ntenants; k++) {
+		ids[k] = m->tenants[k].id;
+		br.bytes += m->tenants[k].size;
+	}
+	if (registry_backup_record(r->reg, &br, ids, m->ntenants) == ERR_OK)
+		rc = 0;
+	free(ids);
+	return rc;
+}
+
 /* Records a complete run found on disk that the registry lacks. */
 static int
 record_found(struct reaper *r, const char *rundir)
 {
 	struct backup_manifest m;
-	struct backup_run br;
-	const char	**ids;
 	char		 why[256];
-	size_t		 k;
-	int		 rc = -1;
+	int		 rc = 0;
 
 	if (backup_manifest_load(rundir, &m, why, sizeof(why)) == -1)
 		return 0;		/* prune deals with it */
-	if (registry_backup_known(r->reg, m.run) != 0) {
-		backup_manifest_free(&m);
-		return 0;
-	}
-	memset(&br, 0, sizeof(br));
-	memcpy(br.run, m.run, sizeof(m.run));
-	br.started_at = m.started_at;
-	br.verified_at = m.finished_at;
-	br.tenants = (long long)m.ntenants;
-	br.bytes = m.registry.size;
-	if ((ids = calloc(m.ntenants + 1, sizeof(*ids))) != NULL) {
-		for (k = 0; k < m.ntenants; k++) {
-			ids[k] = m.tenants[k].id;
-			br.bytes += m.tenants[k].size;
-		}
-		if (registry_backup_record(r->reg, &br, ids, m.ntenants) ==
-		    ERR_OK)
-			rc = 0;
-		free(ids);
-	}
+	if (registry_backup_known(r->reg, m.run) == 0)
+		rc = record_run(r, &m);
 	backup_manifest_free(&m);
 	return rc;
 }
@@ -278,11 +287,8 @@ take_run(struct reaper *r, struct snap *s, const char *runs,
 {
 	char		 tmpdir[PATH_MAX], final[PATH_MAX], failed[PATH_MAX];
 	char		 t[PATH_MAX], why[300];
-	const char	**ids = NULL;
-	struct backup_run br;
 	size_t		 i, gone;
 	enum db_status	 st;
-	int		 rc = -1;
 
 	file_pathf(tmpdir, sizeof(tmpdir), "%s/%s.tmp", runs, m->run);
 	file_pathf(final, sizeof(final), "%s/%s", runs, m->run);
@@ -347,27 +353,12 @@ take_run(struct reaper *r, struct snap *s, const char *runs,
 		goto fail;
 	}
 	/* Step 6. */
-	memset(&br, 0, sizeof(br));
-	memcpy(br.run, m->run, sizeof(m->run));
-	br.started_at = m->started_at;
-	br.verified_at = m->finished_at;
-	br.tenants = (long long)m->ntenants;
-	br.bytes = m->registry.size;
-	if ((ids = calloc(m->ntenants + 1, sizeof(*ids))) == NULL)
-		return -1;
-	for (i = 0; i < m->ntenants; i++) {
-		ids[i] = m->tenants[i].id;
-		br.bytes += m->tenants[i].size;
-	}
-	if (registry_backup_record(r->reg, &br, ids, m->ntenants) != ERR_OK) {
+	if (record_run(r, m) == -1) {
 		log_msg(LOGL_ERR, NULL, "job=backup reason=record_failed");
-		free(ids);
 		return -1;
 	}
-	free(ids);
 	reaper_step("backup.recorded");
-	rc = 0;
-	return rc;
+	return 0;
 fail:
 	(void)file_remove_tree(tmpdir);
 	return -1;
@@ -417,16 +408,7 @@ job_backup(struct reaper *r)
 	for (i = 0; i < m.ntenants; i++)
 		bytes += m.tenants[i].size;
 	/* Step 7. */
-	file_pathf(rundir, sizeof(rundir), "%s/%s", runs, m.run);
-	if ((st = reaper_offsite(r, rundir)) >= 0) {
-		if (registry_backup_offsite(r->reg, m.run, clock_now(), st) !=
-		    ERR_OK)
-			log_msg(LOGL_ERR, NULL, "job=backup run=%s "
-			    "reason=record_failed", m.run);
-		if (st != 0)
-			log_msg(LOGL_ERR, NULL, "job=backup run=%s "
-			    "reason=offsite_failed status=%d", m.run, st);
-	}
+	st = reaper_send_offsite(r, "backup", m.run, 0);
 	snprintf(r->detail, sizeof(r->detail), "run %s: registry and %zu "
 	    "tenants, %lld bytes, verified; offsite %s%s", m.run, m.ntenants,
 	    bytes + m.registry.size, st == -1 ? "not configured" : st == 0 ?

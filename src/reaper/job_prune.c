@@ -181,8 +181,7 @@ orphan(const char *id, const char *path, long long mtime, void *arg)
 	if (p->r->dry_run)
 		printf("prune: would remove orphan tenant file %s\n", id);
 	else {
-		registry_remove_files(path);
-		if (file_fsync_parent(path) == -1)
+		if (registry_remove_files(path) == -1)
 			p->failed = 1;
 	}
 	p->orphans++;
@@ -222,23 +221,11 @@ static int
 offsite_after_prune(struct reaper *r)
 {
 	char		(*list)[BACKUP_RUN_LEN + 1] = NULL;
-	char		 dir[PATH_MAX];
 	size_t		 n = 0;
-	int		 st = -1, rc = 0;
+	int		 rc = 0;
 
-	if (backup_list(r->backup_dir, &list, &n) == -1 || n == 0 ||
-	    file_pathf(dir, sizeof(dir), "%s/runs/%s", r->backup_dir,
-	    list[n - 1]) == -1) {
-		free(list);
-		return 0;
-	}
-	if ((st = reaper_offsite(r, dir)) > 0) {
-		log_msg(LOGL_ERR, NULL, "job=prune run=%s "
-		    "reason=offsite_failed status=%d", list[n - 1], st);
-		rc = -1;
-	}
-	if (st >= 0 && registry_backup_offsite(r->reg, list[n - 1],
-	    clock_now(), st) != ERR_OK)
+	if (backup_list(r->backup_dir, &list, &n) == 0 && n > 0 &&
+	    reaper_send_offsite(r, "prune", list[n - 1], 0) > 0)
 		rc = -1;
 	free(list);
 	return rc;

@@ -371,7 +371,6 @@ send_dirty(const char *run, void *arg)
 {
 	struct purge	*p = arg;
 	char		 runs[PATH_MAX], rundir[PATH_MAX];
-	int		 st;
 
 	if (reaper_runs_dir(p->r, runs, sizeof(runs)) == -1 ||
 	    file_pathf(rundir, sizeof(rundir), "%s/%s", runs, run) == -1)
@@ -383,14 +382,8 @@ send_dirty(const char *run, void *arg)
 			p->dirty_left++;
 		return 0;
 	}
-	if ((st = reaper_offsite(p->r, rundir)) != 0) {
-		log_msg(LOGL_ERR, NULL, "job=purge run=%s "
-		    "reason=offsite_failed status=%d", run, st);
-		p->dirty_left++;
-		return 0;	/* still marked: sent again next time */
-	}
-	if (registry_backup_offsite(p->r->reg, run, clock_now(), 0) !=
-	    ERR_OK)
+	/* A failure keeps the mark: sent again next time. */
+	if (reaper_send_offsite(p->r, "purge", run, BACKUP_OFFSITE_DIRTY) != 0)
 		p->dirty_left++;
 	return 0;
 }

@@ -176,28 +176,6 @@ rotate_master(struct rot *o)
 	return 0;
 }
 
-/* Removes path and its companions; how many, or -1. */
-static int
-remove_db(const char *path)
-{
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char	 p[PATH_MAX];
-	size_t	 i;
-	int	 n = 0;
-
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		if (file_pathf(p, sizeof(p), "%s%s", path, sfx[i]) == -1)
-			return -1;
-		if (unlink(p) == 0)
-			n++;
-		else if (errno != ENOENT)
-			return -1;
-	}
-	if (n > 0 && file_fsync_parent(path) == -1)
-		return -1;
-	return n;
-}
-
 /* Layer 2 for one tenant; 0 or -1 (logged). */
 static int
 rotate_tenant(struct rot *o, const char *id)
@@ -225,7 +203,7 @@ rotate_tenant(struct rot *o, const char *id)
 	reaper_step("rotate.pending_recorded");
 	/* A new file a run cut short left: never trusted, made again. */
 	if ((newp = registry_tenant_path(r->reg, id, v)) == NULL ||
-	    remove_db(newp) == -1)
+	    registry_remove_files(newp) == -1)
 		goto out;
 	/* Two connections: one holds the write lock, one copies (a
 	 * connection in a write transaction cannot be a backup's source). */
@@ -289,7 +267,7 @@ out:
 	/* A new file that never became current goes at once. */
 	if (rc == -1 && newp != NULL && registry_key_version(r->reg, id) !=
 	    v)
-		(void)remove_db(newp);
+		(void)registry_remove_files(newp);
 	free(newp);
 	if (dek != NULL)
 		sodium_free(dek);
@@ -380,7 +358,7 @@ retired_one(const char *id, int version, long long retired_at, void *arg)
 	}
 	if ((path = registry_tenant_path(o->r->reg, id, version)) == NULL)
 		return -1;
-	n = remove_db(path);
+	n = registry_remove_files(path);
 	free(path);
 	if (n == -1) {
 		log_msg(LOGL_ERR, NULL, "job=rotate tenant=%s "

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "cellar/conf.h"
 #include "cellar/file.h"
 #include "cellar/log.h"
+#include "cellar/registry.h"
 #include "reaper.h"
 
 int
@@ -95,4 +97,29 @@ reaper_step(const char *name)
 		fflush(stderr);
 		raise(SIGKILL);
 	}
+}
+
+int
+reaper_send_offsite(struct reaper *r, const char *job, const char *run,
+    int failed_mark)
+{
+	char	 runs[PATH_MAX], dir[PATH_MAX];
+	int	 st;
+
+	if (reaper_runs_dir(r, runs, sizeof(runs)) == -1 ||
+	    file_pathf(dir, sizeof(dir), "%s/%s", runs, run) == -1)
+		return 127;
+	if ((st = reaper_offsite(r, dir)) == -1)
+		return -1;
+	if (st != 0)
+		log_msg(LOGL_ERR, NULL, "job=%s run=%s reason=offsite_failed "
+		    "status=%d", job, run, st);
+	if (registry_backup_offsite(r->reg, run, clock_now(), st == 0 ? 0 :
+	    failed_mark != 0 ? failed_mark : st) != ERR_OK) {
+		log_msg(LOGL_ERR, NULL, "job=%s run=%s reason=record_failed",
+		    job, run);
+		if (st == 0)
+			st = 127;
+	}
+	return st;
 }

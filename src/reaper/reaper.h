@@ -68,6 +68,16 @@ void	 reaper_step(const char *name);
 int	 reaper_key_cleanup(struct reaper *r, int *files, int *keys,
 	    int *masters);
 
+/*
+ * reaper_offsite with runs/RUN, its result logged (job names the job)
+ * and recorded in the registry: 0 on success; on a failure the exit
+ * status, or failed_mark when it is not 0 (a purge keeps the run marked
+ * BACKUP_OFFSITE_DIRTY).  Returns as reaper_offsite, or 127 when the
+ * result could not be recorded.
+ */
+int	 reaper_send_offsite(struct reaper *r, const char *job,
+	    const char *run, int failed_mark);
+
 /* "DIR/runs" into out (PATH_MAX); 0 or -1. */
 int	 reaper_runs_dir(const struct reaper *r, char *out, size_t outsz);
 
