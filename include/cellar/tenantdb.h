@@ -72,6 +72,15 @@ void		 tenantdb_abandon(struct tenantdb *);
 int		 tenantdb_check(struct tenantdb *);
 
 /*
+ * Opens tenant t's file and reads it back whole (tenantdb_check), then
+ * lets go of it: closed if it passed, abandoned if not (never a close
+ * that could checkpoint a -wal into a damaged file).  0 if it opens and
+ * passes, -1 if not (the reason in the app log).  For an operator's
+ * check before a hold is lifted.
+ */
+int		 tenantdb_verify(struct registry *, const struct tenant *t);
+
+/*
  * Whether the file on disk is ciphertext: 1 if its first 16 bytes are
  * not SQLite's plaintext header ("SQLite format 3" and a NUL, the
  * database file format's offset 0), 0 if they are, -1 if the file

@@ -229,7 +229,6 @@ cmd_restore(const char *dir, char **args)
 	struct keyring	*kr;
 	struct registry	*reg;
 	struct tenant	 t;
-	struct tenantdb	*tdb = NULL;
 	unsigned char	*key = NULL, *cur = NULL;
 	sqlite3		*copy = NULL;
 	int		 lock = -1;
@@ -325,16 +324,11 @@ cmd_restore(const char *dir, char **args)
 	}
 	registry_tenant_free(&t);
 	if (registry_get(reg, id, &t) != ERR_OK ||
-	    tenantdb_open(reg, &t, NULL, &tdb) != ERR_OK ||
-	    tenantdb_check(tdb) == -1) {
+	    tenantdb_verify(reg, &t) == -1) {
 		fprintf(stderr, "cellarctl: %s: the restored file does not "
 		    "read back; the tenant stays held\n", id);
-		tenantdb_abandon(tdb);
-		tdb = NULL;
 		goto out;
 	}
-	tenantdb_close(tdb);
-	tdb = NULL;
 	snprintf(detail, sizeof(detail), "run=%s", run);
 	if (registry_audit_add(reg, clock_now(), "restore", id, detail) !=
 	    ERR_OK || registry_release(reg, id, clock_now()) != ERR_OK) {
@@ -350,7 +344,6 @@ out:
 	if (lock != -1)
 		close(lock);
 	sqlite3_close(copy);
-	tenantdb_close(tdb);
 	if (key != NULL)
 		sodium_free(key);
 	if (cur != NULL)

@@ -120,7 +120,6 @@ cmd_tenant_release(const char *dir, char **args)
 	struct conf	*cfg = NULL;
 	struct keyring	*kr;
 	struct registry	*reg;
-	struct tenantdb	*tdb = NULL;
 	struct tenant	 t;
 	const char	*id = args[0];
 	int		 rc = 1;
@@ -136,19 +135,13 @@ cmd_tenant_release(const char *dir, char **args)
 		fprintf(stderr, "cellarctl: %s is not quarantined\n", id);
 		goto out;
 	}
-	if (tenantdb_open(reg, &t, NULL, &tdb) != ERR_OK ||
-	    tenantdb_check(tdb) == -1) {
+	if (tenantdb_verify(reg, &t) == -1) {
 		fprintf(stderr, "cellarctl: %s: its file is still damaged or "
 		    "not its own; restore it first: move the .db, -wal and "
 		    "-shm aside together, put the backup's .db in place (the "
 		    "tenant stays held)\n", id);
-		/* Closing would checkpoint its -wal into it. */
-		tenantdb_abandon(tdb);
-		tdb = NULL;
 		goto out;
 	}
-	tenantdb_close(tdb);
-	tdb = NULL;
 	if (registry_release(reg, id, clock_now()) != ERR_OK) {
 		fprintf(stderr, "cellarctl: %s: cannot update the registry\n",
 		    id);
@@ -157,7 +150,6 @@ cmd_tenant_release(const char *dir, char **args)
 	printf("%s: released; its file is intact\n", id);
 	rc = 0;
 out:
-	tenantdb_close(tdb);
 	registry_tenant_free(&t);
 	close_registry(cfg, kr, reg);
 	return rc;

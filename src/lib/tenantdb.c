@@ -252,3 +252,18 @@ tenantdb_tx(struct tenantdb *h, enum err (*fn)(sqlite3 *, void *),
 
 	return db_tx(h->db, tx_check, &c);
 }
+
+int
+tenantdb_verify(struct registry *reg, const struct tenant *t)
+{
+	struct tenantdb	*h = NULL;
+
+	if (tenantdb_open(reg, t, NULL, &h) != ERR_OK)
+		return -1;
+	if (tenantdb_check(h) == -1) {
+		tenantdb_abandon(h);	/* a close could checkpoint into it */
+		return -1;
+	}
+	tenantdb_close(h);
+	return 0;
+}
