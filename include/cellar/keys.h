@@ -58,8 +58,10 @@ void	 keys_free(struct keyring *);
  * one stat when it did not): versions made by another process are added,
  * destroyed ones dropped and wiped.  The same keyring, new contents, so
  * every holder of kr (the registry) sees them.  1 if it changed, 0 if
- * not, -1 with err (kr unchanged).  Workers call it per request: a
- * rotation's new master key reaches them without a restart.
+ * not, -1 with err (kr unchanged).  The registry calls it when a
+ * wrapped key or secret names a master version the ring lacks, and
+ * before it reconnects: a rotation's new master key reaches a running
+ * worker without a restart, and costs nothing per request.
  */
 int	 keys_refresh(struct keyring *, char *err, size_t errsz);
 

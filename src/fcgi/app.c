@@ -8,7 +8,6 @@
 
 #include "cellar/clock.h"
 #include "cellar/db.h"
-#include "cellar/keys.h"
 #include "cellar/log.h"
 #include "auth.h"
 #include "fcgi.h"
@@ -112,17 +111,10 @@ app_serve(const struct app *a, const struct http_io *io)
 	struct auth_state st;
 	struct req	 r;
 	struct reply	 rep;
-	char		 kerr[256];
 	enum err	 e;
 
 	reply_init(&rep);
 	memset(&st, 0, sizeof(st));
-	/*
-	 * One stat: a master key the reaper added since (a rotation) is
-	 * loaded before anything needs it.  A failure keeps the keys we have.
-	 */
-	if (keys_refresh(a->kr, kerr, sizeof(kerr)) == -1)
-		log_msg(LOGL_WARN, NULL, "reason=keys_refresh_failed");
 	if ((e = req_init(&r, io, a->base_path, a)) == ERR_OK) {
 		r.auth = &st;
 		router_dispatch(routes, nroutes, auth_request, &r, io, &rep);
