@@ -8,7 +8,9 @@
 #                         spawn-fcgi + multiwatch) and a short fuzz run
 #   make run              the stack in the foreground on 127.0.0.1:$(PORT)
 #   make bench            throughput and latency against a hello-world
-#                         FastCGI program behind the same nginx
+#                         FastCGI program behind the same nginx, then
+#                         the scaling table (1,000 tenants, 1 to 1,000
+#                         of them active)
 #   make bench-reaper     backup time for N tenants, and the workers'
 #                         p99 while it runs
 #   make bench-scale      requests spread over K of R tenants
@@ -81,7 +83,7 @@ endif
 # The library: shared by every program.
 LIB_SRCS = src/lib/backup.c src/lib/buf.c src/lib/clock.c src/lib/collate.c src/lib/conf.c \
 	   src/lib/conf_schema.c src/lib/db.c src/lib/err.c src/lib/file.c src/lib/http.c \
-	   src/lib/jira.c src/lib/json.c src/lib/keys.c src/lib/log.c \
+	   src/lib/jira.c src/lib/json.c src/lib/keys.c src/lib/log.c src/lib/memlock.c \
 	   src/lib/outbound.c src/lib/qsh.c src/lib/registry.c \
 	   src/lib/tenantdb.c src/lib/token.c src/lib/tpl.c \
 	   src/lib/tpl_import.c src/lib/util.c
@@ -109,7 +111,7 @@ REAPER_OBJS = $(REAPER_SRCS:src/%.c=$(B)/obj/%.o)
 
 # Unit tests, by what they link: the library alone, or the worker's
 # objects too.  Each is tests/unit/test_NAME.c plus the shared fixture.
-LIB_TESTS  = backup buf clock collate conf db file headers json keys qsh \
+LIB_TESTS  = backup buf clock collate conf db file headers json keys memlock qsh \
 	     registry \
 	     tenantdb token tpl tpl_import util
 FCGI_TESTS = auth installkey render req router
@@ -234,8 +236,10 @@ run: all
 	@$(RUN_ENV) tests/stack run $(STATE) $(PORT)
 
 bench:
-	@$(MAKE) --no-print-directory SANITIZE= all build/hello.fcgi
+	@$(MAKE) --no-print-directory SANITIZE= all build/hello.fcgi \
+	    build/bench-populate
 	@tests/bench/run
+	@SCALE_REGISTRY="$${SCALE_REGISTRY:-1000}" tests/bench/scale
 
 # The reaper: backup time and the list's p99 meanwhile, for N tenants
 # (REAPER_BENCH_N="100 1000 10000").

@@ -32,6 +32,7 @@
 #include <sodium.h>
 
 #include "cellar/log.h"
+#include "cellar/memlock.h"
 #include "fcgi.h"
 #include "pool.h"
 
@@ -165,7 +166,8 @@ serve_fcgi(const struct app *a)
 		    SO_RCVTIMEO, &tv, sizeof(tv)) == -1;
 	}
 	log_msg(LOGL_INFO, NULL, "event=worker_start max_requests=%lld "
-	    "idle_exit=%lld", max, idle);
+	    "idle_exit=%lld memlock=%s", max, idle,
+	    memlock_active() ? "all" : "buffers");
 	while (served < max) {
 		if (stop_signal) {
 			why = "signal";
@@ -219,6 +221,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: cellar.fcgi [--config DIR]\n");
 		return 2;
 	}
+	/* Before any key is in memory; refused: the libraries lock theirs. */
+	(void)memlock_all();
 	if (sodium_init() < 0) {
 		log_msg(LOGL_ERR, NULL, "reason=sodium_init_failed");
 		return 1;

@@ -14,6 +14,13 @@ static struct pool_slot {
 	unsigned long	 used;		/* pool_clock when last handed out */
 } slots[POOL_SIZE];
 static unsigned long pool_clock;
+/*
+ * The POOL_WARM slots handed out last, most recent first: they keep
+ * their page caches and statements; a slot that falls out of this list
+ * is made small (tenantdb_release_memory).
+ */
+static struct pool_slot *warm[POOL_WARM];
+static size_t	 nwarm;
 /* A handle was abandoned: this process ends after its request. */
 static int	 exit_wanted;
 
@@ -30,6 +37,37 @@ pool_find(const char *id)
 	return NULL;
 }
 
+/* Takes s out of the warm list, if it is there. */
+static void
+warm_remove(struct pool_slot *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < nwarm; i++)
+		if (warm[i] == s) {
+			memmove(&warm[i], &warm[i + 1], (nwarm - i - 1) *
+			    sizeof(warm[0]));
+			nwarm--;
+			return;
+		}
+}
+
+/* Puts s first in the warm list; the slot that falls out is shrunk. */
+static void
+warm_touch(struct pool_slot *s)
+{
+	if (nwarm > 0 && warm[0] == s)
+		return;
+	warm_remove(s);
+	if (nwarm == POOL_WARM) {
+		tenantdb_release_memory(warm[POOL_WARM - 1]->tdb);
+		nwarm--;
+	}
+	memmove(&warm[1], &warm[0], nwarm * sizeof(warm[0]));
+	warm[0] = s;
+	nwarm++;
+}
+
 /*
  * Never closed, and the process ends after its request: its connection
  * stays on the file (and SQLite shares a file's -shm between all the
@@ -38,6 +76,7 @@ pool_find(const char *id)
 static void
 pool_abandon(struct pool_slot *s)
 {
+	warm_remove(s);
 	tenantdb_abandon(s->tdb);
 	memset(s, 0, sizeof(*s));
 	exit_wanted = 1;
@@ -57,6 +96,7 @@ pool_release(struct registry *reg, struct pool_slot *s)
 
 	if (s->tdb == NULL)
 		return;
+	warm_remove(s);
 	memset(&t, 0, sizeof(t));
 	keep_open = reg == NULL ||
 	    registry_get(reg, tenantdb_id(s->tdb), &t) != ERR_OK ||
@@ -119,6 +159,7 @@ pool_tenantdb(struct registry *reg, const struct tenant *t, const char *rid,
 		s->tdb = tdb;
 	}
 	s->used = ++pool_clock;
+	warm_touch(s);
 	*out = s->tdb;
 	return ERR_OK;
 }

@@ -155,6 +155,7 @@ router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
     struct req *r, const struct http_io *io, struct reply *rep)
 {
 	enum err	 e;
+	int		 tries;
 
 	rep->status = 200;
 	if ((e = router_match(tab, n, r, rep->allow, sizeof(rep->allow))) !=
@@ -191,11 +192,13 @@ router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
 	e = r->route->handler(r, rep);
 	/*
 	 * Its tenant's file was re-encrypted meanwhile and nothing was
-	 * written (tenantdb_tx): once more, on the new file.  A handler
-	 * writes at most once, so running it again repeats no write.
+	 * written (tenantdb_tx): again, on the new file, a bounded number
+	 * of times (a write that waited out one rotation's lock can meet
+	 * the next one's).  A handler writes at most once, so running it
+	 * again repeats no write.
 	 */
-	if (e == ERR_REKEYED &&
-	    router_auth(auth, r, AUTH_PHASE_REFRESH) == ERR_OK) {
+	for (tries = 1; e == ERR_REKEYED && tries < ROUTER_REKEY_TRIES &&
+	    router_auth(auth, r, AUTH_PHASE_REFRESH) == ERR_OK; tries++) {
 		log_msg(LOGL_INFO, r->rid, "event=retry reason=tenant_rekeyed");
 		reply_free(rep);
 		reply_init(rep);

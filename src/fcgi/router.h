@@ -40,6 +40,8 @@ struct route {
 
 /* The media type of every body the worker takes. */
 #define ROUTE_JSON	"application/json"
+/* Runs of a handler whose tenant file was re-encrypted under it. */
+#define ROUTER_REKEY_TRIES	3
 
 /*
  * Finds the route for req->method and req->path, filling req->route and

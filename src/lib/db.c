@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -42,10 +43,14 @@ db_status_code(enum db_status s)
 static int
 db_key_as(sqlite3 *db, const unsigned char *key, int rekey)
 {
-	char	*hex;
-	int	 rc;
+	/*
+	 * Guarded memory (sodium_malloc) taken once per process and wiped
+	 * after each use: a sodium_malloc per open costs 11 system calls.
+	 */
+	static char	*hex;
+	int		 rc;
 
-	if ((hex = sodium_malloc(68)) == NULL)
+	if (hex == NULL && (hex = sodium_malloc(68)) == NULL)
 		return -1;
 	hex[0] = 'x';
 	hex[1] = '\'';
@@ -53,7 +58,7 @@ db_key_as(sqlite3 *db, const unsigned char *key, int rekey)
 	hex[66] = '\'';
 	hex[67] = '\0';
 	rc = rekey ? sqlite3_rekey(db, hex, 67) : sqlite3_key(db, hex, 67);
-	sodium_free(hex);
+	sodium_memzero(hex, 68);
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -370,20 +375,87 @@ wal_beside(const char *path)
 	return access(wal, F_OK) == 0;
 }
 
+/* db's journal mode as PRAGMA journal_mode answers sql, into mode. */
+static int
+db_journal_mode(sqlite3 *db, const char *sql, char *mode, size_t len)
+{
+	sqlite3_stmt	*st = NULL;
+	const char	*m;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && (m = (const char *)sqlite3_column_text(st,
+	    0)) != NULL)
+		rc = snprintf(mode, len, "%s", m) < (int)len ? SQLITE_OK :
+		    SQLITE_ERROR;
+	else if (rc == SQLITE_ROW)
+		rc = SQLITE_ERROR;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Puts db (key checked, no transaction open) in rollback-journal mode
+ * (DELETE).  A file found in WAL mode (made before tenant files left
+ * it) is switched only when its -wal holds nothing (switching
+ * checkpoints the -wal into the file, and a -wal a crash left may sit
+ * beside a file damaged since: such a file must stay as it was found
+ * until it has been read whole) and no other connection has it open,
+ * which SQLite tells at once (the busy timeout is off meanwhile, so no
+ * open waits for it); otherwise it is used in WAL mode and a later open
+ * switches it.  0, or -1 on any other failure.
+ */
+static int
+db_rollback_mode(sqlite3 *db)
+{
+	struct stat	 sb;
+	const char	*path;
+	char		 mode[16], wal[4096];
+	int		 rc;
+
+	if (db_journal_mode(db, "PRAGMA journal_mode", mode,
+	    sizeof(mode)) != SQLITE_OK)
+		return -1;
+	if (strcmp(mode, "delete") == 0)
+		return 0;
+	if ((path = sqlite3_db_filename(db, "main")) == NULL ||
+	    snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal))
+		return -1;
+	if (stat(wal, &sb) == 0 && sb.st_size > 0)
+		return 0;
+	sqlite3_busy_timeout(db, 0);
+	rc = db_journal_mode(db, "PRAGMA journal_mode = DELETE", mode,
+	    sizeof(mode));
+	sqlite3_busy_timeout(db, DB_BUSY_MS);
+	if (rc == SQLITE_OK)
+		return strcmp(mode, "delete") == 0 || strcmp(mode, "wal") == 0 ?
+		    0 : -1;
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ?
+	    0 : -1;
+}
+
+/* A tenant connection's lookaside: slot size (bytes) and count. */
+#define DB_LOOKASIDE_SZ		128
+#define DB_LOOKASIDE_CNT	32
+/* A tenant connection's page cache bound (PRAGMA cache_size: KiB). */
+#define DB_TENANT_CACHE		"-128"
+
 static enum db_status
-db_open_impl(const char *path, const unsigned char *key, int create,
+db_open_impl(const char *path, const unsigned char *key, int flags,
     const struct db_migration *m, size_t nmig, int probe, sqlite3 **out)
 {
 	sqlite3		*db = NULL;
 	enum db_status	 st = DB_ERROR;
-	int		 flags, rc, persist;
+	int		 oflags, rc, persist;
 
 	*out = NULL;
-	if (!create && access(path, F_OK) == -1)
+	if (!(flags & DB_CREATE) && access(path, F_OK) == -1)
 		return DB_MISSING;
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-	    (create ? SQLITE_OPEN_CREATE : 0);
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
+	oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (flags & DB_CREATE ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(path, &db, oflags, NULL) != SQLITE_OK)
 		goto out;
 	/*
 	 * Before the first statement: the key check and the schema read
@@ -393,13 +465,23 @@ db_open_impl(const char *path, const unsigned char *key, int create,
 	 */
 	sqlite3_busy_timeout(db, DB_BUSY_MS);
 	/*
+	 * SQLite's default lookaside (100 slots of 1,200 bytes) is written
+	 * whole at open: 120 KB of every connection, most of what a worker
+	 * keeps per open tenant file.  A small one keeps its benefit for
+	 * the short-lived small allocations of a statement.
+	 */
+	if (flags & DB_ROLLBACK)
+		(void)sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL,
+		    DB_LOOKASIDE_SZ, DB_LOOKASIDE_CNT);
+	/*
 	 * The -wal and -shm stay when the last connection closes (the -wal
 	 * emptied): a file that has been open once opens again, and reads,
 	 * on a full disk, where creating them would fail.
 	 */
 	persist = 1;
-	(void)sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL,
-	    &persist);
+	if (!(flags & DB_ROLLBACK))
+		(void)sqlite3_file_control(db, "main",
+		    SQLITE_FCNTL_PERSIST_WAL, &persist);
 	if (db_key(db, key) == -1)
 		goto out;
 	/* The key is only checked when a page is read. */
@@ -411,10 +493,19 @@ db_open_impl(const char *path, const unsigned char *key, int create,
 	}
 	if (rc != SQLITE_OK)
 		goto out;
-	if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
-	    db_exec(db, "PRAGMA journal_size_limit = 0") == -1 ||
-	    db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
+	if (flags & DB_ROLLBACK) {
+		/* Left as it is when this process may have it open. */
+		if (!(flags & DB_KEEP_JOURNAL) && db_rollback_mode(db) == -1)
+			goto out;
+	} else if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
+	    db_exec(db, "PRAGMA journal_size_limit = 0") == -1)
+		goto out;
+	if (db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1)
+		goto out;
+	/* A tenant's page cache: bounded, a worker keeps many (pool.h). */
+	if ((flags & DB_ROLLBACK) && db_exec(db, "PRAGMA cache_size = "
+	    DB_TENANT_CACHE) == -1)
 		goto out;
 	/* Before the migrations, which may use them too. */
 	if (sqlite3_create_function(db, "cellar_fold", 1, SQLITE_UTF8 |
@@ -459,10 +550,10 @@ out:
 }
 
 enum db_status
-db_open(const char *path, const unsigned char *key, int create,
+db_open(const char *path, const unsigned char *key, int flags,
     const struct db_migration *m, size_t nmig, sqlite3 **out)
 {
-	return db_open_impl(path, key, create, m, nmig, 0, out);
+	return db_open_impl(path, key, flags, m, nmig, 0, out);
 }
 
 enum db_status
@@ -487,6 +578,13 @@ db_selftest(void)
 	unsigned char	 key[KEY_BYTES];
 	int		 ok = 0;
 
+	/*
+	 * No bulk allocation of 100 pages (125 KB) per connection's page
+	 * cache: pages are allocated as they are read, so a connection
+	 * costs what it uses (a worker keeps many open; pool.h).  Only
+	 * before SQLite initializes: the first call of a process.
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 	randombytes_buf(key, sizeof(key));
 	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK || db_key(db, key) == -1)

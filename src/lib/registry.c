@@ -260,8 +260,9 @@ registry_connect(struct registry *reg, const char *path, unsigned char *key,
 	for (i = 0; i < n; i++) {
 		if (keys_derive(reg->kr, vers[i], KDF_REGISTRY, key) == -1)
 			continue;
-		st = create ? db_open(path, key, 1, db_registry_migrations,
-		    db_registry_nmigrations, &reg->db) : db_open_probe(path,
+		st = create ? db_open(path, key, DB_CREATE,
+		    db_registry_migrations, db_registry_nmigrations,
+		    &reg->db) : db_open_probe(path,
 		    key, db_registry_migrations, db_registry_nmigrations,
 		    &reg->db);
 		reg->master = vers[i];
@@ -739,7 +740,7 @@ tenant_file_create(struct registry *reg, const char *id, long long now,
 	if (access(path, F_OK) == 0)
 		goto out;
 	made = 1;
-	if (db_open(path, dek, 1, db_tenant_migrations,
+	if (db_open(path, dek, DB_CREATE | DB_ROLLBACK, db_tenant_migrations,
 	    db_tenant_nmigrations, &db) != DB_OK)
 		goto out;
 	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES "

@@ -21,7 +21,56 @@ struct tenantdb {
 	int		 key_version;
 	long long	 holds;		/* the tenant's holds at open */
 	sqlite3_stmt	*stmts[TDB__MAX][TENANTDB_STMTS];
+	struct tenantdb	*prev, *next;	/* this process's open handles */
 };
+
+/*
+ * This process's open handles.  SQLite cannot tell a connection that a
+ * file is open elsewhere in the same process when it asks for an
+ * exclusive lock (POSIX locks are per process), so leaving WAL mode
+ * (db_open) is only tried on a file no handle of ours has open.
+ */
+static struct tenantdb	*open_handles;
+
+static void
+list_add(struct tenantdb *h)
+{
+	h->prev = NULL;
+	h->next = open_handles;
+	if (open_handles != NULL)
+		open_handles->prev = h;
+	open_handles = h;
+}
+
+static void
+list_remove(struct tenantdb *h)
+{
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else if (open_handles == h)
+		open_handles = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+}
+
+/* 1 if this process may have tenant id's file of version open. */
+static int
+open_here(const char *id, int version)
+{
+	const struct tenantdb *h;
+
+	/* An abandoned connection is still open, and no longer listed. */
+	if (db_abandoned() > 0)
+		return 1;
+	for (h = open_handles; h != NULL; h = h->next)
+		if (h->key_version == version && strcmp(h->id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* The data key being used by tenantdb_open (sodium_malloc'd once). */
+static unsigned char	*dek_buf;
 
 /* The file must name its owner: a swapped file is refused. */
 static int
@@ -77,8 +126,11 @@ tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
 	int		 version, master;
 
 	*out = NULL;
-	if ((h = calloc(1, sizeof(*h))) == NULL ||
-	    (dek = sodium_malloc(KEY_BYTES)) == NULL)
+	/* Guarded memory taken once per process, wiped after each open. */
+	if (dek_buf == NULL && (dek_buf = sodium_malloc(KEY_BYTES)) == NULL)
+		return ERR_INTERNAL;
+	dek = dek_buf;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
 		goto out;
 	if (registry_dek(reg, t->id, dek, &version, &master, &created) ==
 	    -1) {
@@ -89,7 +141,8 @@ tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
 	/* The file of the current key: a rotation writes a new one. */
 	if ((path = registry_tenant_path(reg, t->id, version)) == NULL)
 		goto out;
-	if ((ds = db_open(path, dek, 0, db_tenant_migrations,
+	if ((ds = db_open(path, dek, DB_ROLLBACK | (open_here(t->id,
+	    version) ? DB_KEEP_JOURNAL : 0), db_tenant_migrations,
 	    db_tenant_nmigrations, &db)) != DB_OK) {
 		log_msg(LOGL_ERR, rid, "reason=tenant_open_failed tenant=%s "
 		    "status=%s", t->id, db_status_code(ds));
@@ -111,13 +164,14 @@ tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
 	h->holds = t->holds;
 	h->db = db;
 	db = NULL;
+	list_add(h);
 	*out = h;
 	h = NULL;
 	e = ERR_OK;
 out:
 	db_close(db);
 	free(h);
-	sodium_free(dek);
+	sodium_memzero(dek, KEY_BYTES);
 	free(path);
 	return e;
 }
@@ -139,6 +193,7 @@ tenantdb_close(struct tenantdb *h)
 {
 	if (h == NULL)
 		return;
+	list_remove(h);
 	finalize_all(h);
 	db_close(h->db);
 	free(h);
@@ -149,6 +204,7 @@ tenantdb_abandon(struct tenantdb *h)
 {
 	if (h == NULL)
 		return;
+	list_remove(h);
 	finalize_all(h);
 	db_abandon(h->db);
 	free(h);
@@ -204,6 +260,13 @@ tenantdb_stmt(struct tenantdb *h, enum tenantdb_store s, int i,
 		*slot = NULL;
 	}
 	return *slot;
+}
+
+void
+tenantdb_release_memory(struct tenantdb *h)
+{
+	finalize_all(h);
+	(void)sqlite3_db_release_memory(h->db);
 }
 
 int

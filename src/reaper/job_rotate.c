@@ -186,7 +186,7 @@ rotate_tenant(struct rot *o, const char *id)
 	struct tenantdb	*old = NULL, *lock = NULL;
 	unsigned char	*dek = NULL;
 	char		*newp = NULL, why[256];
-	sqlite3		*wal = NULL;
+	sqlite3		*fresh = NULL;
 	int		 v, locked = 0, rc = -1;
 	enum db_status	 st;
 
@@ -237,18 +237,17 @@ rotate_tenant(struct rot *o, const char *id)
 		goto out;
 	}
 	/*
-	 * In WAL mode before any worker sees it: switching a file's journal
-	 * mode needs it alone, and two workers opening it at once would find
-	 * it busy (the copy is made in rollback-journal mode).
+	 * Opened once as a worker will open it (key, journal mode, schema
+	 * version) before any worker sees it.
 	 */
-	if (db_open(newp, dek, 0, db_tenant_migrations, db_tenant_nmigrations,
-	    &wal) != DB_OK) {
+	if (db_open(newp, dek, DB_ROLLBACK, db_tenant_migrations,
+	    db_tenant_nmigrations, &fresh) != DB_OK) {
 		log_msg(LOGL_ERR, NULL, "job=rotate tenant=%s "
 		    "reason=new_file_open_failed", id);
 		goto out;
 	}
-	db_close(wal);
-	wal = NULL;
+	db_close(fresh);
+	fresh = NULL;
 	reaper_step("rotate.verified");
 	if (registry_rotate_promote(r->reg, id, v, clock_now()) != ERR_OK) {
 		log_msg(LOGL_ERR, NULL, "job=rotate tenant=%s "

@@ -33,6 +33,7 @@
 #include "cellar/db.h"
 #include "cellar/keys.h"
 #include "cellar/log.h"
+#include "cellar/memlock.h"
 #include "cellar/registry.h"
 #include "cellar/util.h"
 #include "cellar/version.h"
@@ -202,6 +203,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "cellar-reaper: unknown job '%s'\n", what);
 		return usage();
 	}
+	/* Before any key is in memory; refused: the libraries lock theirs. */
+	(void)memlock_all();
 	if (sodium_init() < 0 || db_selftest() == -1) {
 		fprintf(stderr, "cellar-reaper: libsodium or SQLCipher failed "
 		    "its self-test\n");

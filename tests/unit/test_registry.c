@@ -227,11 +227,11 @@ test_file_opens_under_its_own_key_only(void **state)
 	assert_int_equal(registry_dek(f->reg, f->t.id, ka, &v, &m, &created),
 	    0);
 	assert_non_null(path = registry_tenant_path(f->reg, b.id, 1));
-	assert_int_equal(db_open(path, ka, 0, db_tenant_migrations,
+	assert_int_equal(db_open(path, ka, DB_ROLLBACK, db_tenant_migrations,
 	    db_tenant_nmigrations, &db), DB_WRONG_KEY);
 	free(path);
 	assert_non_null(path = registry_tenant_path(f->reg, f->t.id, 1));
-	assert_int_equal(db_open(path, ka, 0, db_tenant_migrations,
+	assert_int_equal(db_open(path, ka, DB_ROLLBACK, db_tenant_migrations,
 	    db_tenant_nmigrations, &db), DB_OK);
 	db_close(db);
 	free(path);

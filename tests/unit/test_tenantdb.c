@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -38,6 +39,151 @@ test_open_names_tenant_and_prepares_nothing(void **state)
 	assert_null(sqlite3_next_stmt(tenantdb_sqlite(tdb), NULL));
 	tenantdb_close(tdb);
 	tenantdb_close(NULL);
+}
+
+/* journal_mode of db, as PRAGMA journal_mode answers. */
+static void
+assert_journal_mode(sqlite3 *db, const char *want)
+{
+	sqlite3_stmt	*st;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1,
+	    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(st, 0), want);
+	sqlite3_finalize(st);
+}
+
+/*
+ * Tenant files use a rollback journal: nothing beside the file while no
+ * one writes (no -wal, no -shm to open and rebuild at every open), and a
+ * file left in WAL mode by an older cellar is switched by the first open
+ * that finds it alone, never by one that would have to wait.
+ */
+static void
+test_tenant_files_use_a_rollback_journal(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct tenantdb	*a, *b;
+	char		*path, side[512];
+
+	assert_non_null(path = registry_tenant_path(f->reg, f->t.id, 1));
+	assert_journal_mode(tenantdb_sqlite(f->tdb), "delete");
+	snprintf(side, sizeof(side), "%s-wal", path);
+	assert_int_equal(access(side, F_OK), -1);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	assert_int_equal(access(side, F_OK), -1);
+	/* A second handle in this process (the reaper's rotation) too. */
+	assert_int_equal(tenantdb_open(f->reg, &f->t, NULL, &b), ERR_OK);
+	assert_journal_mode(tenantdb_sqlite(b), "delete");
+	assert_journal_mode(tenantdb_sqlite(f->tdb), "delete");
+	tenantdb_close(b);
+
+	/* An older cellar's file: in WAL mode, with a second handle open. */
+	tenantdb_close(f->tdb);
+	f->tdb = NULL;
+	assert_int_equal(tenantdb_open(f->reg, &f->t, NULL, &a), ERR_OK);
+	assert_int_equal(sqlite3_exec(tenantdb_sqlite(a), "PRAGMA "
+	    "journal_mode = WAL", NULL, NULL, NULL), SQLITE_OK);
+	assert_journal_mode(tenantdb_sqlite(a), "wal");
+	/* Not alone: opens at once, used as it is. */
+	assert_int_equal(tenantdb_open(f->reg, &f->t, NULL, &b), ERR_OK);
+	assert_journal_mode(tenantdb_sqlite(b), "wal");
+	tenantdb_close(a);
+	tenantdb_close(b);
+	/* Alone: switched, and the -wal is gone. */
+	assert_int_equal(tenantdb_open(f->reg, &f->t, NULL, &f->tdb), ERR_OK);
+	assert_journal_mode(tenantdb_sqlite(f->tdb), "delete");
+	snprintf(side, sizeof(side), "%s-wal", path);
+	assert_int_equal(access(side, F_OK), -1);
+	free(path);
+}
+
+/* Copies file from to to (a byte image, as a crash would leave it). */
+static void
+copy_bytes(const char *from, const char *to)
+{
+	FILE	*in, *out;
+	char	 buf[8192];
+	size_t	 n;
+
+	assert_non_null(in = fopen(from, "rb"));
+	assert_non_null(out = fopen(to, "wb"));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * An older cellar's WAL file with transactions left in its -wal by a
+ * crash: opening it never switches it (that would checkpoint the -wal
+ * into the file before anyone read it whole); the transactions are seen.
+ */
+static void
+test_a_wal_left_by_a_crash_is_not_checkpointed_by_opening(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct tenantdb	*a, *b;
+	struct stat	 before, after;
+	char		*path, wal[512], img[512], imgwal[512];
+	long long	 n;
+
+	assert_non_null(path = registry_tenant_path(f->reg, f->t.id, 1));
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(img, sizeof(img), "%s.img", path);
+	snprintf(imgwal, sizeof(imgwal), "%s.img-wal", path);
+	tenantdb_close(f->tdb);
+	f->tdb = NULL;
+	/* A connection writes in WAL mode; its files are copied mid-life. */
+	assert_int_equal(tenantdb_open(f->reg, &f->t, NULL, &a), ERR_OK);
+	assert_int_equal(sqlite3_exec(tenantdb_sqlite(a), "PRAGMA "
+	    "journal_mode = WAL; INSERT INTO templates (name, body, scope, "
+	    "owner, created_at, updated_at) VALUES ('in the wal', 'b', "
+	    "'global', 'acct-a', 1, 1)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(stat(wal, &before), 0);
+	assert_true(before.st_size > 0);
+	copy_bytes(path, img);
+	copy_bytes(wal, imgwal);
+	tenantdb_abandon(a);
+	/* The crash image takes the file's place. */
+	assert_int_equal(rename(img, path), 0);
+	assert_int_equal(rename(imgwal, wal), 0);
+	assert_int_equal(stat(wal, &before), 0);
+
+	assert_int_equal(tenantdb_open(f->reg, &f->t, NULL, &b), ERR_OK);
+	assert_journal_mode(tenantdb_sqlite(b), "wal");
+	assert_int_equal(stat(wal, &after), 0);
+	assert_int_equal(after.st_size, before.st_size);
+	assert_int_equal(tpl_count_visible(b, "acct-a", &n), ERR_OK);
+	assert_int_equal(n, 1);
+	/* This process abandoned a connection to the file: never closed. */
+	tenantdb_abandon(b);
+	free(path);
+}
+
+/*
+ * A handle shrunk while idle (the worker's pool does it to all but the
+ * last few) answers as before: statements and pages come back on use.
+ */
+static void
+test_released_handle_still_answers(void **state)
+{
+	struct fx_tenant *f = *state;
+	sqlite3_stmt	*a;
+	long long	 before, after;
+
+	assert_non_null(a = tenantdb_stmt(f->tdb, TDB_TPL, 5,
+	    "SELECT count(*) FROM templates"));
+	assert_int_equal(tpl_count_visible(f->tdb, "acct-a", &before),
+	    ERR_OK);
+	tenantdb_release_memory(f->tdb);
+	assert_null(sqlite3_next_stmt(tenantdb_sqlite(f->tdb), NULL));
+	assert_int_equal(tpl_count_visible(f->tdb, "acct-a", &after),
+	    ERR_OK);
+	assert_int_equal(after, before);
+	assert_non_null(tenantdb_stmt(f->tdb, TDB_TPL, 5,
+	    "SELECT count(*) FROM templates"));
 }
 
 static void
@@ -144,14 +290,14 @@ test_search_table_is_filled_for_older_files(void **state)
 	randombytes_buf(key, sizeof(key));
 	snprintf(path, sizeof(path), "%s/old.db", f->dir);
 	assert_true(db_tenant_nmigrations >= 3);
-	assert_int_equal(db_open(path, key, 1, db_tenant_migrations, 2, &db),
-	    DB_OK);
+	assert_int_equal(db_open(path, key, DB_CREATE | DB_ROLLBACK,
+	    db_tenant_migrations, 2, &db), DB_OK);
 	assert_int_equal(sqlite3_exec(db, "INSERT INTO templates (name, body, "
 	    "scope, owner, created_at, updated_at) VALUES ('Grüße', "
 	    "'Zur STRASSE', 'personal', 'a', 1, 1)", NULL, NULL, NULL),
 	    SQLITE_OK);
 	db_close(db);
-	assert_int_equal(db_open(path, key, 0, db_tenant_migrations,
+	assert_int_equal(db_open(path, key, DB_ROLLBACK, db_tenant_migrations,
 	    db_tenant_nmigrations, &db), DB_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT folded FROM "
 	    "template_search", -1, &st, NULL), SQLITE_OK);
@@ -320,6 +466,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		FX_TENANT_TEST(test_open_names_tenant_and_prepares_nothing),
 		FX_TENANT_TEST(test_statements_prepared_once_per_handle),
+		FX_TENANT_TEST(test_tenant_files_use_a_rollback_journal),
+		FX_TENANT_TEST(test_released_handle_still_answers),
+		FX_TENANT_TEST(
+		    test_a_wal_left_by_a_crash_is_not_checkpointed_by_opening),
 		FX_TENANT_TEST(test_two_handles_on_one_file_see_each_other),
 		FX_TENANT_TEST(test_a_file_naming_another_tenant_is_refused),
 		FX_TENANT_TEST(test_encryption_is_read_from_the_file),
