@@ -112,7 +112,7 @@ const char	*db_status_code(enum db_status);
 /* db_open's flags. */
 #define DB_CREATE	0x1	/* create the file if it is missing */
 #define DB_ROLLBACK	0x2	/* rollback journal (DELETE), not WAL */
-#define DB_KEEP_JOURNAL	0x4	/* with DB_ROLLBACK: leave a WAL file so */
+#define DB_KEEP_MODE	0x4	/* with DB_ROLLBACK: a WAL file stays WAL */
 
 /*
  * Opens (creating with DB_CREATE) path with key (KEY_BYTES raw bytes),
@@ -133,7 +133,7 @@ const char	*db_status_code(enum db_status);
  * and a missing -journal, and a write waits for the readers of that one
  * tenant for the length of its commit.  A file in WAL mode opened with
  * DB_ROLLBACK is switched when its -wal is empty and no other process
- * has it open; the caller adds DB_KEEP_JOURNAL when this process may
+ * has it open; the caller adds DB_KEEP_MODE when this process may
  * have it open (SQLite cannot see its own process's locks; tenantdb.c
  * keeps the list).
  *

@@ -175,8 +175,9 @@ entry(const struct backup_manifest *m, const char *id)
 
 /*
  * Puts the copy staged at stage in place of the tenant's file: the old
- * -wal and -shm go first (a -wal left beside the restored file would be
- * replayed over it), then the rename.  The tenant is held meanwhile.
+ * -wal, -shm and -journal go first (left beside the restored file, a
+ * -wal would be replayed over it and a hot -journal rolled back into
+ * it), then the rename.  The tenant is held meanwhile.
  */
 static int
 swap_in(const char *live, const char *stage)

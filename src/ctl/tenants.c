@@ -137,9 +137,10 @@ cmd_tenant_release(const char *dir, char **args)
 	}
 	if (tenantdb_verify(reg, &t) == -1) {
 		fprintf(stderr, "cellarctl: %s: its file is still damaged or "
-		    "not its own; restore it first: move the .db, -wal and "
-		    "-shm aside together, put the backup's .db in place (the "
-		    "tenant stays held)\n", id);
+		    "not its own; restore it first (cellarctl restore), or "
+		    "move the .db and any -journal, -wal and -shm aside "
+		    "together and put the backup's .db in place (the tenant "
+		    "stays held)\n", id);
 		goto out;
 	}
 	if (registry_release(reg, id, clock_now()) != ERR_OK) {

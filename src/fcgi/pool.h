@@ -9,7 +9,7 @@
  * private memory and about 170 descriptors however many tenants are
  * active (make bench-scale prints both).  With more active tenants than
  * POOL_SIZE per worker, most requests open a file: the throughput then
- * is what an open costs (about a quarter of the one-tenant figure at
+ * is what an open costs (about a fifth of the one-tenant figure at
  * 1,000 active tenants on the bench machine).
  *
  * A handle is only reused for the same tenant, the same data key

@@ -247,6 +247,15 @@ db_err(sqlite3 *db)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return ERR_UNAVAILABLE;
+	case SQLITE_READONLY:
+		/*
+		 * The file was renamed or replaced under this connection (a
+		 * restore put another in its place): SQLite refuses to write
+		 * a journal for it, and nothing was written.  The client's
+		 * retry reaches the new file.
+		 */
+		return sqlite3_extended_errcode(db) == SQLITE_READONLY_DBMOVED ?
+		    ERR_UNAVAILABLE : ERR_INTERNAL;
 	case SQLITE_IOERR:
 	case SQLITE_CANTOPEN:
 		path = sqlite3_db_filename(db, "main");
@@ -396,6 +405,33 @@ db_journal_mode(sqlite3 *db, const char *sql, char *mode, size_t len)
 	return rc;
 }
 
+/* 1 if db is in WAL mode. */
+static int
+db_is_wal(sqlite3 *db)
+{
+	char	 mode[16];
+
+	return db_journal_mode(db, "PRAGMA journal_mode", mode,
+	    sizeof(mode)) == SQLITE_OK && strcmp(mode, "wal") == 0;
+}
+
+/*
+ * A connection to a file staying in WAL mode: its -wal and -shm stay
+ * when the last connection closes (the -wal emptied), so that a file
+ * once opened opens again, and reads, on a full disk, where creating
+ * them would fail.  0 or -1.
+ */
+static int
+db_wal_keep(sqlite3 *db)
+{
+	int	 persist = 1;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist) != SQLITE_OK)
+		return -1;
+	return db_exec(db, "PRAGMA journal_size_limit = 0");
+}
+
 /*
  * Puts db (key checked, no transaction open) in rollback-journal mode
  * (DELETE).  A file found in WAL mode (made before tenant files left
@@ -423,24 +459,24 @@ db_rollback_mode(sqlite3 *db)
 	if ((path = sqlite3_db_filename(db, "main")) == NULL ||
 	    snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal))
 		return -1;
-	if (stat(wal, &sb) == 0 && sb.st_size > 0)
-		return 0;
-	sqlite3_busy_timeout(db, 0);
-	rc = db_journal_mode(db, "PRAGMA journal_mode = DELETE", mode,
-	    sizeof(mode));
-	sqlite3_busy_timeout(db, DB_BUSY_MS);
-	if (rc == SQLITE_OK)
-		return strcmp(mode, "delete") == 0 || strcmp(mode, "wal") == 0 ?
-		    0 : -1;
-	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ?
-	    0 : -1;
+	if (stat(wal, &sb) == -1 || sb.st_size == 0) {
+		sqlite3_busy_timeout(db, 0);
+		rc = db_journal_mode(db, "PRAGMA journal_mode = DELETE", mode,
+		    sizeof(mode));
+		sqlite3_busy_timeout(db, DB_BUSY_MS);
+		if (rc == SQLITE_OK && strcmp(mode, "delete") == 0)
+			return 0;
+		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY &&
+		    (rc & 0xff) != SQLITE_LOCKED)
+			return -1;
+	}
+	return db_wal_keep(db);
 }
 
-/* A tenant connection's lookaside: slot size (bytes) and count. */
-#define DB_LOOKASIDE_SZ		128
-#define DB_LOOKASIDE_CNT	32
 /* A tenant connection's page cache bound (PRAGMA cache_size: KiB). */
 #define DB_TENANT_CACHE		"-128"
+/* Dirty pages a tenant write keeps before spilling (PRAGMA cache_spill). */
+#define DB_TENANT_SPILL		"8192"
 
 static enum db_status
 db_open_impl(const char *path, const unsigned char *key, int flags,
@@ -448,7 +484,7 @@ db_open_impl(const char *path, const unsigned char *key, int flags,
 {
 	sqlite3		*db = NULL;
 	enum db_status	 st = DB_ERROR;
-	int		 oflags, rc, persist;
+	int		 oflags, rc;
 
 	*out = NULL;
 	if (!(flags & DB_CREATE) && access(path, F_OK) == -1)
@@ -464,24 +500,6 @@ db_open_impl(const char *path, const unsigned char *key, int flags,
 	 * opened an idle tenant file together).
 	 */
 	sqlite3_busy_timeout(db, DB_BUSY_MS);
-	/*
-	 * SQLite's default lookaside (100 slots of 1,200 bytes) is written
-	 * whole at open: 120 KB of every connection, most of what a worker
-	 * keeps per open tenant file.  A small one keeps its benefit for
-	 * the short-lived small allocations of a statement.
-	 */
-	if (flags & DB_ROLLBACK)
-		(void)sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL,
-		    DB_LOOKASIDE_SZ, DB_LOOKASIDE_CNT);
-	/*
-	 * The -wal and -shm stay when the last connection closes (the -wal
-	 * emptied): a file that has been open once opens again, and reads,
-	 * on a full disk, where creating them would fail.
-	 */
-	persist = 1;
-	if (!(flags & DB_ROLLBACK))
-		(void)sqlite3_file_control(db, "main",
-		    SQLITE_FCNTL_PERSIST_WAL, &persist);
 	if (db_key(db, key) == -1)
 		goto out;
 	/* The key is only checked when a page is read. */
@@ -495,17 +513,27 @@ db_open_impl(const char *path, const unsigned char *key, int flags,
 		goto out;
 	if (flags & DB_ROLLBACK) {
 		/* Left as it is when this process may have it open. */
-		if (!(flags & DB_KEEP_JOURNAL) && db_rollback_mode(db) == -1)
+		if (!(flags & DB_KEEP_MODE) && db_rollback_mode(db) == -1)
+			goto out;
+		if ((flags & DB_KEEP_MODE) && db_is_wal(db) &&
+		    db_wal_keep(db) == -1)
 			goto out;
 	} else if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
-	    db_exec(db, "PRAGMA journal_size_limit = 0") == -1)
+	    db_wal_keep(db) == -1)
 		goto out;
 	if (db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1)
 		goto out;
-	/* A tenant's page cache: bounded, a worker keeps many (pool.h). */
-	if ((flags & DB_ROLLBACK) && db_exec(db, "PRAGMA cache_size = "
-	    DB_TENANT_CACHE) == -1)
+	/*
+	 * A tenant's page cache: bounded, a worker keeps many (pool.h).  A
+	 * write keeps up to DB_TENANT_SPILL dirty pages in memory before it
+	 * spills them to the file, which takes the file's exclusive lock
+	 * and makes every reader of that tenant wait until the commit: a
+	 * large import then locks readers out only for its commit.
+	 */
+	if ((flags & DB_ROLLBACK) && (db_exec(db, "PRAGMA cache_size = "
+	    DB_TENANT_CACHE) == -1 || db_exec(db, "PRAGMA cache_spill = "
+	    DB_TENANT_SPILL) == -1))
 		goto out;
 	/* Before the migrations, which may use them too. */
 	if (sqlite3_create_function(db, "cellar_fold", 1, SQLITE_UTF8 |

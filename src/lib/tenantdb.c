@@ -72,19 +72,27 @@ open_here(const char *id, int version)
 /* The data key being used by tenantdb_open (sodium_malloc'd once). */
 static unsigned char	*dek_buf;
 
-/* The file must name its owner: a swapped file is refused. */
+/*
+ * The file must name its owner: a swapped file is refused.  1 if it
+ * names id, 0 if it names another or no one, -1 if the name could not
+ * be read (a damaged page).
+ */
 static int
 owner_ok(sqlite3 *db, const char *id)
 {
 	sqlite3_stmt	*st = NULL;
 	const char	*owner;
-	int		 ok;
+	int		 rc, ok = -1;
 
-	ok = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = "
-	    "'tenant_id'", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW &&
-	    (owner = (const char *)sqlite3_column_text(st, 0)) != NULL &&
-	    strcmp(owner, id) == 0;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = "
+	    "'tenant_id'", -1, &st, NULL) == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			ok = (owner = (const char *)sqlite3_column_text(st,
+			    0)) != NULL && strcmp(owner, id) == 0;
+		else if (rc == SQLITE_DONE)
+			ok = 0;
+	}
 	sqlite3_finalize(st);
 	return ok;
 }
@@ -123,7 +131,7 @@ tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
 	long long	 created;
 	enum db_status	 ds;
 	enum err	 e = ERR_INTERNAL;
-	int		 version, master;
+	int		 version, master, owned;
 
 	*out = NULL;
 	/* Guarded memory taken once per process, wiped after each open. */
@@ -142,16 +150,21 @@ tenantdb_open(struct registry *reg, const struct tenant *t, const char *rid,
 	if ((path = registry_tenant_path(reg, t->id, version)) == NULL)
 		goto out;
 	if ((ds = db_open(path, dek, DB_ROLLBACK | (open_here(t->id,
-	    version) ? DB_KEEP_JOURNAL : 0), db_tenant_migrations,
+	    version) ? DB_KEEP_MODE : 0), db_tenant_migrations,
 	    db_tenant_nmigrations, &db)) != DB_OK) {
 		log_msg(LOGL_ERR, rid, "reason=tenant_open_failed tenant=%s "
 		    "status=%s", t->id, db_status_code(ds));
 		e = open_err(ds);
 		goto out;
 	}
-	if (!owner_ok(db, t->id)) {
-		log_msg(LOGL_ERR, rid, "reason=tenant_file_owner tenant=%s",
-		    t->id);
+	if ((owned = owner_ok(db, t->id)) != 1) {
+		if (owned == 0)
+			log_msg(LOGL_ERR, rid, "reason=tenant_file_owner "
+			    "tenant=%s", t->id);
+		else
+			log_msg(LOGL_ERR, rid, "reason=tenant_open_failed "
+			    "tenant=%s status=%s", t->id,
+			    db_status_code(DB_CORRUPT));
 		e = ERR_QUARANTINED;
 		/* Another's file: closing would checkpoint into it. */
 		db_abandon(db);

@@ -34,7 +34,7 @@ locked_kib(void)
 }
 
 static void
-test_fallback_keeps_the_libraries_locks(void **state)
+test_library_locks_hold_locked_whole_or_not(void **state)
 {
 	size_t	 len = 16 * 4096;
 	long	 before;
@@ -72,7 +72,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fallback_keeps_the_libraries_locks),
+		cmocka_unit_test(test_library_locks_hold_locked_whole_or_not),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

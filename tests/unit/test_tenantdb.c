@@ -91,6 +91,12 @@ test_tenant_files_use_a_rollback_journal(void **state)
 	assert_journal_mode(tenantdb_sqlite(b), "wal");
 	tenantdb_close(a);
 	tenantdb_close(b);
+	/*
+	 * Kept in WAL mode, its -wal stays (emptied) after the last close,
+	 * so the next open needs no room to create one on a full disk.
+	 */
+	snprintf(side, sizeof(side), "%s-wal", path);
+	assert_int_equal(access(side, F_OK), 0);
 	/* Alone: switched, and the -wal is gone. */
 	assert_int_equal(tenantdb_open(f->reg, &f->t, NULL, &f->tdb), ERR_OK);
 	assert_journal_mode(tenantdb_sqlite(f->tdb), "delete");
@@ -159,6 +165,29 @@ test_a_wal_left_by_a_crash_is_not_checkpointed_by_opening(void **state)
 	assert_int_equal(n, 1);
 	/* This process abandoned a connection to the file: never closed. */
 	tenantdb_abandon(b);
+	free(path);
+}
+
+/*
+ * A restore renames another file over the tenant's while a worker still
+ * has the old one open: SQLite refuses that worker's write (nothing is
+ * written), and it is a 503 to retry, not an internal error.
+ */
+static void
+test_a_write_to_a_replaced_file_is_unavailable_not_internal(void **state)
+{
+	struct fx_tenant *f = *state;
+	char		*path, img[512];
+
+	assert_non_null(path = registry_tenant_path(f->reg, f->t.id, 1));
+	snprintf(img, sizeof(img), "%s.img", path);
+	copy_bytes(path, img);
+	assert_int_equal(rename(img, path), 0);
+	assert_int_not_equal(sqlite3_exec(tenantdb_sqlite(f->tdb), "INSERT "
+	    "INTO templates (name, body, scope, owner, created_at, "
+	    "updated_at) VALUES ('late', 'b', 'personal', 'a', 1, 1)", NULL,
+	    NULL, NULL), SQLITE_OK);
+	assert_int_equal(db_err(tenantdb_sqlite(f->tdb)), ERR_UNAVAILABLE);
 	free(path);
 }
 
@@ -468,6 +497,8 @@ main(void)
 		FX_TENANT_TEST(test_statements_prepared_once_per_handle),
 		FX_TENANT_TEST(test_tenant_files_use_a_rollback_journal),
 		FX_TENANT_TEST(test_released_handle_still_answers),
+		FX_TENANT_TEST(
+		    test_a_write_to_a_replaced_file_is_unavailable_not_internal),
 		FX_TENANT_TEST(
 		    test_a_wal_left_by_a_crash_is_not_checkpointed_by_opening),
 		FX_TENANT_TEST(test_two_handles_on_one_file_see_each_other),
