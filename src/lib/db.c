@@ -484,7 +484,7 @@ db_open_impl(const char *path, const unsigned char *key, int flags,
 {
 	sqlite3		*db = NULL;
 	enum db_status	 st = DB_ERROR;
-	int		 oflags, rc;
+	int		 oflags, rc, persist;
 
 	*out = NULL;
 	if (!(flags & DB_CREATE) && access(path, F_OK) == -1)
@@ -500,6 +500,15 @@ db_open_impl(const char *path, const unsigned char *key, int flags,
 	 * opened an idle tenant file together).
 	 */
 	sqlite3_busy_timeout(db, DB_BUSY_MS);
+	/*
+	 * A WAL file's -wal and -shm stay when the last connection closes,
+	 * set before anything is read (db_wal_keep says why); a tenant
+	 * file left in WAL mode gets the same below.
+	 */
+	persist = 1;
+	if (!(flags & DB_ROLLBACK))
+		(void)sqlite3_file_control(db, "main",
+		    SQLITE_FCNTL_PERSIST_WAL, &persist);
 	if (db_key(db, key) == -1)
 		goto out;
 	/* The key is only checked when a page is read. */
