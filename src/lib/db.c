@@ -528,7 +528,7 @@ db_open_impl(const char *path, const unsigned char *key, int flags,
 		    db_wal_keep(db) == -1)
 			goto out;
 	} else if (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
-	    db_wal_keep(db) == -1)
+	    db_exec(db, "PRAGMA journal_size_limit = 0") == -1)
 		goto out;
 	if (db_exec(db, "PRAGMA foreign_keys = ON") == -1 ||
 	    db_exec(db, "PRAGMA secure_delete = ON") == -1)
