@@ -84,12 +84,14 @@ endif
 LIB_SRCS = src/lib/backup.c src/lib/buf.c src/lib/clock.c src/lib/collate.c src/lib/conf.c \
 	   src/lib/conf_schema.c src/lib/db.c src/lib/err.c src/lib/file.c src/lib/http.c \
 	   src/lib/jira.c src/lib/json.c src/lib/keys.c src/lib/log.c src/lib/memlock.c \
-	   src/lib/outbound.c src/lib/qsh.c src/lib/registry.c \
+	   src/lib/outbound.c src/lib/pano.c src/lib/qsh.c src/lib/registry.c \
 	   src/lib/tenantdb.c src/lib/token.c src/lib/tpl.c \
 	   src/lib/tpl_import.c src/lib/util.c
 # The worker: request/reply, router, authentication, handlers.
 FCGI_SRCS = src/fcgi/api.c src/fcgi/app.c src/fcgi/auth.c \
-	   src/fcgi/installkey.c src/fcgi/perm.c src/fcgi/pool.c \
+	   src/fcgi/installkey.c src/fcgi/pano_json.c src/fcgi/perm.c \
+	   src/fcgi/pool.c src/fcgi/route_panoramas.c \
+	   src/fcgi/route_panoramas_tree.c \
 	   src/fcgi/render.c src/fcgi/reply.c src/fcgi/req.c \
 	   src/fcgi/route_lifecycle.c src/fcgi/route_meta.c \
 	   src/fcgi/route_templates.c src/fcgi/route_templates_io.c \
@@ -101,7 +103,8 @@ CTL_SRCS = src/ctl/audit.c src/ctl/backups.c src/ctl/keys.c src/ctl/main.c \
 	   src/ctl/setup.c src/ctl/tenants.c
 # cellar-reaper.
 REAPER_SRCS = src/reaper/job_backup.c src/reaper/job_prune.c \
-	   src/reaper/job_purge.c src/reaper/job_rotate.c src/reaper/main.c \
+	   src/reaper/job_purge.c src/reaper/job_reconcile.c \
+	   src/reaper/job_rotate.c src/reaper/main.c \
 	   src/reaper/reaper.c
 
 LIB_OBJS  = $(LIB_SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/gen/migrations.o
@@ -111,10 +114,10 @@ REAPER_OBJS = $(REAPER_SRCS:src/%.c=$(B)/obj/%.o)
 
 # Unit tests, by what they link: the library alone, or the worker's
 # objects too.  Each is tests/unit/test_NAME.c plus the shared fixture.
-LIB_TESTS  = backup buf clock collate conf db file headers json keys memlock qsh \
-	     registry \
+LIB_TESTS  = backup buf clock collate conf db file headers json keys memlock pano \
+	     qsh registry \
 	     tenantdb token tpl tpl_import util
-FCGI_TESTS = auth installkey render req router
+FCGI_TESTS = auth installkey pano_json render req router
 UNIT_BINS  = $(LIB_TESTS:%=$(B)/tests/test_%) $(FCGI_TESTS:%=$(B)/tests/test_%) \
 	     $(B)/tests/test_memlock_plain
 

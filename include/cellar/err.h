@@ -28,6 +28,9 @@ enum err {
 	ERR_LIMIT_GROUPS,	/* 422 group list length */
 	ERR_LIMIT_VALUES,	/* 422 rendered text too large */
 	ERR_LIMIT_IMPORT,	/* 413 import holds too many templates */
+	ERR_LIMIT_NODES,	/* 422 a panorama's node limit */
+	ERR_LIMIT_PANORAMAS,	/* 422 the tenant's panorama limit */
+	ERR_LIMIT_ACTIONS,	/* 413 a batch holds too many actions */
 	ERR_INTERNAL,		/* 500 our fault */
 	ERR_UNAVAILABLE,	/* 503 a dependency is down, or busy */
 	ERR_STORAGE_FULL,	/* 503 no room left to write */

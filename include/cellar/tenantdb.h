@@ -32,6 +32,7 @@ struct tenantdb;
  */
 enum tenantdb_store {
 	TDB_TPL = 0,		/* canned responses (tpl.c) */
+	TDB_PANO,		/* panoramas (pano.c) */
 	TDB__MAX
 };
 

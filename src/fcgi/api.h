@@ -1,8 +1,8 @@
 /*
- * Helpers every /api route group uses (canned responses today,
- * panoramas next), so that handlers read as a paragraph: the caller's
- * project, ids in the path, the tenant's database, field errors, dates
- * and opaque paging cursors.
+ * Helpers every /api route group uses (canned responses, panoramas),
+ * so that handlers read as a paragraph: the caller's project, ids in
+ * the path, the tenant's database, field errors, dates and opaque
+ * paging cursors.
  */
 #ifndef CELLAR_FCGI_API_H
 #define CELLAR_FCGI_API_H

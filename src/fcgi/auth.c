@@ -31,7 +31,17 @@
  * Time and qsh checks run on every request regardless, and so does the
  * registry lookup that refuses departed tenants.
  */
-#define TOKEN_CACHE	64
+#define TOKEN_CACHE	1024
+/*
+ * Sized for the active tenants of a busy VM: past this many tokens in
+ * use at once, every request would verify its signature again.  A token
+ * lives in one of TOKEN_PROBE slots from its hash (open addressing; the
+ * hash is a BLAKE2b digest of the whole token, so its first bytes are
+ * uniform), replacing the same token, an empty slot or else the
+ * least recently used of those.  An entry costs about 200 bytes plus its
+ * claims: under 1 MiB in all.
+ */
+#define TOKEN_PROBE	8
 
 static struct token_entry {
 	unsigned char	 hash[crypto_generichash_BYTES];
@@ -50,36 +60,55 @@ token_tag(unsigned char *tag, const struct tenant *t)
 	    t->secret_sealed_len, NULL, 0);
 }
 
+/* The first slot token hash may live in. */
+static size_t
+token_slot(const unsigned char *hash)
+{
+	size_t	 v = 0;
+	int	 i;
+
+	for (i = 0; i < 4; i++)
+		v = (v << 8) | hash[i];
+	return v % TOKEN_CACHE;
+}
+
 static struct token_entry *
 token_find(const unsigned char *hash)
 {
-	size_t	 i;
+	struct token_entry *e;
+	size_t	 i, slot = token_slot(hash);
 
-	for (i = 0; i < TOKEN_CACHE; i++)
-		if (token_cache[i].live && sodium_memcmp(token_cache[i].hash,
-		    hash, crypto_generichash_BYTES) == 0)
-			return &token_cache[i];
+	for (i = 0; i < TOKEN_PROBE; i++) {
+		e = &token_cache[(slot + i) % TOKEN_CACHE];
+		if (e->live && sodium_memcmp(e->hash, hash,
+		    crypto_generichash_BYTES) == 0)
+			return e;
+	}
 	return NULL;
 }
 
 /*
  * Moves the verified claims of r (in r->auth) into the cache; r borrows
- * them from there on.
+ * them from there on.  An entry of the same token (one verified under a
+ * secret since re-sealed) is replaced, never kept beside it.
  */
 static void
 token_remember(struct req *r, const unsigned char *hash)
 {
-	struct token_entry *e = &token_cache[0];
-	size_t	 i;
+	struct token_entry *e, *pick = NULL;
+	size_t	 i, slot = token_slot(hash);
 
-	for (i = 0; i < TOKEN_CACHE; i++) {
-		if (!token_cache[i].live) {
-			e = &token_cache[i];
+	for (i = 0; i < TOKEN_PROBE; i++) {
+		e = &token_cache[(slot + i) % TOKEN_CACHE];
+		if (!e->live || sodium_memcmp(e->hash, hash,
+		    crypto_generichash_BYTES) == 0) {
+			pick = e;
 			break;
 		}
-		if (token_cache[i].used < e->used)
-			e = &token_cache[i];
+		if (pick == NULL || e->used < pick->used)
+			pick = e;
 	}
+	e = pick;
 	if (e->live)
 		token_claims_free(&e->claims);
 	memcpy(e->hash, hash, crypto_generichash_BYTES);
@@ -278,6 +307,16 @@ auth_tenant(struct req *r, const char *token, const unsigned char *hash,
 	registry_secret_wipe(r->app->reg);
 	if (rc == 0 && hit == NULL)
 		token_remember(r, hash);
+	else if (rc == 0) {
+		/*
+		 * The same token (same bytes, same claims) verified under
+		 * the tenant's secret as it is sealed now: trust the entry
+		 * for that from here on.
+		 */
+		token_tag(hit->secret_tag, r->tenant);
+		memcpy(hit->tenant_id, r->tenant->id, sizeof(hit->tenant_id));
+		hit->used = ++token_clock;
+	}
 	return rc;
 }
 

@@ -91,4 +91,41 @@ enum err	 route_templates_uses(struct req *, struct reply *);
 enum err	 route_templates_export(struct req *, struct reply *);
 enum err	 route_templates_import(struct req *, struct reply *);
 
+/*
+ * route_panoramas.c, route_panoramas_tree.c (panoramas).  Common
+ * answers: 403 without an account or without the app's global
+ * permission use-panoramas, 404 for a panorama the caller may not view
+ * (or none, or an id that does not parse), 403 for one they view but
+ * may not edit or manage, 400 naming a bad query parameter, 422 naming
+ * the first refused member (field, index, reason), 409 with the
+ * current version for a stale one, 503 when Jira must answer and
+ * cannot.
+ *   list 200, create 201 (422 limit_panoramas), get 200, patch 200,
+ *   delete 204, access get/put 200, issue panel 200 (404 for an issue
+ *   the caller may not browse), export 200, import 201 (422
+ *   limit_nodes, issue_not_browsable), tree 200, actions 200 (413
+ *   limit_actions, 422 limit_nodes), history 200, undo 200 (404
+ *   nothing to undo, 409 blocked).
+ */
+enum err	 route_panoramas_list(struct req *, struct reply *);
+enum err	 route_panoramas_create(struct req *, struct reply *);
+enum err	 route_panoramas_get(struct req *, struct reply *);
+enum err	 route_panoramas_patch(struct req *, struct reply *);
+enum err	 route_panoramas_delete(struct req *, struct reply *);
+enum err	 route_panoramas_access_get(struct req *, struct reply *);
+enum err	 route_panoramas_access_put(struct req *, struct reply *);
+enum err	 route_issue_panoramas(struct req *, struct reply *);
+enum err	 route_panoramas_export(struct req *, struct reply *);
+enum err	 route_panoramas_import(struct req *, struct reply *);
+enum err	 route_panoramas_tree(struct req *, struct reply *);
+enum err	 route_panoramas_actions(struct req *, struct reply *);
+enum err	 route_panoramas_history(struct req *, struct reply *);
+enum err	 route_panoramas_undo(struct req *, struct reply *);
+
+/*
+ * route_panoramas_tree.c: the jira:issue_deleted webhook (page JWT):
+ * 204, also for an issue no panorama shows; 400 without issue.id.
+ */
+enum err	 route_webhook_issue_deleted(struct req *, struct reply *);
+
 #endif

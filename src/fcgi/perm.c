@@ -4,7 +4,8 @@
  * monotonic clock: long enough to keep Jira out of the picker's hot
  * path, short enough that a revoked permission stops counting soon, and
  * never stretched by a step of the wall clock.  Questions about many
- * projects go to Jira in batches.  Nothing here is stored on disk.
+ * projects or issues go to Jira in batches.  Nothing here is stored on
+ * disk.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +38,38 @@ static struct perm_entry {
 	unsigned long	 stamp;		/* insertion order */
 } cache[PERM_CACHE];
 static unsigned long cache_stamp;
+
+/*
+ * Whether a user may browse an issue: a table of its own, as a tree
+ * page of 10,000 issues asks about each of them.  Open addressing over
+ * ISSUE_SLOTS fixed entries of 16 bytes (1 MiB, touched as it fills);
+ * an answer lives in one of ISSUE_PROBE slots from its hash, replacing
+ * an empty, expired or else the oldest one.  65,536 slots hold a
+ * 10,000-node tree for a few users at once at under half load.  The
+ * entries name their user by an index into issue_who (tenant and
+ * account spelled out, compared exactly: no hash stands for an
+ * identity); a reused index gets a new generation, and the answers of
+ * the user it held stop matching.
+ */
+#define ISSUE_SLOTS	65536		/* a power of two */
+#define ISSUE_PROBE	16
+#define ISSUE_WHO	128		/* users at once, at most 256 */
+
+static struct issue_who {
+	char		 tenant[TENANT_ID_LEN + 1];
+	char		 account[PERM_ID_MAX + 1];
+	unsigned long	 used;		/* last use, in who_stamp order */
+	uint16_t	 gen;		/* +1 each time the index is reused */
+} issue_who[ISSUE_WHO];
+static unsigned long who_stamp;
+
+static struct issue_entry {
+	long long	 issue;		/* 0: empty */
+	uint32_t	 until;		/* clock_mono seconds */
+	uint8_t		 who;		/* index into issue_who */
+	uint8_t		 yes;
+	uint16_t	 gen;		/* issue_who[who].gen when answered */
+} issue_cache[ISSUE_SLOTS];
 
 /*
  * After Jira failed to answer for a tenant, questions for it fail at
@@ -188,6 +221,8 @@ perm_cache_clear(void)
 		free(cache[i].value);
 		memset(&cache[i], 0, sizeof(cache[i]));
 	}
+	memset(issue_cache, 0, sizeof(issue_cache));
+	memset(issue_who, 0, sizeof(issue_who));
 	memset(down, 0, sizeof(down));
 }
 
@@ -215,9 +250,12 @@ check_ask(struct req *r, const cJSON *q, cJSON **ans)
 	return e;
 }
 
-/* Is the caller a Jira admin (the global ADMINISTER permission)? */
+/*
+ * Does the caller hold the global permission name (ADMINISTER, or one
+ * of the app's own, "<app key>__<module>")?
+ */
 static enum err
-check_admin(struct req *r, int *yes)
+check_global(struct req *r, const char *name, int *yes)
 {
 	cJSON		*q, *a, *ans = NULL, *it;
 	enum err	 e = ERR_INTERNAL;
@@ -226,14 +264,13 @@ check_admin(struct req *r, int *yes)
 	if ((q = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(q, "accountId", r->account) == NULL ||
 	    (a = cJSON_AddArrayToObject(q, "globalPermissions")) == NULL ||
-	    !cJSON_AddItemToArray(a, cJSON_CreateString("ADMINISTER")))
+	    !cJSON_AddItemToArray(a, cJSON_CreateString(name)))
 		goto out;
 	if ((e = check_ask(r, q, &ans)) != ERR_OK)
 		goto out;
 	a = cJSON_GetObjectItemCaseSensitive(ans, "globalPermissions");
 	cJSON_ArrayForEach(it, a)
-		if (cJSON_IsString(it) &&
-		    strcmp(it->valuestring, "ADMINISTER") == 0)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, name) == 0)
 			*yes = 1;
 out:
 	cJSON_Delete(q);
@@ -314,12 +351,38 @@ perm_jira_admin(struct req *r, int *yes)
 		return ERR_FORBIDDEN;
 	if ((v = cache_get(key)) != NULL)
 		*yes = v[0] == '1';
-	else if ((e = check_admin(r, yes)) != ERR_OK)
+	else if ((e = check_global(r, "ADMINISTER", yes)) != ERR_OK)
 		return e;
 	else
 		cache_put(r, key, *yes ? "1" : "0");
 	r->admin_known = 1;
 	r->admin = *yes;
+	return ERR_OK;
+}
+
+enum err
+perm_app_global(struct req *r, const char *module, int *yes)
+{
+	char		 key[PERM_KEY_MAX], name[160];
+	const char	*v;
+	enum err	 e;
+	int		 n;
+
+	*yes = 0;
+	if (r->account == NULL || perm_key(key, r, "app", module) == -1)
+		return ERR_FORBIDDEN;
+	if ((v = cache_get(key)) != NULL) {
+		*yes = v[0] == '1';
+		return ERR_OK;
+	}
+	/* Connect names an app's module "<app key>__<module key>". */
+	n = snprintf(name, sizeof(name), "%s__%s",
+	    conf_str(r->app->cfg, C_APP_KEY), module);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return ERR_INTERNAL;
+	if ((e = check_global(r, name, yes)) != ERR_OK)
+		return e;
+	cache_put(r, key, *yes ? "1" : "0");
 	return ERR_OK;
 }
 
@@ -435,4 +498,225 @@ perm_groups(struct req *r, char **joined)
 		return ERR_INTERNAL;
 	cache_put(r, key, *joined);
 	return ERR_OK;
+}
+
+/*
+ * The caller's index in issue_who: found, or given the index used least
+ * recently (its generation moves on, so its answers stop counting).
+ */
+static unsigned int
+issue_who_index(const struct req *r)
+{
+	struct issue_who *w, *pick = NULL;
+	size_t		 i;
+
+	for (i = 0; i < ISSUE_WHO; i++) {
+		w = &issue_who[i];
+		if (strcmp(w->tenant, r->tenant->id) == 0 &&
+		    strcmp(w->account, r->account) == 0) {
+			w->used = ++who_stamp;
+			return (unsigned int)i;
+		}
+		if (pick == NULL || w->used < pick->used)
+			pick = w;
+	}
+	snprintf(pick->tenant, sizeof(pick->tenant), "%s", r->tenant->id);
+	snprintf(pick->account, sizeof(pick->account), "%s", r->account);
+	pick->used = ++who_stamp;
+	pick->gen++;
+	return (unsigned int)(pick - issue_who);
+}
+
+/* The first slot of (who, issue): a 64-bit mix (splitmix64's). */
+static size_t
+issue_slot(unsigned int who, long long issue)
+{
+	uint64_t	 x = (uint64_t)issue * 31 + who;
+
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return (size_t)(x & (ISSUE_SLOTS - 1));
+}
+
+/* 1 if entry e answers issue for who now. */
+static int
+issue_match(const struct issue_entry *e, unsigned int who, long long issue,
+    long long now)
+{
+	return e->issue == issue && e->who == who &&
+	    e->gen == issue_who[who].gen && (long long)e->until > now;
+}
+
+/* The cached answer: 1 or 0, or -1 when none. */
+static int
+issue_cache_get(unsigned int who, long long issue)
+{
+	long long	 now = clock_mono();
+	size_t		 i, slot = issue_slot(who, issue);
+	struct issue_entry *e;
+
+	for (i = 0; i < ISSUE_PROBE; i++) {
+		e = &issue_cache[(slot + i) & (ISSUE_SLOTS - 1)];
+		if (issue_match(e, who, issue, now))
+			return e->yes;
+	}
+	return -1;
+}
+
+static void
+issue_cache_put(const struct req *r, unsigned int who, long long issue,
+    int yes)
+{
+	long long	 now = clock_mono(), until;
+	size_t		 i, slot = issue_slot(who, issue);
+	struct issue_entry *e, *pick = NULL;
+
+	until = now + conf_int(r->app->cfg, C_JIRA_CACHE_SECONDS);
+	if (until > (long long)UINT32_MAX)
+		return;
+	for (i = 0; i < ISSUE_PROBE; i++) {
+		e = &issue_cache[(slot + i) & (ISSUE_SLOTS - 1)];
+		/* Free: empty, expired, of a user no longer held, or ours. */
+		if (e->issue == 0 || (long long)e->until <= now ||
+		    e->gen != issue_who[e->who].gen ||
+		    (e->issue == issue && e->who == who)) {
+			pick = e;
+			break;
+		}
+		if (pick == NULL || e->until < pick->until)
+			pick = e;
+	}
+	pick->issue = issue;
+	pick->until = (uint32_t)until;
+	pick->who = (uint8_t)who;
+	pick->yes = yes ? 1 : 0;
+	pick->gen = issue_who[who].gen;
+}
+
+static int
+ll_cmp(const void *a, const void *b)
+{
+	long long	 x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Asks Jira whether the caller may browse ids[0..n) (ascending, at most
+ * PERM_ISSUE_BATCH), one question for all; granted[i] says whether
+ * ids[i] came back.  Ids go out as JSON integers written exactly; a
+ * granted id is read back as a double, so an id past 2^53 - 1 (which a
+ * double cannot tell from its neighbours) never counts as granted.
+ */
+static enum err
+check_issues(struct req *r, const long long *ids, size_t n,
+    unsigned char *granted)
+{
+	cJSON		*q, *a, *pp, *ans = NULL, *it, *list, *p;
+	const char	*got;
+	char		 num[24];
+	long long	 want, *hit;
+	size_t		 i;
+	enum err	 e = ERR_INTERNAL;
+
+	memset(granted, 0, n);
+	if ((q = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(q, "accountId", r->account) == NULL ||
+	    (a = cJSON_AddArrayToObject(q, "projectPermissions")) == NULL ||
+	    (pp = cJSON_CreateObject()) == NULL)
+		goto out;
+	cJSON_AddItemToArray(a, pp);
+	if ((a = cJSON_AddArrayToObject(pp, "permissions")) == NULL ||
+	    !cJSON_AddItemToArray(a, cJSON_CreateString(
+	    project_perm[PERM_BROWSE])) ||
+	    (a = cJSON_AddArrayToObject(pp, "issues")) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%lld", ids[i]);
+		if (!cJSON_AddItemToArray(a, cJSON_CreateRaw(num)))
+			goto out;
+	}
+	if ((e = check_ask(r, q, &ans)) != ERR_OK)
+		goto out;
+	a = cJSON_GetObjectItemCaseSensitive(ans, "projectPermissions");
+	cJSON_ArrayForEach(it, a) {
+		if (json_get_str(it, "permission", 1, 64, &got) != JSON_OK ||
+		    strcmp(got, project_perm[PERM_BROWSE]) != 0)
+			continue;
+		list = cJSON_GetObjectItemCaseSensitive(it, "issues");
+		cJSON_ArrayForEach(p, list) {
+			if (!cJSON_IsNumber(p) || p->valuedouble < 1 ||
+			    p->valuedouble > (double)JSON_INT_MAX ||
+			    p->valuedouble != (double)(long long)p->valuedouble)
+				continue;
+			want = (long long)p->valuedouble;
+			if ((hit = bsearch(&want, ids, n, sizeof(*ids),
+			    ll_cmp)) != NULL)
+				granted[hit - ids] = 1;
+		}
+	}
+out:
+	cJSON_Delete(q);
+	cJSON_Delete(ans);
+	return e;
+}
+
+enum err
+perm_issues(struct req *r, const long long *issues, size_t n,
+    unsigned char *each)
+{
+	long long	*miss = NULL, *hit;
+	unsigned char	*granted = NULL;
+	unsigned int	 who;
+	size_t		 i, k, nmiss = 0, at, cnt;
+	enum err	 e = ERR_INTERNAL;
+	int		 v;
+
+	if (r->account == NULL)
+		return ERR_FORBIDDEN;
+	if (n == 0)
+		return ERR_OK;
+	who = issue_who_index(r);
+	if ((miss = calloc(n, sizeof(*miss))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((v = issue_cache_get(who, issues[i])) >= 0)
+			each[i] = (unsigned char)v;
+		else
+			miss[nmiss++] = issues[i];
+	}
+	e = ERR_OK;
+	if (nmiss == 0)
+		goto out;
+	/* Each id asked once: sorted, repeats dropped. */
+	qsort(miss, nmiss, sizeof(*miss), ll_cmp);
+	for (i = 1, k = 1; i < nmiss; i++)
+		if (miss[i] != miss[k - 1])
+			miss[k++] = miss[i];
+	nmiss = k;
+	e = ERR_INTERNAL;
+	if ((granted = calloc(nmiss, 1)) == NULL)
+		goto out;
+	for (at = 0; at < nmiss; at += cnt) {
+		cnt = nmiss - at < PERM_ISSUE_BATCH ? nmiss - at :
+		    PERM_ISSUE_BATCH;
+		if ((e = check_issues(r, miss + at, cnt, granted + at)) !=
+		    ERR_OK)
+			goto out;
+		for (k = at; k < at + cnt; k++)
+			issue_cache_put(r, who, miss[k], granted[k]);
+	}
+	/* The answers just given, not the cache: it may have moved on. */
+	for (i = 0; i < n; i++)
+		if ((hit = bsearch(&issues[i], miss, nmiss, sizeof(*miss),
+		    ll_cmp)) != NULL)
+			each[i] = granted[hit - miss];
+	e = ERR_OK;
+out:
+	free(miss);
+	free(granted);
+	return e;
 }

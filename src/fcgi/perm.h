@@ -16,6 +16,8 @@
 #define PERM_ID_MAX	128
 /* Most projects asked about in one call to Jira. */
 #define PERM_BATCH	100
+/* Most issues asked about in one call to Jira. */
+#define PERM_ISSUE_BATCH	1000
 
 enum perm_project {
 	PERM_BROWSE = 0,	/* BROWSE_PROJECTS: works on its issues */
@@ -37,6 +39,29 @@ int		 perm_jira_known_down(const struct req *);
  * ERR_FORBIDDEN for a caller without an account id.
  */
 enum err	 perm_jira_admin(struct req *r, int *yes)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Does the caller hold the app's own global permission module (the key
+ * of a jiraGlobalPermissions module of our descriptor, "use-panoramas")?
+ * Asked as Jira knows it, "<app key>__<module>"; cached like
+ * perm_jira_admin.  *yes set on ERR_OK; ERR_FORBIDDEN for a caller
+ * without an account id.
+ */
+enum err	 perm_app_global(struct req *r, const char *module, int *yes)
+		    __attribute__((warn_unused_result));
+
+/*
+ * May the caller browse each of issues[0..n) (Jira issue ids, any
+ * order, repeats allowed)?  each[i] set to 1 or 0 on ERR_OK.  Answers
+ * come from a cache of their own (per tenant, account and issue, for
+ * [jira] cache_seconds); only the ids not cached are asked, once each,
+ * PERM_ISSUE_BATCH to a call.  ERR_UNAVAILABLE when an id is not cached
+ * and Jira cannot answer (fail closed: no partial answer);
+ * ERR_FORBIDDEN for a caller without an account id.
+ */
+enum err	 perm_issues(struct req *r, const long long *issues,
+		    size_t n, unsigned char *each)
 		    __attribute__((warn_unused_result));
 
 /*
@@ -63,7 +88,7 @@ enum err	 perm_projects(struct req *r, enum perm_project,
 enum err	 perm_groups(struct req *r, char **joined)
 		    __attribute__((warn_unused_result));
 
-/* Forgets every cached answer. */
+/* Forgets every cached answer, the issue answers included. */
 void		 perm_cache_clear(void);
 
 #endif

@@ -47,7 +47,7 @@ reply_init(struct reply *rep)
 {
 	memset(rep, 0, sizeof(*rep));
 	rep->status = 200;
-	rep->index = rep->limit = -1;
+	rep->index = rep->limit = rep->version = -1;
 }
 
 void
@@ -57,6 +57,13 @@ reply_detail(struct reply *rep, const char *field, long long index,
 	rep->field = field;
 	rep->index = index;
 	rep->limit = limit;
+}
+
+void
+reply_reason(struct reply *rep, const char *reason, long long version)
+{
+	rep->reason = reason;
+	rep->version = version;
 }
 
 void
@@ -79,6 +86,10 @@ reply_error(struct reply *rep, enum err e)
 		jw_int(&w, "index", rep->index);
 	if (rep->limit >= 0)
 		jw_int(&w, "limit", rep->limit);
+	if (rep->reason != NULL)
+		jw_string(&w, "reason", rep->reason);
+	if (rep->version >= 0)
+		jw_int(&w, "version", rep->version);
 	jw_end_object(&w);
 	rep->body = jw_finish(&w, &rep->len);
 }

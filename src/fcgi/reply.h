@@ -24,12 +24,16 @@ struct reply {
 	enum err	 err;		/* the error answered; ERR_OK: none */
 	/*
 	 * What an error reply names besides its code: the body field at
-	 * fault (our constant, never input), the import row, the limit.
-	 * Set by a handler before it returns the error; see reply_detail.
+	 * fault (our constant, never input), the import row, the limit,
+	 * why (a constant code such as "cycle"), and for a conflict the
+	 * current version.  Set by a handler before it returns the error;
+	 * see reply_detail and reply_reason.
 	 */
 	const char	*field;		/* NULL: none */
 	long long	 index;		/* -1: none */
 	long long	 limit;		/* -1: none */
+	const char	*reason;	/* NULL: none */
+	long long	 version;	/* -1: none */
 };
 
 /* A reply before anything is known: status 200, no details. */
@@ -42,6 +46,13 @@ void		 reply_init(struct reply *);
 void		 reply_detail(struct reply *, const char *field,
 		    long long index, long long limit);
 
+/*
+ * Names why (a constant code, NULL: none) and the current version (-1:
+ * none) that the next reply_error reports.
+ */
+void		 reply_reason(struct reply *, const char *reason,
+		    long long version);
+
 /* Replaces the reply body with v serialised; 0 or -1 (no memory). */
 int		 reply_json(struct reply *, int status, const cJSON *v);
 
@@ -53,8 +64,9 @@ enum err	 reply_jw(struct reply *, int status, struct jw *);
 
 /*
  * Replaces the reply with the error's JSON body and status: {"error":
- * CODE, "message": TEXT} plus "field", "index" and "limit" when set
- * (reply_detail), and the error's Retry-After.  Nothing in it comes from
+ * CODE, "message": TEXT} plus "field", "index", "limit", "reason" and
+ * "version" when set (reply_detail, reply_reason), and the error's
+ * Retry-After.  Nothing in it comes from
  * the request.
  */
 void		 reply_error(struct reply *, enum err);

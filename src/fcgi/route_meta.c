@@ -13,6 +13,45 @@
 #include "cellar/log.h"
 #include "cellar/version.h"
 #include "fcgi.h"
+#include "panoramas.h"
+
+/*
+ * The panoramas' modules: the global permission every panorama route
+ * asks for (granted to every user by default: a site admin narrows it
+ * in Jira), and the webhook that removes a deleted issue's nodes.
+ * 0, or -1 on no memory.
+ */
+static int
+descriptor_panoramas(cJSON *modules)
+{
+	cJSON	*a, *m, *o;
+
+	if ((a = cJSON_AddArrayToObject(modules,
+	    "jiraGlobalPermissions")) == NULL ||
+	    (m = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddItemToArray(a, m);
+	if (cJSON_AddStringToObject(m, "key", PANORAMAS_PERMISSION) == NULL ||
+	    (o = cJSON_AddObjectToObject(m, "name")) == NULL ||
+	    cJSON_AddStringToObject(o, "value", "Use panoramas") == NULL ||
+	    (o = cJSON_AddObjectToObject(m, "description")) == NULL ||
+	    cJSON_AddStringToObject(o, "value", "View, create and change "
+	    "panoramas: trees of issues across projects") == NULL ||
+	    cJSON_AddBoolToObject(m, "anonymousAllowed", 0) == NULL ||
+	    (o = cJSON_AddArrayToObject(m, "defaultGrants")) == NULL ||
+	    !cJSON_AddItemToArray(o, cJSON_CreateString("all")))
+		return -1;
+	if ((a = cJSON_AddArrayToObject(modules, "webhooks")) == NULL ||
+	    (m = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddItemToArray(a, m);
+	if (cJSON_AddStringToObject(m, "event", "jira:issue_deleted") ==
+	    NULL ||
+	    cJSON_AddStringToObject(m, "url", "/webhooks/issue-deleted") ==
+	    NULL)
+		return -1;
+	return 0;
+}
 
 /*
  * Builds atlassian-connect.json from the configuration alone, so the
@@ -76,10 +115,11 @@ app_descriptor(const struct conf *cfg, size_t *len)
 	    cJSON_AddStringToObject(o, "self", self) == NULL)
 		goto out;
 	/*
-	 * Modules: only what the app serves.  The UI modules and webhooks
-	 * arrive with the routes that serve them.
+	 * Modules: only what the app serves.  The UI modules arrive with
+	 * the pages that serve them.
 	 */
-	if (cJSON_AddObjectToObject(d, "modules") == NULL)
+	if ((o = cJSON_AddObjectToObject(d, "modules")) == NULL ||
+	    descriptor_panoramas(o) == -1)
 		goto out;
 	if ((out = cJSON_PrintUnformatted(d)) != NULL)
 		*len = strlen(out);

@@ -89,6 +89,14 @@ router_match(const struct route *tab, size_t n, struct req *r, char *allow,
 	return path_seen ? ERR_METHOD : ERR_NOT_FOUND;
 }
 
+/* Whether r comes with a body to read (its route may take none). */
+static int
+router_has_body(const struct req *r)
+{
+	return r->route->body_max > 0 && !(r->route->body_optional &&
+	    r->content_length <= 0 && r->content_type == NULL);
+}
+
 enum err
 router_check_body(const struct req *r)
 {
@@ -97,6 +105,8 @@ router_check_body(const struct req *r)
 
 	if (rt->body_max == 0)
 		return r->content_length > 0 ? ERR_TOO_LARGE : ERR_OK;
+	if (!router_has_body(r))
+		return ERR_OK;
 	if (r->content_length < 0)
 		return ERR_LENGTH_REQUIRED;
 	if ((unsigned long long)r->content_length > rt->body_max)
@@ -131,6 +141,9 @@ quiet_refusal(enum err e)
 	case ERR_LIMIT_GROUPS:
 	case ERR_LIMIT_VALUES:
 	case ERR_LIMIT_IMPORT:
+	case ERR_LIMIT_NODES:
+	case ERR_LIMIT_PANORAMAS:
+	case ERR_LIMIT_ACTIONS:
 		return 1;
 	default:
 		return 0;
@@ -166,7 +179,7 @@ router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
 		goto out;
 	if ((e = router_auth(auth, r, AUTH_PHASE_HEADERS)) != ERR_OK)
 		goto out;
-	if (r->route->body_max > 0 && (e = req_body_read(io,
+	if (router_has_body(r) && (e = req_body_read(io,
 	    r->content_length, r->route->body_max, &r->body, &r->body_len)) !=
 	    ERR_OK) {
 		if (e == ERR_BAD_REQUEST)
@@ -174,8 +187,7 @@ router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
 		goto out;
 	}
 	/* JSON bodies are parsed once, strictly, before anyone reads them. */
-	if (r->route->body_max > 0 &&
-	    strcmp(r->route->ctype, ROUTE_JSON) == 0) {
+	if (router_has_body(r) && strcmp(r->route->ctype, ROUTE_JSON) == 0) {
 		enum json_status js = json_parse(r->body, r->body_len,
 		    &r->json);
 
@@ -186,7 +198,7 @@ router_dispatch(const struct route *tab, size_t n, router_auth_fn auth,
 			goto out;
 		}
 	}
-	if (r->route->body_max > 0 &&
+	if (router_has_body(r) &&
 	    (e = router_auth(auth, r, AUTH_PHASE_BODY)) != ERR_OK)
 		goto out;
 	e = r->route->handler(r, rep);

@@ -36,6 +36,11 @@ struct route {
 	size_t		 body_max;	/* bytes; 0: the route takes no body */
 	const char	*ctype;		/* media type required with a body */
 	route_fn	 handler;
+	/*
+	 * A route with a body that may also go without one (no
+	 * Content-Type, no or a zero Content-Length): r->json NULL then.
+	 */
+	int		 body_optional;
 };
 
 /* The media type of every body the worker takes. */

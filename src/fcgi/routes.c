@@ -20,10 +20,20 @@
 #define BODY_SMALL	1024		/* a use count */
 /* An import; nginx's client_max_body_size says the same. */
 #define BODY_IMPORT	(16 * 1024 * 1024)
+/* A panorama's fields, its access entries. */
+#define BODY_PANORAMA	65536
+/* A batch of actions, a panorama import (nginx agrees). */
+#define BODY_PANO_BATCH	(4 * 1024 * 1024)
+/* A Jira webhook payload (an issue with its fields). */
+#define BODY_WEBHOOK	(1024 * 1024)
 
 #define ROUTE(m, path, nm, level, max, type, fn) { .method = (m), \
 	.pattern = (path), .name = (nm), .auth = (level), .body_max = (max), \
 	.ctype = (type), .handler = (fn) }
+/* A route whose body may also be absent (router.h, body_optional). */
+#define ROUTE_OPTIONAL(m, path, nm, level, max, type, fn) { .method = (m), \
+	.pattern = (path), .name = (nm), .auth = (level), .body_max = (max), \
+	.ctype = (type), .handler = (fn), .body_optional = 1 }
 
 const struct route routes[] = {
 	ROUTE(METHOD_GET, "/healthz", "healthz", AUTH_NONE, 0, NULL,
@@ -59,6 +69,42 @@ const struct route routes[] = {
 	    AUTH_CONTEXT, BODY_TEMPLATE, ROUTE_JSON, route_templates_render),
 	ROUTE(METHOD_POST, "/api/templates/{}/uses", "templates_uses",
 	    AUTH_CONTEXT, BODY_SMALL, ROUTE_JSON, route_templates_uses),
+	/* Panoramas: import before {}. */
+	ROUTE(METHOD_GET, "/api/panoramas", "panoramas_list", AUTH_CONTEXT, 0,
+	    NULL, route_panoramas_list),
+	ROUTE(METHOD_POST, "/api/panoramas", "panoramas_create", AUTH_CONTEXT,
+	    BODY_PANORAMA, ROUTE_JSON, route_panoramas_create),
+	ROUTE(METHOD_POST, "/api/panoramas/import", "panoramas_import",
+	    AUTH_CONTEXT, BODY_PANO_BATCH, ROUTE_JSON, route_panoramas_import),
+	ROUTE(METHOD_GET, "/api/panoramas/{}", "panoramas_get", AUTH_CONTEXT,
+	    0, NULL, route_panoramas_get),
+	ROUTE(METHOD_PATCH, "/api/panoramas/{}", "panoramas_patch",
+	    AUTH_CONTEXT, BODY_PANORAMA, ROUTE_JSON, route_panoramas_patch),
+	ROUTE(METHOD_DELETE, "/api/panoramas/{}", "panoramas_delete",
+	    AUTH_CONTEXT, 0, NULL, route_panoramas_delete),
+	ROUTE(METHOD_GET, "/api/panoramas/{}/tree", "panoramas_tree",
+	    AUTH_CONTEXT, 0, NULL, route_panoramas_tree),
+	ROUTE(METHOD_POST, "/api/panoramas/{}/actions", "panoramas_actions",
+	    AUTH_CONTEXT, BODY_PANO_BATCH, ROUTE_JSON,
+	    route_panoramas_actions),
+	ROUTE(METHOD_GET, "/api/panoramas/{}/history", "panoramas_history",
+	    AUTH_CONTEXT, 0, NULL, route_panoramas_history),
+	/* Undo takes no body, or "{}": a client's POST may carry either. */
+	ROUTE_OPTIONAL(METHOD_POST, "/api/panoramas/{}/undo",
+	    "panoramas_undo", AUTH_CONTEXT, BODY_SMALL, ROUTE_JSON,
+	    route_panoramas_undo),
+	ROUTE(METHOD_GET, "/api/panoramas/{}/access", "panoramas_access_get",
+	    AUTH_CONTEXT, 0, NULL, route_panoramas_access_get),
+	ROUTE(METHOD_PUT, "/api/panoramas/{}/access", "panoramas_access_put",
+	    AUTH_CONTEXT, BODY_PANORAMA, ROUTE_JSON,
+	    route_panoramas_access_put),
+	ROUTE(METHOD_GET, "/api/panoramas/{}/export", "panoramas_export",
+	    AUTH_CONTEXT, 0, NULL, route_panoramas_export),
+	ROUTE(METHOD_GET, "/api/issues/{}/panoramas", "issue_panoramas",
+	    AUTH_CONTEXT, 0, NULL, route_issue_panoramas),
+	/* Jira's webhooks: signed like a page (qsh of the URL). */
+	ROUTE(METHOD_POST, "/webhooks/issue-deleted", "webhook_issue_deleted",
+	    AUTH_PAGE, BODY_WEBHOOK, ROUTE_JSON, route_webhook_issue_deleted),
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

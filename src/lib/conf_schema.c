@@ -100,6 +100,19 @@ const struct conf_key conf_schema[C__MAX] = {
 	    0, "100", 1, 2000, NULL, "personal templates one person may hold "
 	    "(shared templates: 2000 per site, whatever personal ones exist)",
 	    NULL },
+	[C_PANORAMAS_NODES_MAX] = { "panoramas", "nodes_max", CONF_INT, 0,
+	    "10000", 1, 30000, NULL, "nodes (issues and folders) one "
+	    "panorama may hold; past 10000, reading a whole tree costs "
+	    "proportionally more", NULL },
+	[C_PANORAMAS_PER_TENANT_MAX] = { "panoramas", "per_tenant_max",
+	    CONF_INT, 0, "200", 1, 10000, NULL, "panoramas one site may "
+	    "hold", NULL },
+	[C_PANORAMAS_RECONCILE_MAX_PERCENT] = { "panoramas",
+	    "reconcile_max_percent", CONF_INT, 0, "50", 1, 100, NULL,
+	    "the nightly reconcile removes nothing for a site when more than "
+	    "this share of its panoramas' issues (and more than 10) look "
+	    "deleted at once: an app user who lost Browse rights looks the "
+	    "same to it; the reaper reports it instead", NULL },
 	[C_REAPER_GRACE_DAYS] = { "reaper", "grace_days", CONF_INT, 0, "21", 0,
 	    30, NULL, "a departed tenant is deleted (keys, files, backup "
 	    "copies) by the first reaper run this many days after uninstall; "

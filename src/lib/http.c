@@ -10,6 +10,7 @@ static const char *const method_names[METHOD__MAX] = {
 	[METHOD_POST] = "POST",
 	[METHOD_PUT] = "PUT",
 	[METHOD_DELETE] = "DELETE",
+	[METHOD_PATCH] = "PATCH",
 };
 
 const char *

@@ -1,6 +1,6 @@
 /*
- * cellar-reaper: purge, rotate, backup and prune, run daily by a systemd timer
- * (conf/systemd/cellar-reaper.timer) or cron.
+ * cellar-reaper: purge, reconcile, rotate, backup and prune, run daily by a
+ * systemd timer (conf/systemd/cellar-reaper.timer) or cron.
  *
  *	cellar-reaper [--config DIR] [--now] [--dry-run] run|JOB
  *
@@ -43,11 +43,14 @@
 
 /*
  * The jobs, in the order "run" does them: purge first (nothing of a
- * departed tenant gets into tonight's backup), rotate before backup
- * (tonight's copies are under the new keys), prune last (it never
- * deletes the run just made).  every: seconds between runs that
- * succeeded (0: every run).  Backups are daily; 20 h rather than 24 so
- * that a timer firing a little early does not skip a day.
+ * departed tenant gets into tonight's backup), reconcile before backup
+ * (tonight's copies hold the panoramas without the issues Jira no
+ * longer has), rotate before backup (tonight's copies are under the new
+ * keys), prune last (it never deletes the run just made).  every:
+ * seconds between runs that succeeded (0: every run).  Backups and
+ * reconciles are daily (a reconcile asks every tenant's Jira about every
+ * issue of its panoramas); 20 h rather than 24 so that a timer firing a
+ * little early does not skip a day.
  */
 static const struct job {
 	const char	*name;
@@ -55,6 +58,7 @@ static const struct job {
 	int		(*fn)(struct reaper *);
 } jobs[] = {
 	{ "purge", 0, job_purge },
+	{ "reconcile", 20 * 3600, job_reconcile },
 	{ "rotate", 0, job_rotate },	/* its keys' ages say what is due */
 	{ "backup", 20 * 3600, job_backup },
 	{ "prune", 0, job_prune },
@@ -66,7 +70,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: cellar-reaper [--config DIR] [--now] "
-	    "[--dry-run] run|purge|rotate|backup|prune\n"
+	    "[--dry-run] run|purge|reconcile|rotate|backup|prune\n"
 	    "       cellar-reaper --version\n");
 	return 2;
 }
@@ -170,15 +174,18 @@ main(int argc, char *argv[])
 		else if (strcmp(argv[ch], "--help") == 0 ||
 		    strcmp(argv[ch], "-h") == 0) {
 			printf("usage: cellar-reaper [--config DIR] [--now] "
-			    "[--dry-run] run|purge|rotate|backup|prune\n\n"
-			    "  run      every job that is due: purge, rotate, "
-			    "backup, prune\n"
+			    "[--dry-run] run|purge|reconcile|rotate|backup|"
+			    "prune\n\n"
+			    "  run      every job that is due: purge, "
+			    "reconcile, rotate, backup, prune\n"
 			    "  purge    delete tenants departed more than "
 			    "[reaper] grace_days ago\n"
+			    "  reconcile  remove panorama nodes of issues "
+			    "Jira no longer has (daily)\n"
 			    "  rotate   replace keys older than [reaper] "
 			    "rotate_days\n"
 			    "  backup   a verified run in [backup] dir, then "
-			    "the offsite command\n"
+			    "the offsite command (daily)\n"
 			    "  prune    old runs, leftovers, orphan tenant "
 			    "files\n"
 			    "  --now    ignore \"is it due\"\n"

@@ -1,6 +1,7 @@
 /*
  * cellar-reaper: the jobs that keep cellar's data-protection promises,
- * one file each: job_purge.c (departed tenants deleted), job_rotate.c
+ * one file each: job_purge.c (departed tenants deleted), job_reconcile.c
+ * (panorama nodes of issues Jira no longer has removed), job_rotate.c
  * (master keys, the registry and data keys replaced), job_backup.c
  * (daily verified backups, copied offsite), job_prune.c (old runs,
  * leftovers, log retention).  main.c holds the job table, the lock and
@@ -38,6 +39,7 @@ struct reaper {
  * tenant id at most).  r->detail says what was done, in counts.
  */
 int	 job_purge(struct reaper *r);
+int	 job_reconcile(struct reaper *r);
 int	 job_rotate(struct reaper *r);
 int	 job_backup(struct reaper *r);
 int	 job_prune(struct reaper *r);

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """A stand-in for a tenant's Jira during benchmarks: every caller is a
-Jira admin with every project permission and no groups.  It answers
+Jira admin with every global permission asked about (the app's
+"use-panoramas" too), every project permission, may browse every issue
+and has no groups.  It answers
 cellar's permission and group look-ups at once; it checks nothing (the
 integration tests' fake Jira is the one that verifies tokens).
 
@@ -38,7 +40,7 @@ class Handler(BaseHTTPRequestHandler):
             out = {"globalPermissions": req.get("globalPermissions", []),
                    "projectPermissions": [
                        {"permission": p, "projects": pp.get("projects", []),
-                        "issues": []}
+                        "issues": pp.get("issues", [])}
                        for pp in req.get("projectPermissions", [])
                        for p in pp.get("permissions", [])]}
             self._reply(out)

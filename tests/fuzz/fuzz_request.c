@@ -26,11 +26,11 @@ ok_handler(struct req *r, struct reply *rep)
 }
 
 static const struct route table[] = {
-	{ METHOD_GET, "/a", "a", AUTH_NONE, 0, NULL, ok_handler },
+	{ METHOD_GET, "/a", "a", AUTH_NONE, 0, NULL, ok_handler, 0 },
 	{ METHOD_POST, "/a/{}", "b", AUTH_NONE, 4096, "application/json",
-	    ok_handler },
+	    ok_handler, 0 },
 	{ METHOD_PUT, "/a/{}/c/{}", "c", AUTH_CONTEXT, 4096,
-	    "application/json", ok_handler },
+	    "application/json", ok_handler, 0 },
 };
 
 int

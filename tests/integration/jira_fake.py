@@ -60,6 +60,62 @@ port), in a thread of the test process.  It plays two parts:
        site.set_down(None)       # back up
        site.count("POST", "/rest/api/3/permissions/check")  # calls so far
 
+4. Per-issue permissions and the app's global permissions, in the same
+   POST /rest/api/3/permissions/check:
+
+   - projectPermissions entries may carry "issues": [ids as numbers]
+     (Jira refuses strings: 400 here too; more than ISSUES_MAX issue
+     ids in one call: 400).  An account holds a permission on an issue
+     when it was granted that issue (grant_issues) or the issue is
+     public (make_public: every account may browse it).  Nothing is
+     browsable by default: a test says who sees which issue.  The reply
+     has one entry per permission asked, {"permission", "issues":
+     [granted ids as numbers], "projects": [granted project ids]},
+     left out when nothing was granted (like Jira's bulk answer).
+   - globalPermissions may name an app's global permission by its full
+     Connect key "<app key>__<module key>" (APP_KEY__use-panoramas).
+     Only the keys of site.app_permissions (default: "use-panoramas" of
+     the fake's app key) exist; any other "x__y" key is 400, as Jira
+     refuses an unknown permission.  Granted by default (the module's
+     defaultGrants ["all"]); set_app_permission takes it from (or gives
+     it back to) one account, set_app_permission_default from everyone.
+
+       site.grant_issues(acct, 10001, "10002")      # BROWSE_PROJECTS
+       site.revoke_issues(acct, 10002)              # none given: all
+       site.make_public(10003, 10004)               # anyone browses
+       site.make_private(10003)
+       site.set_app_permission(acct, "use-panoramas", False)   # denied
+       site.set_app_permission(acct, "use-panoramas", None)    # default
+       site.set_app_permission_default("use-panoramas", False)
+       site.issue_checks()       # [(accountId, [issue ids]) per call]
+       site.global_checks()      # [(accountId, [keys]) per call]
+
+5. POST /rest/api/3/issue/bulkfetch {"issueIdsOrKeys": [1..100
+   strings], "fields": [...]} (what the reaper's reconcile asks as the
+   app): {"issues": [{"id", "key", "self", "fields": {}}] for the ids
+   that exist, in the order asked, "issueErrors": []}; an id that does
+   not exist is simply absent, as in Jira.  Every issue id exists
+   unless the test says otherwise.  A malformed request (not a list of
+   1..100 strings, fields not a list of strings) is 400.
+
+       site.delete_issues(10001, 10002)   # gone from now on
+       site.restore_issues(10001)
+       site.set_existing_issues([10003])  # only these exist (None: all)
+       site.set_bulkfetch_failure("500")  # 500 with a JSON error body;
+                                          # "garbage": 200, not JSON;
+                                          # "timeout": no reply until
+                                          # set back (or HANG_MAX s);
+                                          # "close": connection closed;
+       site.set_bulkfetch_failure(None)   # answers again
+       site.bulkfetch_calls()             # [[ids asked] per call]
+       site.count("POST", BULKFETCH)      # calls (answered or not)
+
+   set_down() (part 3) applies to this endpoint as to every other.
+
+Every request under a site is counted: site.count(method, path), and
+site.counts() gives {(method, path): n} at once (to assert caching and
+batching: take it before and after).
+
 Nothing here talks to the network beyond 127.0.0.1.
 """
 import json as jsonlib
@@ -78,6 +134,10 @@ MAX_BODY = 1 << 20
 HANG_MAX = 30           # seconds a "hang" site holds a request at most
 PERMISSIONS_CHECK = "/rest/api/3/permissions/check"
 USER_GROUPS = "/rest/api/3/user/groups"
+BULKFETCH = "/rest/api/3/issue/bulkfetch"
+ISSUES_MAX = 1000       # issue ids in one permissions/check call
+BULKFETCH_MAX = 100     # issue ids or keys in one bulkfetch call
+BROWSE = "BROWSE_PROJECTS"
 
 
 class KeyReply:
@@ -139,9 +199,21 @@ class Site:
         self.down = None            # None, "503", "close" or "hang"
         self.up = threading.Event()   # set while not hanging
         self.up.set()
+        # Part 4: per-issue permissions, the app's global permissions.
+        self.issue_perms = {}       # (account, permission) -> {issue id}
+        self.public_issues = set()  # issue ids anyone may browse
+        self.app_permissions = {"use-panoramas": True}  # key -> default
+        self.app_perm_of = {}       # (account, full key) -> bool
+        # Part 5: bulkfetch.
+        self.existing_issues = None   # None: every id; else {issue id}
+        self.deleted_issues = set()
+        self.bulkfetch_failure = None   # None, "500", "garbage",
+        self.bulkfetch_up = threading.Event()   # "timeout" or "close"
+        self.bulkfetch_up.set()
         self.handlers = {
             ("POST", PERMISSIONS_CHECK): self._permissions_check,
             ("GET", USER_GROUPS): self._user_groups,
+            ("POST", BULKFETCH): self._bulkfetch,
         }
 
     @property
@@ -182,6 +254,50 @@ class Site:
                        if (method is None or r.method == method.upper()) and
                        (path is None or r.path == path))
 
+    def counts(self):
+        """{(METHOD, path): requests received so far}."""
+        out = Counter()
+        with self.fake.lock:
+            for r in self.requests:
+                out[(r.method, r.path)] += 1
+        return out
+
+    def _bodies(self, path):
+        """(accountId, body) of each JSON object request to POST path."""
+        out = []
+        for rec in self.requests_to("POST", path):
+            try:
+                q = jsonlib.loads(rec.body)
+            except ValueError:
+                continue
+            if isinstance(q, dict):
+                out.append((q.get("accountId"), q))
+        return out
+
+    def issue_checks(self):
+        """[(accountId, [issue ids asked, in order])] of every
+        permissions/check call that asked about issues."""
+        out = []
+        for acct, q in self._bodies(PERMISSIONS_CHECK):
+            ids = [i for pp in q.get("projectPermissions") or []
+                   if isinstance(pp, dict)
+                   for i in (pp.get("issues") or [])]
+            if ids:
+                out.append((acct, ids))
+        return out
+
+    def global_checks(self):
+        """[(accountId, [global permission keys asked])] of every
+        permissions/check call that asked a global permission."""
+        return [(acct, list(q["globalPermissions"]))
+                for acct, q in self._bodies(PERMISSIONS_CHECK)
+                if q.get("globalPermissions")]
+
+    def bulkfetch_calls(self):
+        """[[issue ids or keys asked]] of every bulkfetch call."""
+        return [list(q.get("issueIdsOrKeys") or [])
+                for _, q in self._bodies(BULKFETCH)]
+
     # What Jira says about users.
 
     def set_admin(self, account, yes=True):
@@ -215,6 +331,83 @@ class Site:
         with self.fake.lock:
             self.groups[account] = out
 
+    def grant_issues(self, account, *issues, permission=BROWSE):
+        """account holds permission (BROWSE_PROJECTS) on these issues
+        (ids, str or int)."""
+        with self.fake.lock:
+            self.issue_perms.setdefault((account, permission), set()) \
+                .update(str(int(i)) for i in issues)
+
+    def revoke_issues(self, account, *issues, permission=BROWSE):
+        """Takes permission on these issues (all when none given; an
+        issue made public stays browsable)."""
+        with self.fake.lock:
+            have = self.issue_perms.setdefault((account, permission), set())
+            if issues:
+                have.difference_update(str(int(i)) for i in issues)
+            else:
+                have.clear()
+
+    def make_public(self, *issues):
+        """Every account may browse these issues."""
+        with self.fake.lock:
+            self.public_issues.update(str(int(i)) for i in issues)
+
+    def make_private(self, *issues):
+        with self.fake.lock:
+            self.public_issues.difference_update(str(int(i))
+                                                 for i in issues)
+
+    def app_key_of(self, module):
+        """The full Connect key of an app global permission module."""
+        return module if "__" in module else f"{self.app_key}__{module}"
+
+    def set_app_permission(self, account, module, granted):
+        """account holds (True), lacks (False) or has the default (None)
+        of the app's global permission module ("use-panoramas")."""
+        key = self.app_key_of(module)
+        with self.fake.lock:
+            if granted is None:
+                self.app_perm_of.pop((account, key), None)
+            else:
+                self.app_perm_of[(account, key)] = bool(granted)
+
+    def set_app_permission_default(self, module, granted):
+        """Whether accounts not named by set_app_permission hold it;
+        also declares a module key the fake did not know."""
+        with self.fake.lock:
+            self.app_permissions[module] = bool(granted)
+
+    def delete_issues(self, *issues):
+        """These issues are gone: bulkfetch leaves them out."""
+        with self.fake.lock:
+            self.deleted_issues.update(str(int(i)) for i in issues)
+
+    def restore_issues(self, *issues):
+        with self.fake.lock:
+            self.deleted_issues.difference_update(str(int(i))
+                                                  for i in issues)
+
+    def set_existing_issues(self, issues):
+        """Only these issue ids exist (None: every id, the default);
+        delete_issues still applies."""
+        with self.fake.lock:
+            self.existing_issues = (None if issues is None else
+                                    {str(int(i)) for i in issues})
+
+    def set_bulkfetch_failure(self, mode):
+        """None: bulkfetch answers.  "500": a 500.  "garbage": a 200
+        that is not JSON.  "timeout": no reply until set back (then a
+        503), HANG_MAX seconds at most.  "close": the connection closes
+        without a reply."""
+        assert mode in (None, "500", "garbage", "timeout", "close"), mode
+        with self.fake.lock:
+            self.bulkfetch_failure = mode
+            if mode == "timeout":
+                self.bulkfetch_up.clear()
+            else:
+                self.bulkfetch_up.set()
+
     def set_slow(self, account, seconds):
         """Permission checks about account answer after seconds (0: at
         once): a Jira slow for one caller, to open a race window."""
@@ -234,6 +427,18 @@ class Site:
             else:
                 self.up.set()
 
+    def _global_granted(self, acct, key):
+        """Whether acct holds global permission key; None: Jira does not
+        know the key (400).  Called with the lock held."""
+        if key == "ADMINISTER":
+            return acct in self.admins
+        if "__" not in key:
+            return False
+        app, _, module = key.partition("__")
+        if app != self.app_key or module not in self.app_permissions:
+            return None
+        return self.app_perm_of.get((acct, key), self.app_permissions[module])
+
     def _permissions_check(self, rec):
         try:
             q = jsonlib.loads(rec.body)
@@ -249,15 +454,20 @@ class Site:
             pps = q.get("projectPermissions", [])
             if not isinstance(pps, list):
                 raise ValueError("projectPermissions")
+            nissues = 0
             for pp in pps:
                 if not isinstance(pp, dict) or not isinstance(
                         pp.get("permissions"), list) or not all(
                         isinstance(x, str) for x in pp["permissions"]):
                     raise ValueError("permissions")
-                projects = pp.get("projects", [])
-                if not isinstance(projects, list) or not all(
-                        type(x) is int for x in projects):
-                    raise ValueError("projects")
+                for what in ("projects", "issues"):
+                    ids = pp.get(what, [])
+                    if not isinstance(ids, list) or not all(
+                            type(x) is int for x in ids):
+                        raise ValueError(what)
+                nissues += len(pp.get("issues", []))
+            if nissues > ISSUES_MAX:
+                raise ValueError(f"more than {ISSUES_MAX} issues")
         except ValueError as e:
             return 400, {"errorMessages": [f"bad request: {e}"]}
         with self.fake.lock:
@@ -265,20 +475,70 @@ class Site:
         if slow:
             self.fake.stopping.wait(slow)
         with self.fake.lock:
-            out = {"globalPermissions": [p for p in glob if p ==
-                                         "ADMINISTER" and acct in
-                                         self.admins],
+            granted = {p: self._global_granted(acct, p) for p in glob}
+            unknown = [p for p, g in granted.items() if g is None]
+            if unknown:
+                return 400, {"errorMessages": ["unrecognized global "
+                                               "permission"]}
+            out = {"globalPermissions": [p for p in glob if granted[p]],
                    "projectPermissions": []}
+            merged = {}         # permission -> {"issues", "projects"}
             for pp in pps:
                 for perm in pp["permissions"]:
                     have = self.project_perms.get((acct, perm), set())
                     ok = [p for p in pp.get("projects", [])
                           if str(p) in have]
-                    if ok:
-                        out["projectPermissions"].append(
-                            {"permission": perm, "issues": [],
-                             "projects": ok})
+                    mine = self.issue_perms.get((acct, perm), set())
+                    pub = self.public_issues if perm == BROWSE else set()
+                    iok = [i for i in pp.get("issues", [])
+                           if str(i) in mine or str(i) in pub]
+                    m = merged.setdefault(perm, {"issues": [],
+                                                 "projects": []})
+                    m["issues"] += [i for i in iok if i not in m["issues"]]
+                    m["projects"] += [p for p in ok
+                                      if p not in m["projects"]]
+            for perm, m in merged.items():
+                if m["issues"] or m["projects"]:
+                    out["projectPermissions"].append(
+                        {"permission": perm, "issues": m["issues"],
+                         "projects": m["projects"]})
         return 200, out
+
+    def _bulkfetch(self, rec):
+        try:
+            q = jsonlib.loads(rec.body)
+            if not isinstance(q, dict):
+                raise ValueError("not an object")
+            ids = q.get("issueIdsOrKeys")
+            if not isinstance(ids, list) or not all(
+                    isinstance(x, str) for x in ids):
+                raise ValueError("issueIdsOrKeys")
+            if not 1 <= len(ids) <= BULKFETCH_MAX:
+                raise ValueError(f"1 to {BULKFETCH_MAX} issueIdsOrKeys")
+            fields = q.get("fields", [])
+            if not isinstance(fields, list) or not all(
+                    isinstance(x, str) for x in fields):
+                raise ValueError("fields")
+        except ValueError as e:
+            return 400, {"errorMessages": [f"bad request: {e}"]}
+        with self.fake.lock:
+            failure = self.bulkfetch_failure
+        if failure == "timeout":
+            self.bulkfetch_up.wait(HANG_MAX)
+            return 503, {"message": "down"}
+        if failure == "500":
+            return 500, {"errorMessages": ["internal server error"]}
+        if failure in ("garbage", "close"):
+            return failure, None
+        with self.fake.lock:
+            found = [i for i in ids if i.isdigit() and
+                     (self.existing_issues is None or
+                      str(int(i)) in self.existing_issues) and
+                     str(int(i)) not in self.deleted_issues]
+        return 200, {"expand": "", "issueErrors": [], "issues": [
+            {"id": str(int(i)), "key": f"FAKE-{int(i)}",
+             "self": f"{self.base_url}/rest/api/3/issue/{int(i)}",
+             "fields": {}} for i in found]}
 
     def _user_groups(self, rec):
         acct = parse_qs(rec.query).get("accountId", [None])
@@ -393,6 +653,13 @@ class _Handler(BaseHTTPRequestHandler):
         if (self.command, rel) not in site.replies and handler is not None:
             status, obj = handler(rec)
             rec.status = status
+            if status == "close":
+                self.close_connection = True
+                return None
+            if status == "garbage":
+                rec.status = 200
+                return self._send(200, b"<html>not json",
+                                  {"Content-Type": "application/json"})
             return self._send(status, jsonlib.dumps(obj).encode(),
                               {"Content-Type": "application/json"})
         status, rbody, rheaders = site.replies.get(
@@ -452,6 +719,7 @@ class FakeJira:
         with self.lock:
             for site in self.sites.values():
                 site.up.set()
+                site.bulkfetch_up.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -230,6 +230,90 @@ test_sub_that_is_no_account_id_gives_no_account(void **state)
 	free(tok);
 }
 
+/* Reinstalls the fixture's tenant with secret (a verified reinstall). */
+static void
+reinstall(struct afx *a, const char *secret)
+{
+	struct install	 in = { .client_key = "client-key-ut",
+	    .shared_secret = secret, .base_url = "https://ut.example.net",
+	    .product_type = "jira" };
+	struct tenant	 t;
+	int		 created;
+
+	assert_int_equal(registry_install(a->f.reg, &in, FX_NOW, &t,
+	    &created), ERR_OK);
+	assert_int_equal(created, 0);
+	registry_tenant_free(&t);
+}
+
+/*
+ * A reinstall gives the tenant a new secret: a token signed with the old
+ * one stops at once, even though the worker remembers it as verified;
+ * a token of the new secret works.
+ */
+static void
+test_remembered_token_refused_after_new_secret(void **state)
+{
+	struct afx	*a = *state;
+	char		*old, *fresh;
+
+	old = context_token(SECRET, "acct-1", FX_NOW, FX_NOW + 180);
+	assert_int_equal(outcome(a, old, FX_NOW + 1), ERR_OK);
+	assert_int_equal(outcome(a, old, FX_NOW + 2), ERR_OK);
+	reinstall(a, "n3w-s3cr3t-n3w-s3cr3t-n3w-s3cr3t-x");
+	assert_int_equal(outcome(a, old, FX_NOW + 3), ERR_UNAUTHORIZED);
+	assert_non_null(strstr(fx_log_text(), "reason=bad_signature"));
+	/* And again: a refused token is never remembered as good. */
+	assert_int_equal(outcome(a, old, FX_NOW + 4), ERR_UNAUTHORIZED);
+	fresh = context_token("n3w-s3cr3t-n3w-s3cr3t-n3w-s3cr3t-x", "acct-1",
+	    FX_NOW, FX_NOW + 180);
+	assert_int_equal(outcome(a, fresh, FX_NOW + 5), ERR_OK);
+	/* The same secret sealed anew (a rotation) keeps a token valid. */
+	reinstall(a, "n3w-s3cr3t-n3w-s3cr3t-n3w-s3cr3t-x");
+	assert_int_equal(outcome(a, fresh, FX_NOW + 6), ERR_OK);
+	assert_int_equal(outcome(a, fresh, FX_NOW + 7), ERR_OK);
+	free(old);
+	free(fresh);
+}
+
+/*
+ * Many tokens in use at once (more than the cache's probe window, so
+ * slots are shared): each keeps working and speaks for its own caller,
+ * and a tampered copy of a remembered token never passes.
+ */
+static void
+test_many_tokens_in_use_each_checked(void **state)
+{
+	struct afx	*a = *state;
+	char		 sub[32], *toks[300], *bad;
+	size_t		 i, n = sizeof(toks) / sizeof(toks[0]);
+
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "acct-%zu", i);
+		toks[i] = context_token(SECRET, sub, FX_NOW, FX_NOW + 180);
+		assert_int_equal(outcome(a, toks[i], FX_NOW + 1), ERR_OK);
+	}
+	/* Each remembered token speaks for its own caller, no other. */
+	for (i = 0; i < n; i++) {
+		struct auth_state st;
+		struct req	 r;
+
+		snprintf(sub, sizeof(sub), "acct-%zu", i);
+		assert_int_equal(authenticate(a, toks[i], FX_NOW + 2, &r, &st),
+		    ERR_OK);
+		assert_string_equal(r.account, sub);
+		auth_release(&r);
+		req_free(&r);
+	}
+	/* A flipped signature byte: a different token, verified anew. */
+	assert_non_null(bad = strdup(toks[7]));
+	bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A';
+	assert_int_equal(outcome(a, bad, FX_NOW + 3), ERR_UNAUTHORIZED);
+	for (i = 0; i < n; i++)
+		free(toks[i]);
+	free(bad);
+}
+
 int
 main(void)
 {
@@ -239,6 +323,11 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_departed_tenant_refused_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_remembered_token_refused_after_new_secret, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_many_tokens_in_use_each_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_secret_never_passes,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -128,29 +128,31 @@ verifier(struct req *r, enum auth_phase phase)
 #define JSON	"application/json"
 
 static const struct route tab[] = {
-	{ METHOD_GET, "/", "root", AUTH_NONE, 0, NULL, h_ok },
-	{ METHOD_GET, "/items", "items_list", AUTH_NONE, 0, NULL, h_ok },
-	{ METHOD_POST, "/items", "items_create", AUTH_NONE, 64, JSON, h_ok },
-	{ METHOD_GET, "/items/{}", "item_get", AUTH_NONE, 0, NULL, h_ok },
-	{ METHOD_PUT, "/items/{}", "item_put", AUTH_NONE, 256, JSON, h_ok },
+	{ METHOD_GET, "/", "root", AUTH_NONE, 0, NULL, h_ok, 0 },
+	{ METHOD_GET, "/items", "items_list", AUTH_NONE, 0, NULL, h_ok, 0 },
+	{ METHOD_POST, "/items", "items_create", AUTH_NONE, 64, JSON, h_ok, 0 },
+	{ METHOD_GET, "/items/{}", "item_get", AUTH_NONE, 0, NULL, h_ok, 0 },
+	{ METHOD_PUT, "/items/{}", "item_put", AUTH_NONE, 256, JSON, h_ok, 0 },
 	{ METHOD_DELETE, "/items/{}", "item_delete", AUTH_NONE, 0, NULL,
-	    h_ok },
+	    h_ok, 0 },
 	{ METHOD_GET, "/items/{}/notes/{}", "note_get", AUTH_NONE, 0, NULL,
-	    h_ok },
-	{ METHOD_GET, "/items/new", "item_new", AUTH_NONE, 0, NULL, h_ok },
+	    h_ok, 0 },
+	{ METHOD_GET, "/items/new", "item_new", AUTH_NONE, 0, NULL, h_ok, 0 },
 	{ METHOD_GET, "/{}/{}/{}/{}/{}", "too_many", AUTH_NONE, 0, NULL,
-	    h_ok },
-	{ METHOD_GET, "/secure", "secure_get", AUTH_CONTEXT, 0, NULL, h_ok },
+	    h_ok, 0 },
+	{ METHOD_GET, "/secure", "secure_get", AUTH_CONTEXT, 0, NULL, h_ok, 0 },
 	{ METHOD_POST, "/rekeyed", "rekeyed", AUTH_CONTEXT, 64, JSON,
-	    h_rekeyed },
-	{ METHOD_POST, "/secure", "secure_post", AUTH_PAGE, 64, JSON, h_ok },
+	    h_rekeyed, 0 },
+	{ METHOD_POST, "/secure", "secure_post", AUTH_PAGE, 64, JSON, h_ok, 0 },
 	{ METHOD_GET, "/conflict", "conflict", AUTH_NONE, 0, NULL,
-	    h_conflict },
-	{ METHOD_GET, "/nothing", "nothing", AUTH_NONE, 0, NULL, h_nothing },
+	    h_conflict, 0 },
+	{ METHOD_GET, "/nothing", "nothing", AUTH_NONE, 0, NULL, h_nothing, 0 },
 	{ METHOD_DELETE, "/nocontent", "nocontent", AUTH_NONE, 0, NULL,
-	    h_no_content },
+	    h_no_content, 0 },
 	{ METHOD_GET, "/internal", "internal", AUTH_NONE, 0, NULL,
-	    h_internal },
+	    h_internal, 0 },
+	{ METHOD_POST, "/optional", "optional", AUTH_PAGE, 64, JSON, h_ok,
+	    1 },
 };
 #define NTAB	(sizeof(tab) / sizeof(tab[0]))
 
@@ -577,6 +579,37 @@ test_dispatch_body_refusals(void **state)
 }
 
 /* A JSON route's body is parsed strictly before the handler runs. */
+/*
+ * A route whose body is optional: without one (no type, no or a zero
+ * length) the handler runs with no JSON; with one, every body rule
+ * holds as on any body route.
+ */
+static void
+test_dispatch_optional_body(void **state)
+{
+	struct outcome	 o;
+
+	(void)state;
+	dispatch("POST", "/optional", NULL, NULL, NULL, NULL, verifier, &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(seen_json, 0);
+	dispatch("POST", "/optional", "0", NULL, NULL, NULL, verifier, &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(seen_json, 0);
+	dispatch("POST", "/optional", "2", JSON, "{}", NULL, verifier, &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(seen_json, 1);
+	assert_int_equal(handler_calls, 3);
+	/* A body says what it is, is no larger than allowed, and parses. */
+	dispatch("POST", "/optional", "2", NULL, "{}", NULL, verifier, &o);
+	expect_error_reply(&o, ERR_MEDIA_TYPE);
+	dispatch("POST", "/optional", "65", JSON, "{}", NULL, verifier, &o);
+	expect_error_reply(&o, ERR_TOO_LARGE);
+	dispatch("POST", "/optional", "1", JSON, "{", NULL, verifier, &o);
+	expect_error_reply(&o, ERR_BAD_REQUEST);
+	assert_int_equal(handler_calls, 3);
+}
+
 static void
 test_dispatch_bad_json(void **state)
 {
@@ -835,6 +868,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dispatch_404_405, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_body_refusals,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_optional_body,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_bad_json, setup,
 		    teardown),
