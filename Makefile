@@ -96,7 +96,8 @@ FCGI_SRCS = src/fcgi/api.c src/fcgi/app.c src/fcgi/auth.c \
 	   src/fcgi/route_lifecycle.c src/fcgi/route_meta.c \
 	   src/fcgi/route_templates.c src/fcgi/route_templates_io.c \
 	   src/fcgi/route_templates_list.c src/fcgi/route_tenant.c \
-	   src/fcgi/router.c src/fcgi/routes.c src/fcgi/tpl_json.c
+	   src/fcgi/router.c src/fcgi/routes.c src/fcgi/tpl_json.c \
+	   src/fcgi/tree_cache.c
 FCGI_MAIN = src/fcgi/main.c
 # cellarctl.
 CTL_SRCS = src/ctl/audit.c src/ctl/backups.c src/ctl/keys.c src/ctl/main.c \

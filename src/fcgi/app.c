@@ -14,6 +14,7 @@
 #include "installkey.h"
 #include "perm.h"
 #include "pool.h"
+#include "tree_cache.h"
 
 struct app *
 app_new(struct conf *cfg, char *err, size_t errsz)
@@ -69,6 +70,7 @@ app_free(struct app *a)
 		return;
 	auth_cache_clear();
 	perm_cache_clear();
+	tree_cache_clear();
 	installkey_forget();
 	pool_clear(a->reg);
 	conf_free(a->cfg);

@@ -54,10 +54,17 @@ pano_json_id_parse(const char *s, long long *id)
 void
 pano_json_id(struct jw *w, const char *key, long long id)
 {
-	char	 buf[24];
+	char			 buf[24];
+	char			*p = buf + sizeof(buf) - 1;
+	unsigned long long	 u = id < 0 ? 0 : (unsigned long long)id;
 
-	snprintf(buf, sizeof(buf), "%lld", id);
-	jw_string(w, key, buf);
+	/* By hand: a whole tree writes 20,000 ids, and snprintf showed. */
+	*p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	jw_string(w, key, p);
 }
 
 /*

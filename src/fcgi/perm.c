@@ -550,11 +550,10 @@ issue_match(const struct issue_entry *e, unsigned int who, long long issue,
 	    e->gen == issue_who[who].gen && (long long)e->until > now;
 }
 
-/* The cached answer: 1 or 0, or -1 when none. */
+/* The cached answer at now (clock_mono): 1 or 0, or -1 when none. */
 static int
-issue_cache_get(unsigned int who, long long issue)
+issue_cache_get(unsigned int who, long long issue, long long now)
 {
-	long long	 now = clock_mono();
 	size_t		 i, slot = issue_slot(who, issue);
 	struct issue_entry *e;
 
@@ -668,7 +667,7 @@ enum err
 perm_issues(struct req *r, const long long *issues, size_t n,
     unsigned char *each)
 {
-	long long	*miss = NULL, *hit;
+	long long	*miss = NULL, *hit, now;
 	unsigned char	*granted = NULL;
 	unsigned int	 who;
 	size_t		 i, k, nmiss = 0, at, cnt;
@@ -682,8 +681,10 @@ perm_issues(struct req *r, const long long *issues, size_t n,
 	who = issue_who_index(r);
 	if ((miss = calloc(n, sizeof(*miss))) == NULL)
 		goto out;
+	/* One reading of the clock for the whole tree. */
+	now = clock_mono();
 	for (i = 0; i < n; i++) {
-		if ((v = issue_cache_get(who, issues[i])) >= 0)
+		if ((v = issue_cache_get(who, issues[i], now)) >= 0)
 			each[i] = (unsigned char)v;
 		else
 			miss[nmiss++] = issues[i];

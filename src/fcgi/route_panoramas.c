@@ -39,6 +39,7 @@
 #include "pano_json.h"
 #include "panoramas.h"
 #include "perm.h"
+#include "tree_cache.h"
 
 /* q of the listing: characters. */
 #define QUERY_MAX	255
@@ -631,7 +632,7 @@ enum err
 route_panoramas_export(struct req *r, struct reply *rep)
 {
 	struct pano	 p;
-	struct pano_row	*rows = NULL;
+	const struct pano_row *rows = NULL;
 	struct tenantdb	*tdb;
 	struct jw	 w = JW_INIT;
 	unsigned char	*hide = NULL;
@@ -642,7 +643,7 @@ route_panoramas_export(struct req *r, struct reply *rep)
 	if ((e = panoramas_load(r, PANO_RIGHT_VIEW, &tdb, &p, NULL)) !=
 	    ERR_OK)
 		return e;
-	if ((e = pano_tree(tdb, p.id, &version, &rows, &n)) != ERR_OK) {
+	if ((e = tree_cache_get(r, tdb, &p, &rows, &n, &version)) != ERR_OK) {
 		if (e == ERR_NOT_FOUND)
 			e = hidden(r);
 		goto out;
@@ -665,7 +666,6 @@ route_panoramas_export(struct req *r, struct reply *rep)
 out:
 	free(jw_finish(&w, NULL));
 	free(hide);
-	pano_rows_free(rows, n);
 	pano_free(&p);
 	return e;
 }

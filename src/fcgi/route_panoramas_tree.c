@@ -22,6 +22,7 @@
 #include "fcgi.h"
 #include "pano_json.h"
 #include "panoramas.h"
+#include "tree_cache.h"
 #include "perm.h"
 
 /* Tree rows per page when the caller names no limit. */
@@ -65,7 +66,7 @@ enum err
 route_panoramas_tree(struct req *r, struct reply *rep)
 {
 	struct pano	 p;
-	struct pano_row	*rows = NULL;
+	const struct pano_row *rows = NULL;
 	struct tenantdb	*tdb;
 	struct jw	 w = JW_INIT;
 	unsigned char	*hide = NULL;
@@ -88,7 +89,8 @@ route_panoramas_tree(struct req *r, struct reply *rep)
 		e = param_error(r, rep, "from");
 		goto out;
 	}
-	if ((e = pano_tree(tdb, p.id, &version, &rows, &n)) != ERR_OK)
+	/* A page of a version read lately costs no read of the tree. */
+	if ((e = tree_cache_get(r, tdb, &p, &rows, &n, &version)) != ERR_OK)
 		goto out;
 	if (rc == 0 && from[0] != version) {
 		log_msg(LOGL_INFO, r->rid, "reason=tree_version_moved");
@@ -132,7 +134,6 @@ out:
 	free(jw_finish(&w, NULL));
 	free(next);
 	free(hide);
-	pano_rows_free(rows, n);
 	pano_free(&p);
 	return e;
 }

@@ -124,6 +124,46 @@ db_rollback(sqlite3 *db)
 		(void)db_exec(db, "ROLLBACK");
 }
 
+/*
+ * The wait for another connection's lock, as SQLite's own busy timeout
+ * but in short steps: sqlite3_busy_timeout sleeps 1, 2, 5, 10, 15, 20,
+ * 25, 25, 25, 50, 50 and then 100 ms between tries, so that a writer
+ * that just missed the lock sleeps while others take it again and
+ * again (seen: one of eight editors of a site waited 4.3 s for its turn
+ * while its writes each took 2 ms).  Here the first 20 tries are 0.1 ms
+ * apart, the next 40 0.5 ms, then 2 ms, until DB_BUSY_MS in all: each
+ * try is one fcntl(2), cheap next to the wait it shortens.
+ */
+static int
+db_busy_step(void *arg, int count)
+{
+	long long	 waited;
+	struct timespec	 ts = { 0, 0 };
+
+	(void)arg;
+	if (count < 20) {
+		waited = count * 100LL;
+		ts.tv_nsec = 100 * 1000;
+	} else if (count < 60) {
+		waited = 2000LL + (count - 20) * 500LL;
+		ts.tv_nsec = 500 * 1000;
+	} else {
+		waited = 22000LL + (count - 60) * 2000LL;
+		ts.tv_nsec = 2000 * 1000;
+	}
+	if (waited >= DB_BUSY_MS * 1000LL)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+/* Sets db's wait for other connections' locks (db_busy_step). */
+static void
+db_busy_wait(sqlite3 *db)
+{
+	sqlite3_busy_handler(db, db_busy_step, NULL);
+}
+
 /* 1 if the last failure on db was another connection's lock. */
 static int
 db_busy(sqlite3 *db)
@@ -463,7 +503,7 @@ db_rollback_mode(sqlite3 *db)
 		sqlite3_busy_timeout(db, 0);
 		rc = db_journal_mode(db, "PRAGMA journal_mode = DELETE", mode,
 		    sizeof(mode));
-		sqlite3_busy_timeout(db, DB_BUSY_MS);
+		db_busy_wait(db);
 		if (rc == SQLITE_OK && strcmp(mode, "delete") == 0)
 			return 0;
 		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY &&
@@ -499,7 +539,7 @@ db_open_impl(const char *path, const unsigned char *key, int flags,
 	 * another connection sets up the WAL (seen: 500s when workers
 	 * opened an idle tenant file together).
 	 */
-	sqlite3_busy_timeout(db, DB_BUSY_MS);
+	db_busy_wait(db);
 	/*
 	 * A WAL file's -wal and -shm stay when the last connection closes,
 	 * set before anything is read (db_wal_keep says why); a tenant
@@ -666,7 +706,7 @@ db_backup_to(sqlite3 *src, const char *dst, const unsigned char *key)
 	if (sqlite3_open_v2(dst, &d, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_busy_timeout(d, DB_BUSY_MS);
+	db_busy_wait(d);
 	/* Keyed before the first page is written: never plaintext. */
 	if (db_key(d, key) == -1)
 		goto out;
@@ -714,7 +754,7 @@ db_open_copy(const char *path, const unsigned char *key, int writable,
 	if (sqlite3_open_v2(path, &db, (writable ? SQLITE_OPEN_READWRITE :
 	    SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_busy_timeout(db, DB_BUSY_MS);
+	db_busy_wait(db);
 	if (db_key(db, key) == -1)
 		goto fail;
 	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,

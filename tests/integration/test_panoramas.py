@@ -1530,6 +1530,42 @@ def test_nothing_is_lost_across_restarts_and_killed_workers(env):
     assert rep["version"] == 8
 
 
+def test_every_worker_shows_a_change_at_once(t):
+    """Workers keep trees they read (by panorama and version): after a
+    batch, a rename, a deleted issue or an undo, every read on every
+    worker shows the new tree, whatever an earlier read kept."""
+    iss = new_issue_ids(4)
+    t.site.make_public(*iss)
+    a, b = t.user(), t.user()
+    pid = t.create(a)["id"]
+    t.share(a, pid, [{"grantee": "account", "id": b, "level": "edit"}])
+    t.apply(a, pid, 1, [add(iss[:3])])
+
+    def reads(want_version, want_shape):
+        # Enough reads, through both workers, for each to keep a tree.
+        for who in (a, b) * 6:
+            v, shp = tree_of(t, who, pid)
+            assert (v, shp) == (want_version, want_shape)
+            assert shape(t.export(who, pid)["rows"]) == want_shape
+
+    reads(2, [at(0, I(iss[0])), at(0, I(iss[1])), at(0, I(iss[2]))])
+    n3 = t.rows(a, pid)[1][2]["node"]
+    t.apply(b, pid, 2, [folder("F"), move(n3, parent=None)])
+    f = t.rows(a, pid)[1][1]
+    assert f["kind"] == "folder"
+    reads(3, [at(0, I(iss[2])), at(0, F("F")), at(0, I(iss[0])),
+              at(0, I(iss[1]))])
+    t.apply(a, pid, 3, [rename(f["node"], "G")])
+    reads(4, [at(0, I(iss[2])), at(0, F("G")), at(0, I(iss[0])),
+              at(0, I(iss[1]))])
+    r = t.webhook(issue_deleted_payload(iss[0], "s"))
+    assert r.status_code == 204
+    reads(5, [at(0, I(iss[2])), at(0, F("G")), at(0, I(iss[1]))])
+    # a's latest batch, the rename, touched nothing the webhook did.
+    assert t.undo(a, pid).status_code == 200
+    reads(6, [at(0, I(iss[2])), at(0, F("F")), at(0, I(iss[1]))])
+
+
 # The cached stack: one worker, cache_seconds = 60, small limits.
 
 def test_answers_are_cached_per_worker_and_used_while_jira_is_down(cenv):
