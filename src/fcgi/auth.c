@@ -31,15 +31,17 @@
  * Time and qsh checks run on every request regardless, and so does the
  * registry lookup that refuses departed tenants.
  */
-#define TOKEN_CACHE	1024
+#define TOKEN_CACHE	256
 /*
- * Sized for the active tenants of a busy VM: past this many tokens in
- * use at once, every request would verify its signature again.  A token
- * lives in one of TOKEN_PROBE slots from its hash (open addressing; the
- * hash is a BLAKE2b digest of the whole token, so its first bytes are
- * uniform), replacing the same token, an empty slot or else the
- * least recently used of those.  An entry costs about 200 bytes plus its
- * claims: under 1 MiB in all.
+ * Four times the 64 it was: past that many tokens in use at once, every
+ * request verifies its signature again.  An entry holds its token's
+ * parsed header and claims (about 1 KiB), so the size is a trade with
+ * the worker's 8 MiB of private memory at 1,000 active tenants (1,024
+ * entries took 1 MiB there; the pool's handles need the rest).  A
+ * token lives in one of TOKEN_PROBE slots from its hash (open
+ * addressing; the hash is a BLAKE2b digest of the whole token, so its
+ * first bytes are uniform), replacing the same token, an empty slot or
+ * else the least recently used of those.
  */
 #define TOKEN_PROBE	8
 

@@ -5,9 +5,10 @@
  * keeps up to POOL_SIZE tenant handles (tenantdb.h) open between
  * requests, least recently used out first.  The POOL_WARM handed out
  * last keep their page caches and statements; the others are shrunk to
- * about 21 KiB and one descriptor each, so a worker stays under 8 MiB of
- * private memory and about 170 descriptors however many tenants are
- * active (make bench-scale prints both).  With more active tenants than
+ * about 45 KiB (most of it the connection's parsed schema, which grew
+ * with the panorama tables) and one descriptor each, so a worker stays
+ * under 8 MB of private memory and about 110 descriptors however many
+ * tenants are active (make bench-scale prints both).  With more active tenants than
  * POOL_SIZE per worker, most requests open a file: the throughput then
  * is what an open costs (about a fifth of the one-tenant figure at
  * 1,000 active tenants on the bench machine).
@@ -32,9 +33,12 @@ struct tenantdb;
 /*
  * Handles a worker keeps open, and how many of them (the last handed
  * out) keep their page cache and statements; the others are shrunk to
- * about 21 KiB and one descriptor each (tenantdb_release_memory).
+ * about 45 KiB and one descriptor each (tenantdb_release_memory).  With
+ * the schema of sql/tenant/0004, a worker at 1,000 active tenants was
+ * 9.3 MiB private with 160 handles and 8.1 MiB with 120; 100 keep it
+ * under 8 MB (make bench-scale prints it).
  */
-#define POOL_SIZE	160
+#define POOL_SIZE	100
 #define POOL_WARM	32
 
 /*
