@@ -31,6 +31,7 @@ enum err {
 	ERR_LIMIT_NODES,	/* 422 a panorama's node limit */
 	ERR_LIMIT_PANORAMAS,	/* 422 the tenant's panorama limit */
 	ERR_LIMIT_ACTIONS,	/* 413 a batch holds too many actions */
+	ERR_LIMIT_TIME,		/* 422 a batch takes too long to apply */
 	ERR_INTERNAL,		/* 500 our fault */
 	ERR_UNAVAILABLE,	/* 503 a dependency is down, or busy */
 	ERR_STORAGE_FULL,	/* 503 no room left to write */

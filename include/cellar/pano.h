@@ -43,6 +43,22 @@ struct tenantdb;
 #define PANO_ACCESS_MAX		100	/* access entries per panorama */
 #define PANO_PAGE_MAX		100	/* panoramas per listing page */
 #define PANO_HISTORY_KEEP	1000	/* batches kept per panorama */
+/*
+ * Undo rows (a node as it was before a batch) kept per panorama, about
+ * 100 bytes each: past it, the oldest batches lose them (their history
+ * stays) and can no longer be undone.  Without it, one editor adding
+ * and removing 10,000 nodes over and over grew a site's file by 220 MB
+ * per panorama.
+ */
+#define PANO_UNDO_KEEP		40000
+/*
+ * A batch still applying after this long is rolled back and refused
+ * (ERR_LIMIT_TIME): nginx gives up on a request after 30 s, and a
+ * change must never be made after its client was told it failed; the
+ * tenant's write lock is held meanwhile, so other writers of the site
+ * wait.  The worker leaves room for Jira's questions before it.
+ */
+#define PANO_APPLY_MS		10000
 /* Largest Jira issue id, node id or panorama id accepted. */
 #define PANO_ID_MAX		999999999999999999LL
 
@@ -60,6 +76,7 @@ struct pano {
 struct pano_limits {
 	long long	 nodes_max;	/* per panorama, <= PANO_NODES_HARD */
 	long long	 per_tenant_max;	/* panoramas per tenant */
+	long long	 apply_ms;	/* a batch's time; 0: PANO_APPLY_MS */
 };
 
 enum pano_kind {
@@ -190,6 +207,10 @@ enum err	 pano_create(struct tenantdb *, struct pano *p, long long now,
 		    const struct pano_limits *lim)
 		    __attribute__((warn_unused_result));
 
+/* How many panoramas the tenant holds, into *n. */
+enum err	 pano_count(struct tenantdb *, long long *n)
+		    __attribute__((warn_unused_result));
+
 /* Panorama id into *p (free with pano_free); ERR_NOT_FOUND. */
 enum err	 pano_get(struct tenantdb *, long long id, struct pano *p)
 		    __attribute__((warn_unused_result));
@@ -252,6 +273,8 @@ enum err	 pano_tree(struct tenantdb *, long long id, long long *version,
  *   ERR_LIMIT_NODES      the tree would pass lim->nodes_max
  *                        (res->index: the action that would);
  *   ERR_LIMIT_ACTIONS    n > PANO_ACTIONS_MAX;
+ *   ERR_LIMIT_TIME       still applying after lim->apply_ms (res->index:
+ *                        the action it had reached; rolled back);
  * or a storage error (tenantdb_tx).  Free res with pano_result_free.
  */
 enum err	 pano_apply(struct tenantdb *, long long id, long long version,
@@ -311,7 +334,8 @@ enum err	 pano_history(struct tenantdb *, long long id, long long before,
  * ERR_CONFLICT: a later batch still in effect (anyone's, the system's
  * included; one undone since no longer counts) touched one of its
  * nodes, or the top level where it added or moved there, or reverting
- * would break the tree (*version: the current version);
+ * would break the tree, or the batch is too old to undo (its undo rows
+ * went past PANO_UNDO_KEEP) (*version: the current version);
  * ERR_LIMIT_NODES: putting back what it removed would pass
  * lim->nodes_max.  On ERR_OK *version is the new one.
  */

@@ -67,6 +67,7 @@ CREATE TABLE pano_history (
 			    CHECK (kind IN ('batch', 'undo', 'system')),
 	undo_of		INTEGER,
 	undone		INTEGER NOT NULL DEFAULT 0 CHECK (undone IN (0, 1)),
+	undo_rows	INTEGER NOT NULL DEFAULT 0,	-- its rows in pano_undo
 	what		TEXT NOT NULL
 );
 CREATE INDEX pano_history_pano ON pano_history (panorama_id, id);

@@ -667,7 +667,7 @@ enum err
 perm_issues(struct req *r, const long long *issues, size_t n,
     unsigned char *each)
 {
-	long long	*miss = NULL, *hit, now;
+	long long	*miss = NULL, *hit, now, start;
 	unsigned char	*granted = NULL;
 	unsigned int	 who;
 	size_t		 i, k, nmiss = 0, at, cnt;
@@ -701,7 +701,14 @@ perm_issues(struct req *r, const long long *issues, size_t n,
 	e = ERR_INTERNAL;
 	if ((granted = calloc(nmiss, 1)) == NULL)
 		goto out;
+	start = clock_mono_usec();
 	for (at = 0; at < nmiss; at += cnt) {
+		if (clock_mono_usec() - start > PERM_ISSUE_BUDGET_MS * 1000LL) {
+			log_msg(LOGL_WARN, r->rid, "reason=jira_too_slow "
+			    "asked=%zu of=%zu", at, nmiss);
+			e = ERR_UNAVAILABLE;
+			goto out;
+		}
 		cnt = nmiss - at < PERM_ISSUE_BATCH ? nmiss - at :
 		    PERM_ISSUE_BATCH;
 		if ((e = check_issues(r, miss + at, cnt, granted + at)) !=

@@ -18,6 +18,15 @@
 #define PERM_BATCH	100
 /* Most issues asked about in one call to Jira. */
 #define PERM_ISSUE_BATCH	1000
+/*
+ * How long one request may spend asking Jira about issues (30 calls for
+ * a tree of 30,000): past it, perm_issues stops before its next call
+ * with ERR_UNAVAILABLE.  With the last call's own timeout ([jira]
+ * timeout_ms, 5 s) and a batch's PANO_APPLY_MS (10 s) this keeps a
+ * request under nginx's 30 s fastcgi_read_timeout: a client is never
+ * told 504 for a change that is made after all.
+ */
+#define PERM_ISSUE_BUDGET_MS	10000
 
 enum perm_project {
 	PERM_BROWSE = 0,	/* BROWSE_PROJECTS: works on its issues */

@@ -202,6 +202,7 @@ panoramas_limits(const struct req *r, struct pano_limits *lim)
 	lim->nodes_max = conf_int(r->app->cfg, C_PANORAMAS_NODES_MAX);
 	lim->per_tenant_max = conf_int(r->app->cfg,
 	    C_PANORAMAS_PER_TENANT_MAX);
+	lim->apply_ms = PANO_APPLY_MS;
 }
 
 enum err

@@ -258,6 +258,13 @@ route_panoramas_actions(struct req *r, struct reply *rep)
 	case ERR_LIMIT_ACTIONS:
 		reply_detail(rep, "actions", -1, PANO_ACTIONS_MAX);
 		goto out;
+	case ERR_LIMIT_TIME:
+		/* The limit in milliseconds; the log says how far it got. */
+		log_msg(LOGL_WARN, r->rid, "reason=batch_too_slow index=%zu "
+		    "actions=%zu", res.index, b.n);
+		reply_detail(rep, "actions", (long long)res.index,
+		    PANO_APPLY_MS);
+		goto out;
 	default:
 		goto out;
 	}
@@ -427,7 +434,7 @@ route_panoramas_undo(struct req *r, struct reply *rep)
 		log_msg(LOGL_INFO, r->rid, "reason=nothing_to_undo");
 	else if (e == ERR_CONFLICT) {
 		log_msg(LOGL_INFO, r->rid, "reason=undo_blocked");
-		reply_reason(rep, NULL, version);
+		reply_reason(rep, "undo_blocked", version);
 	}
 	if (e != ERR_OK)
 		return e;

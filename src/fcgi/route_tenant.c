@@ -11,6 +11,7 @@
 
 #include "cellar/clock.h"
 #include "cellar/json.h"
+#include "cellar/pano.h"
 #include "cellar/tenantdb.h"
 #include "cellar/tpl.h"
 #include "cellar/util.h"
@@ -30,17 +31,20 @@ iso_time(long long t)
 
 /*
  * What the tenant's file holds, by kind of record, as the caller may
- * know it: the stores count (others' personal templates are not).
+ * know it: the stores count (others' personal templates are not; every
+ * panorama of the site is, as a number only).
  */
 static enum err
 records(struct tenantdb *tdb, const char *account, cJSON *out)
 {
-	long long	 n;
+	long long	 n, np;
 	enum err	 e;
 
-	if ((e = tpl_count_visible(tdb, account, &n)) != ERR_OK)
+	if ((e = tpl_count_visible(tdb, account, &n)) != ERR_OK ||
+	    (e = pano_count(tdb, &np)) != ERR_OK)
 		return e;
-	return json_add_int(out, "templates", n) == NULL ? ERR_INTERNAL :
+	return json_add_int(out, "templates", n) == NULL ||
+	    json_add_int(out, "panoramas", np) == NULL ? ERR_INTERNAL :
 	    ERR_OK;
 }
 

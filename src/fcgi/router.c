@@ -144,6 +144,7 @@ quiet_refusal(enum err e)
 	case ERR_LIMIT_NODES:
 	case ERR_LIMIT_PANORAMAS:
 	case ERR_LIMIT_ACTIONS:
+	case ERR_LIMIT_TIME:
 		return 1;
 	default:
 		return 0;

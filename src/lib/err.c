@@ -53,6 +53,8 @@ static const struct err_row {
 	    "this site holds as many panoramas as it allows", 422 },
 	[ERR_LIMIT_ACTIONS] = { "limit_actions",
 	    "a batch holds at most 1000 actions", 413 },
+	[ERR_LIMIT_TIME] = { "limit_time",
+	    "this batch takes too long to apply; send it in smaller ones", 422 },
 	[ERR_INTERNAL] = { "internal", "internal error", 500 },
 	[ERR_UNAVAILABLE] = { "unavailable",
 	    "the service is temporarily unavailable", 503, 5 },

@@ -28,6 +28,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cellar/clock.h"
 #include "cellar/collate.h"
 #include "cellar/db.h"
 #include "cellar/json.h"
@@ -35,12 +36,24 @@
 #include "cellar/pano.h"
 #include "cellar/tenantdb.h"
 
-/* Gap between siblings when placed at an end or renumbered. */
-#define POS_STEP	1024
+/*
+ * Gap between siblings when placed at an end or renumbered: 2^32, so
+ * that about 32 places can be made in one gap before its parent's
+ * children are renumbered (with 1,024 it was 10, and a batch that
+ * inserts many nodes into one place of a level 10,000 wide spent
+ * seconds renumbering it).  30,000 siblings stay far below POS_FAR.
+ */
+#define POS_STEP	(1LL << 32)
 /* Positions past this (either sign) are renumbered before use. */
 #define POS_FAR		(LLONG_MAX / 4)
 /* Ids listed in one history action; "count" holds the true number. */
-#define WHAT_IDS	100
+#define WHAT_IDS	20
+/*
+ * Actions listed in one batch's history; "more" counts the rest.  With
+ * WHAT_IDS, a history row lists at most 1,000 ids (about 12 KiB), and
+ * PANO_HISTORY_KEEP of them stay bounded.
+ */
+#define WHAT_ACTS	50
 
 enum pstmt {
 	P_PANO_INSERT,
@@ -67,6 +80,7 @@ enum pstmt {
 	P_HIST_WHAT,
 	P_HIST_TRIM,
 	P_HIST_LIST,
+	P_UNDO_SUM,
 	P_ISSUE_NODES,
 	P_ISSUE_IDS,
 	P_ACCESS_GET,
@@ -166,9 +180,9 @@ static const char *const psql[P__MAX] = {
 	[P_UNDO_RECORD] = "INSERT OR IGNORE INTO pano_undo (batch_id, node_id, "
 	    "present, parent_id, pos, kind, issue_id, title, creator, "
 	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[P_UNDO_FIND] = "SELECT id FROM pano_history WHERE panorama_id = ?1 "
-	    "AND actor = ?2 AND kind = 'batch' AND undone = 0 ORDER BY id DESC "
-	    "LIMIT 1",
+	[P_UNDO_FIND] = "SELECT id, undo_rows FROM pano_history WHERE "
+	    "panorama_id = ?1 AND actor = ?2 AND kind = 'batch' AND undone = 0 "
+	    "ORDER BY id DESC LIMIT 1",
 	/*
 	 * A later batch that wrote one of batch ?1's nodes.  A batch undone
 	 * since and the undos are left out: an undo puts back exactly what
@@ -186,7 +200,11 @@ static const char *const psql[P__MAX] = {
 	[P_HIST_INSERT] = "INSERT INTO pano_history (panorama_id, version, "
 	    "actor, at, kind, undo_of, what) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 	    "'')",
-	[P_HIST_WHAT] = "UPDATE pano_history SET what = ?2 WHERE id = ?1",
+	[P_HIST_WHAT] = "UPDATE pano_history SET what = ?2, undo_rows = ?3 "
+	    "WHERE id = ?1",
+	/* Batches holding undo rows, newest first: PANO_UNDO_KEEP's sum. */
+	[P_UNDO_SUM] = "SELECT id, undo_rows FROM pano_history WHERE "
+	    "panorama_id = ?1 AND undo_rows > 0 ORDER BY id DESC",
 	/* All but the newest ?2 (their undo rows go with them). */
 	[P_HIST_TRIM] = "DELETE FROM pano_history WHERE panorama_id = ?1 AND "
 	    "id <= (SELECT id FROM pano_history WHERE panorama_id = ?1 ORDER "
@@ -567,6 +585,21 @@ out:
 	done(s);
 	pano_list_free(ps, cnt);
 	return e;
+}
+
+enum err
+pano_count(struct tenantdb *tdb, long long *n)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	*n = 0;
+	if ((s = st(tdb, P_PANO_COUNT)) == NULL)
+		return ERR_INTERNAL;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	done(s);
+	return rc == SQLITE_ROW ? ERR_OK : db_err(tenantdb_sqlite(tdb));
 }
 
 enum err
@@ -1113,6 +1146,9 @@ struct batch {
 	const char	*actor;		/* NULL: the system */
 	cJSON		*what;		/* {"actions": [...]} */
 	cJSON		*acts;
+	cJSON		*spare;		/* an action past WHAT_ACTS, not kept */
+	long long	 more;		/* actions past WHAT_ACTS */
+	long long	 deadline;	/* clock_mono_usec; 0: none */
 	struct ids	 added;
 	struct idset	 touched;	/* nodes with undo rows in the batch */
 	int		 oom;		/* building what failed */
@@ -1122,7 +1158,9 @@ static void
 batch_reset(struct batch *b)
 {
 	cJSON_Delete(b->what);
-	b->what = b->acts = NULL;
+	cJSON_Delete(b->spare);
+	b->what = b->acts = b->spare = NULL;
+	b->more = 0;
 	b->added.n = 0;
 	b->oom = 0;
 	b->hist = 0;
@@ -1483,6 +1521,18 @@ what_action(struct batch *b, const char *op)
 {
 	cJSON	*o;
 
+	/*
+	 * Past WHAT_ACTS actions, an action is written into a spare
+	 * object that is dropped: a batch of 1,000 actions would make a
+	 * history row of megabytes.
+	 */
+	if (b->acts != NULL && cJSON_GetArraySize(b->acts) >= WHAT_ACTS) {
+		b->more++;
+		cJSON_Delete(b->spare);
+		if ((b->spare = cJSON_CreateObject()) == NULL)
+			b->oom = 1;
+		return b->spare;
+	}
 	if ((o = cJSON_CreateObject()) == NULL || b->acts == NULL ||
 	    !cJSON_AddItemToArray(b->acts, o)) {
 		cJSON_Delete(o);
@@ -1492,6 +1542,61 @@ what_action(struct batch *b, const char *op)
 	if (cJSON_AddStringToObject(o, "op", op) == NULL)
 		b->oom = 1;
 	return o;
+}
+
+/* Runs sql (not cached: rare) with ?1 pano and ?2 v; 0 or -1. */
+static int
+exec_once(struct batch *b, const char *sql, long long v)
+{
+	sqlite3_stmt	*s = NULL;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(tenantdb_sqlite(b->tdb), sql, -1, &s, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(s);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, b->pano);
+	sqlite3_bind_int64(s, 2, v);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Keeps the panorama's undo rows within PANO_UNDO_KEEP: the oldest
+ * batches past it lose theirs (whole batches; their history stays,
+ * undo_rows 0, so that undo refuses them).  0 or -1.
+ */
+static int
+undo_trim(struct batch *b)
+{
+	sqlite3_stmt	*s;
+	long long	 sum = 0, cut = 0;
+	int		 rc;
+
+	if ((s = st(b->tdb, P_UNDO_SUM)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, b->pano);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sum += sqlite3_column_int64(s, 1);
+		if (sum > PANO_UNDO_KEEP) {
+			cut = sqlite3_column_int64(s, 0);
+			break;
+		}
+	}
+	done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (cut == 0)
+		return 0;
+	if (exec_once(b, "DELETE FROM pano_undo WHERE batch_id IN (SELECT id "
+	    "FROM pano_history WHERE panorama_id = ?1 AND id <= ?2 AND "
+	    "undo_rows > 0)", cut) == -1 ||
+	    exec_once(b, "UPDATE pano_history SET undo_rows = 0 WHERE "
+	    "panorama_id = ?1 AND id <= ?2 AND undo_rows > 0", cut) == -1)
+		return -1;
+	return 0;
 }
 
 /*
@@ -1532,6 +1637,8 @@ batch_end(struct batch *b, int bump)
 	char		*what;
 	int		 rc;
 
+	if (b->more > 0 && json_add_int(b->what, "more", b->more) == NULL)
+		b->oom = 1;
 	if (b->oom)
 		return ERR_INTERNAL;
 	if (pano_set(b->tdb, b->pano, NULL, NULL, b->nodes, bump, b->now,
@@ -1545,13 +1652,16 @@ batch_end(struct batch *b, int bump)
 	}
 	sqlite3_bind_int64(s, 1, b->hist);
 	bind_text(s, 2, what);
+	sqlite3_bind_int64(s, 3, (long long)b->touched.n);
 	rc = exec_done(s);
 	free(what);
 	if (rc == -1 || (s = st(b->tdb, P_HIST_TRIM)) == NULL)
 		return ERR_INTERNAL;
 	sqlite3_bind_int64(s, 1, b->pano);
 	sqlite3_bind_int64(s, 2, PANO_HISTORY_KEEP);
-	return exec_done(s) == 0 ? ERR_OK : ERR_INTERNAL;
+	if (exec_done(s) != 0)
+		return ERR_INTERNAL;
+	return undo_trim(b) == 0 ? ERR_OK : ERR_INTERNAL;
 }
 
 /* add and addFolder. */
@@ -1798,6 +1908,11 @@ apply_tx(sqlite3 *db, void *arg)
 		return ERR_INTERNAL;
 	for (i = 0; i < ap->n; i++) {
 		f = PANO_FAULT_NONE;
+		if (b->deadline != 0 && clock_mono_usec() > b->deadline) {
+			/* Rolled back: never a change the client gave up on. */
+			ap->res->index = i;
+			return ERR_LIMIT_TIME;
+		}
 		switch (ap->acts[i].op) {
 		case PANO_OP_ADD:
 		case PANO_OP_ADD_FOLDER:
@@ -1847,6 +1962,8 @@ pano_apply(struct tenantdb *tdb, long long id, long long version,
 	ap.b.max = nodes_max(lim);
 	ap.b.now = now;
 	ap.b.actor = actor;
+	ap.b.deadline = clock_mono_usec() + (lim != NULL && lim->apply_ms >
+	    0 ? lim->apply_ms : PANO_APPLY_MS) * 1000LL;
 	ap.version = version;
 	ap.acts = acts;
 	ap.n = n;
@@ -2384,7 +2501,7 @@ undo_tx(sqlite3 *db, void *arg)
 	struct urow	*u = NULL;
 	struct nrow	 cur;
 	sqlite3_stmt	*s;
-	long long	 target = 0, before;
+	long long	 target = 0, kept = 0, before;
 	size_t		 n = 0, i;
 	cJSON		*o;
 	int		 rc, found;
@@ -2402,11 +2519,16 @@ undo_tx(sqlite3 *db, void *arg)
 		return ERR_INTERNAL;
 	sqlite3_bind_int64(s, 1, b->pano);
 	bind_text(s, 2, b->actor);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		target = sqlite3_column_int64(s, 0);
+		kept = sqlite3_column_int64(s, 1);
+	}
 	done(s);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_INTERNAL;
+	/* Its undo rows went past PANO_UNDO_KEEP: too old to undo. */
+	if (kept == 0)
+		return ERR_CONFLICT;
 	if ((s = st(b->tdb, P_UNDO_BLOCKED)) == NULL)
 		return ERR_INTERNAL;
 	sqlite3_bind_int64(s, 1, target);

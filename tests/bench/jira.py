@@ -2,7 +2,8 @@
 """A stand-in for a tenant's Jira during benchmarks: every caller is a
 Jira admin with every global permission asked about (the app's
 "use-panoramas" too), every project permission, may browse every issue
-and has no groups.  It answers
+and has no groups; every issue asked about exists (bulkfetch, which the
+reaper's reconcile job asks).  It answers
 cellar's permission and group look-ups at once; it checks nothing (the
 integration tests' fake Jira is the one that verifies tokens).
 
@@ -44,6 +45,10 @@ class Handler(BaseHTTPRequestHandler):
                        for pp in req.get("projectPermissions", [])
                        for p in pp.get("permissions", [])]}
             self._reply(out)
+        elif self.path == "/rest/api/3/issue/bulkfetch":
+            self._reply({"issues": [{"id": str(i)} for i in
+                                    req.get("issueIdsOrKeys", [])],
+                         "issueErrors": []})
         else:
             self._reply({})
 

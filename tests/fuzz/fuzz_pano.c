@@ -66,7 +66,7 @@ cleanup(void)
 static long long
 make(const char *name)
 {
-	const struct pano_limits lim = { PANO_NODES_HARD, 1000 };
+	const struct pano_limits lim = { PANO_NODES_HARD, 1000, 0 };
 	struct pano	 p;
 	long long	 id;
 
@@ -193,7 +193,7 @@ pick_after(struct in *in, const struct view *w, long long parent)
 static void
 setup(void)
 {
-	const struct pano_limits lim = { PANO_NODES_HARD, 1000 };
+	const struct pano_limits lim = { PANO_NODES_HARD, 1000, 0 };
 	struct pano_action a = { PANO_OP_ADD_FOLDER, 0, 0, 0, NULL, 0,
 	    "elsewhere" };
 	struct pano_result res;
@@ -217,7 +217,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static long long issues[ACTS_MAX][4];
 	struct pano_action acts[ACTS_MAX];
-	struct pano_limits lim = { PANO_NODES_HARD, 1000 };
+	struct pano_limits lim = { PANO_NODES_HARD, 1000, 0 };
 	struct pano_result res;
 	struct in	 in = { data, size };
 	struct view	 w, after;

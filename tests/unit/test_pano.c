@@ -32,7 +32,7 @@
 #define B	"acct-b"
 
 static const struct pano_limits lim = { PANO_NODES_DEFAULT,
-    PANO_PER_TENANT_DEFAULT };
+    PANO_PER_TENANT_DEFAULT, 0 };
 
 /* The fixture, with the file's syncs off: these tests write a lot. */
 static int
@@ -264,7 +264,7 @@ static void
 test_versions_guard_changes(void **state)
 {
 	struct fx_tenant *f = *state;
-	const struct pano_limits two = { 100, 2 };
+	const struct pano_limits two = { 100, 2, 0 };
 	struct pano	 p, got;
 	long long	 id;
 
@@ -552,10 +552,11 @@ test_add_renumbers_when_gap_is_used_up(void **state)
 	id = mkpano(f, "tight", A);
 	x = add_issue(f, id, 0, 0, 1);
 	add_issue(f, id, 0, x, 1000);
-	for (i = 2; i <= 30; i++)
+	/* 38 places in one gap of 2^32: past 32, the level renumbers. */
+	for (i = 2; i <= 40; i++)
 		add_issue(f, id, 0, x, i);
 	s = shape(f, id);
-	assert_non_null(strstr(s, "i1 i30 i29 i28"));
+	assert_non_null(strstr(s, "i1 i40 i39 i38"));
 	assert_non_null(strstr(s, "i3 i2 i1000"));
 	free(s);
 }
@@ -689,7 +690,7 @@ static void
 test_node_limit(void **state)
 {
 	struct fx_tenant *f = *state;
-	const struct pano_limits five = { 5, 10 };
+	const struct pano_limits five = { 5, 10, 0 };
 	long long	 issues[3] = { 1, 2, 3 }, id;
 	struct pano_action acts[3] = {
 		{ PANO_OP_ADD, 0, 0, 0, issues, 3, NULL },
@@ -813,12 +814,12 @@ test_issue_deleted_lifts_children(void **state)
 	add_issue(f, p1, x, x2, 13);
 	assert_shape(f, p1, "F .i1 .i777 ..i777 ...i12 ..i13 ..i10 ..i11 .i2");
 	/*
-	 * In the other, at the top, with the gap after it used up (ten
-	 * halvings of 1024): lifting its two children renumbers.
+	 * In the other, at the top, with the gap after it used up (32
+	 * halvings of 2^32): lifting its two children renumbers.
 	 */
 	x = add_issue(f, p2, 0, 0, 777);
 	add_issue(f, p2, 0, x, 99);
-	for (i = 0; i < 10; i++)
+	for (i = 0; i < 32; i++)
 		add_issue(f, p2, 0, x, 50 + i);
 	add_issue(f, p2, x, 0, 3);
 	add_issue(f, p2, x, 0, 4);
@@ -833,8 +834,9 @@ test_issue_deleted_lifts_children(void **state)
 	checked(f, p2);
 	assert_shape(f, p1, "F .i1 .i12 .i13 .i10 .i11 .i2");
 	s = shape(f, p2);
-	assert_string_equal(s, "i4 i3 i59 i58 i57 i56 i55 i54 i53 i52 i51 i50 "
-	    "i99");
+	assert_string_equal(s, "i4 i3 i81 i80 i79 i78 i77 i76 i75 i74 i73 i72 "
+	    "i71 i70 i69 i68 i67 i66 i65 i64 i63 i62 i61 i60 i59 i58 i57 i56 "
+	    "i55 i54 i53 i52 i51 i50 i99");
 	free(s);
 	assert_int_equal(version_of(f, p2), v2 + 1);
 	assert_int_equal(nodes_of(f, p1), 7);
@@ -1014,7 +1016,7 @@ static void
 test_deep_tree(void **state)
 {
 	struct fx_tenant *f = *state;
-	const struct pano_limits big = { PANO_NODES_HARD, 10 };
+	const struct pano_limits big = { PANO_NODES_HARD, 10, 0 };
 	const size_t	 depth = 20000;
 	struct pano_row	*in, *rows;
 	struct pano	 p;
@@ -1201,7 +1203,7 @@ static void
 test_import_rows(void **state)
 {
 	struct fx_tenant *f = *state;
-	const struct pano_limits three = { 3, 10 };
+	const struct pano_limits three = { 3, 10, 0 };
 	struct pano_row	 rows[4] = {
 		{ 0, 0, 0, PANO_FOLDER, 0, (char *)(uintptr_t)"Top" },
 		{ 0, 0, 1, PANO_ISSUE, 10001, NULL },
@@ -1279,8 +1281,8 @@ test_history_caps_lists(void **state)
 	w = newest(f, id, &b);
 	act = cJSON_GetArrayItem(member(w, "actions"), 0);
 	assert_int_equal(member(act, "count")->valueint, 150);
-	assert_int_equal(cJSON_GetArraySize(member(act, "nodes")), 100);
-	assert_int_equal(cJSON_GetArraySize(member(act, "issueIds")), 100);
+	assert_int_equal(cJSON_GetArraySize(member(act, "nodes")), 20);
+	assert_int_equal(cJSON_GetArraySize(member(act, "issueIds")), 20);
 	cJSON_Delete(w);
 	free(b.actor);
 	free(b.kind);
@@ -1297,7 +1299,7 @@ test_history_caps_lists(void **state)
 	assert_int_equal(strtoll(member(act, "node")->valuestring, NULL, 10),
 	    fa);
 	assert_int_equal(member(act, "count")->valueint, 151);
-	assert_int_equal(cJSON_GetArraySize(member(act, "issueIds")), 100);
+	assert_int_equal(cJSON_GetArraySize(member(act, "issueIds")), 20);
 	assert_null(strstr(b.what, "Secret"));
 	cJSON_Delete(w);
 	free(b.actor);
@@ -1356,10 +1358,150 @@ test_check_finds_broken_trees(void **state)
 	broken(f, sql, "count_wrong", id);
 }
 
+/*
+ * A batch still applying when its time is up is refused whole: nginx
+ * would have told its client it failed, so nothing of it may land.
+ */
+static void
+test_slow_batch_is_refused_whole(void **state)
+{
+	struct fx_tenant *f = *state;
+	const struct pano_limits quick = { PANO_NODES_DEFAULT,
+	    PANO_PER_TENANT_DEFAULT, 1 };
+	struct pano_action *acts;
+	struct pano_result r;
+	long long	 id, v, issues[PANO_ACTIONS_MAX];
+	size_t		 i;
+
+	id = mkpano(f, "slow", A);
+	add_issue(f, id, 0, 0, 1);
+	v = version_of(f, id);
+	assert_non_null(acts = calloc(PANO_ACTIONS_MAX, sizeof(*acts)));
+	for (i = 0; i < PANO_ACTIONS_MAX; i++) {
+		issues[i] = 100 + (long long)i;
+		acts[i].op = PANO_OP_ADD;
+		acts[i].issues = &issues[i];
+		acts[i].nissues = 1;
+	}
+	assert_int_equal(pano_apply(f->tdb, id, v, A, acts, PANO_ACTIONS_MAX,
+	    &quick, NOW, &r), ERR_LIMIT_TIME);
+	assert_true(r.index < PANO_ACTIONS_MAX);
+	pano_result_free(&r);
+	assert_int_equal(version_of(f, id), v);
+	assert_int_equal(nodes_of(f, id), 1);
+	checked(f, id);
+	/* The same batch with the usual time goes through. */
+	assert_int_equal(pano_apply(f->tdb, id, v, A, acts, PANO_ACTIONS_MAX,
+	    &lim, NOW, &r), ERR_OK);
+	pano_result_free(&r);
+	assert_int_equal(nodes_of(f, id), 1 + PANO_ACTIONS_MAX);
+	free(acts);
+}
+
+/*
+ * A batch's history lists its first 50 actions and counts the rest: a
+ * batch of 1,000 actions must not make a history row of megabytes.
+ */
+static void
+test_history_lists_at_most_50_actions(void **state)
+{
+	struct fx_tenant *f = *state;
+	struct pano_action acts[150];
+	struct pano_result r;
+	struct pano_batch b;
+	long long	 id, issues[150];
+	size_t		 i;
+	cJSON		*w;
+
+	id = mkpano(f, "many", A);
+	memset(acts, 0, sizeof(acts));
+	for (i = 0; i < 150; i++) {
+		issues[i] = 500 + (long long)i;
+		acts[i].op = PANO_OP_ADD;
+		acts[i].issues = &issues[i];
+		acts[i].nissues = 1;
+	}
+	assert_int_equal(apply(f, id, A, acts, 150, &r), ERR_OK);
+	pano_result_free(&r);
+	w = newest(f, id, &b);
+	assert_int_equal(cJSON_GetArraySize(member(w, "actions")), 50);
+	assert_int_equal(member(w, "more")->valueint, 100);
+	cJSON_Delete(w);
+	free(b.actor);
+	free(b.kind);
+	free(b.what);
+	/* Fewer than 50 actions: no "more". */
+	assert_int_equal(apply(f, id, A, acts, 2, &r), ERR_OK);
+	pano_result_free(&r);
+	w = newest(f, id, &b);
+	assert_int_equal(cJSON_GetArraySize(member(w, "actions")), 2);
+	assert_null(cJSON_GetObjectItemCaseSensitive(w, "more"));
+	cJSON_Delete(w);
+	free(b.actor);
+	free(b.kind);
+	free(b.what);
+}
+
+/*
+ * Undo rows are kept up to PANO_UNDO_KEEP per panorama: adding and
+ * removing big subtrees over and over keeps them bounded, the latest
+ * batches stay undoable and the oldest answer "too old" (conflict),
+ * their history kept.
+ */
+static void
+test_undo_rows_are_bounded(void **state)
+{
+	struct fx_tenant *f = *state;
+	long long	*issues, id, fa, v, rows = 0;
+	size_t		 i, k, n = PANO_ADD_MAX, before;
+	struct pano_action a = { PANO_OP_ADD, 0, 0, 0, NULL, 0, NULL };
+	struct pano_result r;
+	sqlite3_stmt	*s;
+
+	assert_non_null(issues = calloc(n, sizeof(*issues)));
+	for (i = 0; i < n; i++)
+		issues[i] = 30000 + (long long)i;
+	a.issues = issues;
+	a.nissues = n;
+	id = mkpano(f, "churn", A);
+	/* B's batch, in a folder nothing after it touches: undoable but
+	 * for its age. */
+	fa = add_folder(f, id, 0, 0, "G");
+	add_as(f, id, B, fa, 0, 1);
+	/* A folder, 1,000 issues in it, the folder removed: 25 times. */
+	for (k = 0; k < 25; k++) {
+		fa = add_folder(f, id, 0, 0, "F");
+		a.parent = fa;
+		assert_int_equal(apply(f, id, A, &a, 1, &r), ERR_OK);
+		pano_result_free(&r);
+		assert_int_equal(remove_node(f, id, A, fa), ERR_OK);
+	}
+	assert_int_equal(sqlite3_prepare_v2(tenantdb_sqlite(f->tdb),
+	    "SELECT count(*) FROM pano_undo", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	rows = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	/* 25 rounds wrote about 50,000; at most the budget is kept. */
+	assert_true(rows > 0 && rows <= PANO_UNDO_KEEP);
+	before = history_len(f, id);
+	v = version_of(f, id);
+	assert_int_equal(pano_undo(f->tdb, id, B, &lim, NOW, &v),
+	    ERR_CONFLICT);
+	assert_int_equal(history_len(f, id), before);
+	/* A's latest (the last remove) comes back whole. */
+	assert_int_equal(pano_undo(f->tdb, id, A, &lim, NOW, &v), ERR_OK);
+	checked(f, id);
+	assert_int_equal(nodes_of(f, id), 3 + (long long)n);
+	free(issues);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		TEST(test_slow_batch_is_refused_whole),
+		TEST(test_history_lists_at_most_50_actions),
+		TEST(test_undo_rows_are_bounded),
 		TEST(test_versions_guard_changes),
 		TEST(test_list_visibility),
 		TEST(test_list_pages_by_name),

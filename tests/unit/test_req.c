@@ -691,7 +691,7 @@ test_err_tables(void **state)
 	static const int	 status[ERR__MAX] = {
 		200, 400, 401, 403, 404, 405, 409, 411, 413, 415, 422,
 		422, 422, 422, 422, 422, 422, 422, 413,	/* the named limits */
-		422, 422, 413,				/* panoramas */
+		422, 422, 413, 422,			/* panoramas */
 		500, 503, 503, 503, 503,
 	};
 	int			 e;
