@@ -353,6 +353,17 @@ enum err	 pano_issue_deleted(struct tenantdb *, long long issue,
 		    long long now, size_t *removed)
 		    __attribute__((warn_unused_result));
 
+/*
+ * The Jira issue ids pano_undo by actor would put back or keep in
+ * panorama id (the issue nodes its latest undoable batch changed, as
+ * they were), ascending: the worker checks with Jira that the caller
+ * may still browse them (an issue deleted or closed to them since) before
+ * it undoes.  None (*n 0) when there is nothing to undo.
+ */
+enum err	 pano_undo_issues(struct tenantdb *, long long id,
+		    const char *actor, long long **ids, size_t *n)
+		    __attribute__((warn_unused_result));
+
 /* Every distinct issue id of the tenant's panoramas, ascending. */
 enum err	 pano_issue_ids(struct tenantdb *, long long **ids, size_t *n)
 		    __attribute__((warn_unused_result));

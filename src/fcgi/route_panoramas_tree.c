@@ -405,7 +405,9 @@ out:
 /*
  * POST /api/panoramas/{id}/undo: reverts the caller's latest batch.
  * 200 {"version"}; nothing to undo 404; blocked by a later change 409
- * with the current version.  It takes no body (a body of {} only, where
+ * with the current version (reason undo_blocked), or by an issue it
+ * would bring back that the caller may no longer browse, deleted in
+ * Jira say (reason issue_not_browsable).  It takes no body (a body of {} only, where
  * the route lets one through).
  */
 enum err
@@ -415,7 +417,9 @@ route_panoramas_undo(struct req *r, struct reply *rep)
 	struct pano	 p;
 	struct tenantdb	*tdb;
 	struct jw	 w = JW_INIT;
-	long long	 version = 0;
+	long long	 version = 0, *ids = NULL;
+	unsigned char	*ok = NULL;
+	size_t		 nids = 0, i;
 	enum err	 e;
 
 	if ((e = panoramas_load(r, PANO_RIGHT_EDIT, &tdb, &p, NULL)) !=
@@ -427,9 +431,27 @@ route_panoramas_undo(struct req *r, struct reply *rep)
 		return api_field_error(r, ERR_UNPROCESSABLE,
 		    "panorama_invalid", NULL);
 	}
+	/*
+	 * What it would put back must be issues the caller may still
+	 * browse: one deleted since (the webhook found no node of it then)
+	 * or closed to them is never brought back.
+	 */
+	if ((e = pano_undo_issues(tdb, p.id, r->account, &ids, &nids)) !=
+	    ERR_OK || (nids > 0 && (ok = calloc(nids, 1)) == NULL)) {
+		e = e != ERR_OK ? e : ERR_INTERNAL;
+		goto out;
+	}
+	if (nids > 0 && (e = perm_issues(r, ids, nids, ok)) != ERR_OK)
+		goto out;
+	for (i = 0; i < nids; i++)
+		if (!ok[i]) {
+			log_msg(LOGL_INFO, r->rid, "reason=undo_issue_gone");
+			reply_reason(rep, "issue_not_browsable", p.version);
+			e = ERR_CONFLICT;
+			goto out;
+		}
 	panoramas_limits(r, &lim);
 	e = pano_undo(tdb, p.id, r->account, &lim, clock_now(), &version);
-	pano_free(&p);
 	if (e == ERR_NOT_FOUND)
 		log_msg(LOGL_INFO, r->rid, "reason=nothing_to_undo");
 	else if (e == ERR_CONFLICT) {
@@ -437,11 +459,16 @@ route_panoramas_undo(struct req *r, struct reply *rep)
 		reply_reason(rep, "undo_blocked", version);
 	}
 	if (e != ERR_OK)
-		return e;
+		goto out;
 	jw_begin_object(&w, NULL);
 	jw_int(&w, "version", version);
 	jw_end_object(&w);
-	return reply_jw(rep, 200, &w);
+	e = reply_jw(rep, 200, &w);
+out:
+	free(ids);
+	free(ok);
+	pano_free(&p);
+	return e;
 }
 
 /*

@@ -2726,33 +2726,70 @@ pano_issue_deleted(struct tenantdb *tdb, long long issue, long long now,
 	return e;
 }
 
-enum err
-pano_issue_ids(struct tenantdb *tdb, long long **ids, size_t *n)
+/* Steps s to the end, its first column's ids into *ids (n of them). */
+static enum err
+collect_ids(struct tenantdb *tdb, sqlite3_stmt *s, long long **ids,
+    size_t *n)
 {
 	struct ids	 a;
-	sqlite3_stmt	*s;
 	int		 rc;
 
 	*ids = NULL;
 	*n = 0;
 	memset(&a, 0, sizeof(a));
-	if ((s = st(tdb, P_ISSUE_IDS)) == NULL)
-		return db_err(tenantdb_sqlite(tdb));
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (ids_add(&a, sqlite3_column_int64(s, 0)) == -1) {
-			done(s);
 			ids_free(&a);
 			return ERR_INTERNAL;
 		}
 	if (rc != SQLITE_DONE) {
-		done(s);
 		ids_free(&a);
 		return db_err(tenantdb_sqlite(tdb));
 	}
-	done(s);
 	*ids = a.v;
 	*n = a.n;
 	return ERR_OK;
+}
+
+enum err
+pano_issue_ids(struct tenantdb *tdb, long long **ids, size_t *n)
+{
+	sqlite3_stmt	*s;
+	enum err	 e;
+
+	*ids = NULL;
+	*n = 0;
+	if ((s = st(tdb, P_ISSUE_IDS)) == NULL)
+		return db_err(tenantdb_sqlite(tdb));
+	e = collect_ids(tdb, s, ids, n);
+	done(s);
+	return e;
+}
+
+enum err
+pano_undo_issues(struct tenantdb *tdb, long long id, const char *actor,
+    long long **ids, size_t *n)
+{
+	sqlite3_stmt	*s = NULL;
+	enum err	 e;
+
+	*ids = NULL;
+	*n = 0;
+	/* Not cached: an undo is rare, and the store's slots are few. */
+	if (sqlite3_prepare_v2(tenantdb_sqlite(tdb), "SELECT DISTINCT "
+	    "issue_id FROM pano_undo WHERE batch_id = (SELECT id FROM "
+	    "pano_history WHERE panorama_id = ?1 AND actor = ?2 AND kind = "
+	    "'batch' AND undone = 0 ORDER BY id DESC LIMIT 1) AND present = 1 "
+	    "AND issue_id IS NOT NULL ORDER BY issue_id", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(s);
+		return db_err(tenantdb_sqlite(tdb));
+	}
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, actor);
+	e = collect_ids(tdb, s, ids, n);
+	sqlite3_finalize(s);
+	return e;
 }
 
 static int

@@ -1566,6 +1566,28 @@ def test_every_worker_shows_a_change_at_once(t):
     reads(6, [at(0, I(iss[2])), at(0, F("F")), at(0, I(iss[1]))])
 
 
+def test_undo_never_brings_back_an_issue_gone_since(t):
+    """A batch removed issue X; Jira then deleted X (its webhook found
+    no node to remove). Undoing the batch would bring X back: refused,
+    409 issue_not_browsable, nothing changed."""
+    x, y = new_issue_ids(2)
+    t.site.make_public(x, y)
+    a = t.user()
+    pid = t.create(a)["id"]
+    nx, ny = t.apply(a, pid, 1, [add([x, y])])["added"]
+    t.apply(a, pid, 2, [remove(nx)])
+    t.site.make_private(x)              # deleted: nobody may browse it
+    assert t.webhook(issue_deleted_payload(x, "s")).status_code == 204
+    before = snapshot(t, a, pid)
+    r = t.undo(a, pid)
+    check_error(r, 409, "conflict", version=3, reason="issue_not_browsable")
+    unchanged(t, a, pid, before)
+    # Browsable again (restored in Jira): the undo goes through.
+    t.site.make_public(x)
+    assert t.undo(a, pid).status_code == 200
+    assert shape(t.rows(a, pid)[1]) == [at(0, I(x)), at(0, I(y))]
+
+
 # The cached stack: one worker, cache_seconds = 60, small limits.
 
 def test_answers_are_cached_per_worker_and_used_while_jira_is_down(cenv):
