@@ -266,6 +266,21 @@ char		*db_col_strdup(sqlite3_stmt *, int i);
 void		 db_stmt_done(sqlite3_stmt *);
 
 /*
+ * Reads s's rows into a growing array of elements of size bytes and
+ * gives s back (db_stmt_done).  read_row(s, elem, arg) fills elem,
+ * zeroed, from the current row and returns 0 (kept), 1 (skipped: elem
+ * must hold nothing) or -1 (no memory, a bad value: elem may hold part
+ * of the row).  ERR_OK: *out holds the *n elements kept, the caller's
+ * (NULL when none).  Else *out is NULL, *n 0, and free_list(array,
+ * count) got every element read, a failed one included (it frees the
+ * array too); ERR_INTERNAL, or db_err of a failed step.
+ */
+enum err	 db_collect(sqlite3_stmt *s, size_t size,
+		    int (*read_row)(sqlite3_stmt *, void *elem, void *arg),
+		    void *arg, void (*free_list)(void *, size_t), void **out,
+		    size_t *n) __attribute__((warn_unused_result));
+
+/*
  * 1 if the first 16 bytes of the file are SQLite's plaintext header.
  * Only for a file this process has not open in SQLite (else
  * db_file_head).

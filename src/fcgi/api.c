@@ -14,6 +14,7 @@
 #include "cellar/util.h"
 #include "api.h"
 #include "fcgi.h"
+#include "perm.h"
 #include "pool.h"
 
 long long
@@ -89,6 +90,21 @@ api_tenantdb(struct req *r, struct tenantdb **out)
 	if (r->tenant->quarantined_at != 0)
 		return ERR_QUARANTINED;
 	return pool_tenantdb(r->app->reg, r->tenant, r->rid, out);
+}
+
+enum err
+api_hidden(struct req *r)
+{
+	int	 admin;
+
+	if (perm_jira_known_down(r)) {
+		log_msg(LOGL_WARN, r->rid, "reason=jira_down_recently "
+		    "tenant=%s", r->tenant->id);
+		return ERR_UNAVAILABLE;
+	}
+	if (perm_jira_admin(r, &admin) == ERR_UNAVAILABLE)
+		return ERR_UNAVAILABLE;
+	return ERR_NOT_FOUND;
 }
 
 enum err

@@ -55,6 +55,17 @@ enum err	 api_tenantdb(struct req *, struct tenantdb **out)
 		    __attribute__((warn_unused_result));
 
 /*
+ * The answer for what the caller may not see, or that does not exist (a
+ * template, a panorama): 404, unless the tenant's Jira is down.  Then it
+ * is 503 like everything only Jira could clear, so that while Jira is
+ * down a hidden one and a missing id look the same.  Known down: 503
+ * whatever the caches hold (logged); else the question one that exists
+ * would have asked (is the caller a Jira admin?, from the cache when it
+ * can be) finds out.
+ */
+enum err	 api_hidden(struct req *);
+
+/*
  * Logs "reason=REASON field=FIELD" (field may be NULL) unless e is
  * ERR_INTERNAL, and returns e: for the 4xx a handler gives for a body
  * field.  Never the value.

@@ -88,6 +88,15 @@ member_unknown(const cJSON *o, const char *const *allowed)
 	return NULL;
 }
 
+/* o is an object with no member but allowed[]'s: NULL, or the reason. */
+static const char *
+object_check(const cJSON *o, const char *const *allowed)
+{
+	if (!cJSON_IsObject(o))
+		return R_TYPE;
+	return member_unknown(o, allowed) != NULL ? R_UNKNOWN : NULL;
+}
+
 /* 1 if s holds nothing but ASCII spaces and tabs. */
 static int
 blank(const char *s)
@@ -138,6 +147,56 @@ id_get(const cJSON *o, const char *key, int nullable, long long *id)
 	return pano_json_id_parse(v->valuestring, id) == 0 ? NULL : R_FORMAT;
 }
 
+/* The "version" member: an integer from 1; NULL or the reason. */
+static const char *
+version_get(const cJSON *o, long long *version)
+{
+	switch (json_get_int(o, "version", 1, JSON_INT_MAX, version)) {
+	case JSON_OK:
+		return NULL;
+	case JSON_MISSING:
+		return R_MISSING;
+	default:
+		return R_TYPE;
+	}
+}
+
+/* Array member key of o into *out; NULL or the reason. */
+static const char *
+array_get(const cJSON *o, const char *key, const cJSON **out)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (v == NULL)
+		return R_MISSING;
+	if (!cJSON_IsArray(v))
+		return R_TYPE;
+	*out = v;
+	return NULL;
+}
+
+/*
+ * A panorama's "name" (refused when absent unless name_optional) and
+ * "description"? into *name and *desc, pointing into the tree (left as
+ * they were when absent).  ERR_OK, or ERR_UNPROCESSABLE with *f.
+ */
+static enum err
+names_get(const cJSON *o, int name_optional, const char **name,
+    const char **desc, struct pano_json_fault *f)
+{
+	const char	*why;
+
+	why = text_get(o, "name", 1, PANO_NAME_MAX, 1, name);
+	if (why != NULL && (!name_optional || strcmp(why, R_MISSING) != 0))
+		return fault(f, ERR_UNPROCESSABLE, "name", -1, why,
+		    strcmp(why, R_LENGTH) == 0 ? PANO_NAME_MAX : -1);
+	why = text_get(o, "description", 0, PANO_DESC_MAX, 0, desc);
+	if (why != NULL && strcmp(why, R_MISSING) != 0)
+		return fault(f, ERR_UNPROCESSABLE, "description", -1, why,
+		    strcmp(why, R_LENGTH) == 0 ? PANO_DESC_MAX : -1);
+	return ERR_OK;
+}
+
 enum err
 pano_json_fields(const cJSON *body, int patch, struct pano *p,
     long long *version, struct pano_json_fault *f)
@@ -150,30 +209,13 @@ pano_json_fields(const cJSON *body, int patch, struct pano *p,
 	enum err	 e = ERR_UNPROCESSABLE;
 
 	p->name = p->description = NULL;
-	if (!cJSON_IsObject(body))
-		return fault(f, e, NULL, -1, R_TYPE, -1);
-	if (member_unknown(body, patch ? patch_members : create_members) !=
-	    NULL)
-		return fault(f, e, NULL, -1, R_UNKNOWN, -1);
-	if (patch) {
-		switch (json_get_int(body, "version", 1, JSON_INT_MAX,
-		    version)) {
-		case JSON_OK:
-			break;
-		case JSON_MISSING:
-			return fault(f, e, "version", -1, R_MISSING, -1);
-		default:
-			return fault(f, e, "version", -1, R_TYPE, -1);
-		}
-	}
-	why = text_get(body, "name", 1, PANO_NAME_MAX, 1, &name);
-	if (why != NULL && (!patch || strcmp(why, R_MISSING) != 0))
-		return fault(f, e, "name", -1, why, strcmp(why, R_LENGTH) ==
-		    0 ? PANO_NAME_MAX : -1);
-	why = text_get(body, "description", 0, PANO_DESC_MAX, 0, &desc);
-	if (why != NULL && strcmp(why, R_MISSING) != 0)
-		return fault(f, e, "description", -1, why, strcmp(why,
-		    R_LENGTH) == 0 ? PANO_DESC_MAX : -1);
+	if ((why = object_check(body, patch ? patch_members :
+	    create_members)) != NULL)
+		return fault(f, e, NULL, -1, why, -1);
+	if (patch && (why = version_get(body, version)) != NULL)
+		return fault(f, e, "version", -1, why, -1);
+	if (names_get(body, patch, &name, &desc, f) != ERR_OK)
+		return e;
 	if (!patch && desc == NULL)
 		desc = "";
 	if ((name != NULL && (p->name = strdup(name)) == NULL) ||
@@ -370,23 +412,12 @@ pano_json_actions(const cJSON *body, struct pano_json_batch *b,
 	enum err	 e = ERR_UNPROCESSABLE;
 
 	memset(b, 0, sizeof(*b));
-	if (!cJSON_IsObject(body))
-		return fault(f, e, NULL, -1, R_TYPE, -1);
-	if (member_unknown(body, members) != NULL)
-		return fault(f, e, NULL, -1, R_UNKNOWN, -1);
-	switch (json_get_int(body, "version", 1, JSON_INT_MAX, &b->version)) {
-	case JSON_OK:
-		break;
-	case JSON_MISSING:
-		return fault(f, e, "version", -1, R_MISSING, -1);
-	default:
-		return fault(f, e, "version", -1, R_TYPE, -1);
-	}
-	list = cJSON_GetObjectItemCaseSensitive(body, "actions");
-	if (list == NULL)
-		return fault(f, e, "actions", -1, R_MISSING, -1);
-	if (!cJSON_IsArray(list))
-		return fault(f, e, "actions", -1, R_TYPE, -1);
+	if ((why = object_check(body, members)) != NULL)
+		return fault(f, e, NULL, -1, why, -1);
+	if ((why = version_get(body, &b->version)) != NULL)
+		return fault(f, e, "version", -1, why, -1);
+	if ((why = array_get(body, "actions", &list)) != NULL)
+		return fault(f, e, "actions", -1, why, -1);
 	cnt = (size_t)cJSON_GetArraySize(list);
 	if (cnt > PANO_ACTIONS_MAX)
 		return fault(f, ERR_LIMIT_ACTIONS, "actions", -1, NULL,
@@ -436,13 +467,11 @@ access_parse(const cJSON *o, struct pano_access *a, const char **target,
 	static const char *const members[] = { "grantee", "id", "level",
 	    NULL };
 	const cJSON	*v;
-	const char	*word;
+	const char	*word, *why;
 
 	*field = "entries";
-	if (!cJSON_IsObject(o))
-		return R_TYPE;
-	if (member_unknown(o, members) != NULL)
-		return R_UNKNOWN;
+	if ((why = object_check(o, members)) != NULL)
+		return why;
 	*field = "grantee";
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "grantee")) == NULL)
 		return R_MISSING;
@@ -489,15 +518,10 @@ pano_json_access(const cJSON *body, struct pano_access **out, size_t *n,
 
 	*out = NULL;
 	*n = 0;
-	if (!cJSON_IsObject(body))
-		return fault(f, e, NULL, -1, R_TYPE, -1);
-	if (member_unknown(body, members) != NULL)
-		return fault(f, e, NULL, -1, R_UNKNOWN, -1);
-	list = cJSON_GetObjectItemCaseSensitive(body, "entries");
-	if (list == NULL)
-		return fault(f, e, "entries", -1, R_MISSING, -1);
-	if (!cJSON_IsArray(list))
-		return fault(f, e, "entries", -1, R_TYPE, -1);
+	if ((why = object_check(body, members)) != NULL)
+		return fault(f, e, NULL, -1, why, -1);
+	if ((why = array_get(body, "entries", &list)) != NULL)
+		return fault(f, e, "entries", -1, why, -1);
 	cnt = (size_t)cJSON_GetArraySize(list);
 	if (cnt > PANO_ACCESS_MAX)
 		return fault(f, e, "entries", -1, R_LENGTH, PANO_ACCESS_MAX);
@@ -544,13 +568,11 @@ row_parse(const cJSON *o, long long prev_depth, struct pano_row *row,
 	static const char *const members[] = { "depth", "kind", "issueId",
 	    "title", "restricted", NULL };
 	const cJSON	*kind, *issue, *title;
-	const char	*text;
+	const char	*text, *why;
 
 	*nomem = 0;
-	if (!cJSON_IsObject(o))
-		return R_TYPE;
-	if (member_unknown(o, members) != NULL)
-		return R_UNKNOWN;
+	if ((why = object_check(o, members)) != NULL)
+		return why;
 	if (cJSON_GetObjectItemCaseSensitive(o, "restricted") != NULL)
 		return R_RESTRICTED;
 	if (json_get_int(o, "depth", 0, prev_depth + 1, &row->depth) !=
@@ -599,10 +621,8 @@ pano_json_import(const cJSON *body, long long nodes_max, struct pano *p,
 	*rows = NULL;
 	*n = 0;
 	p->name = p->description = NULL;
-	if (!cJSON_IsObject(body))
-		return fault(f, e, NULL, -1, R_TYPE, -1);
-	if (member_unknown(body, members) != NULL)
-		return fault(f, e, NULL, -1, R_UNKNOWN, -1);
+	if ((why = object_check(body, members)) != NULL)
+		return fault(f, e, NULL, -1, why, -1);
 	/* The envelope, when there: only what this version writes. */
 	v = cJSON_GetObjectItemCaseSensitive(body, "format");
 	if (v != NULL && (!cJSON_IsString(v) ||
@@ -612,18 +632,10 @@ pano_json_import(const cJSON *body, long long nodes_max, struct pano *p,
 	    (json_get_int(body, "formatVersion", 1, JSON_INT_MAX, &ver) !=
 	    JSON_OK || ver != EXPORT_VERSION))
 		return fault(f, e, "formatVersion", -1, R_FORMAT, -1);
-	if ((why = text_get(body, "name", 1, PANO_NAME_MAX, 1, &name)) != NULL)
-		return fault(f, e, "name", -1, why, strcmp(why, R_LENGTH) ==
-		    0 ? PANO_NAME_MAX : -1);
-	why = text_get(body, "description", 0, PANO_DESC_MAX, 0, &desc);
-	if (why != NULL && strcmp(why, R_MISSING) != 0)
-		return fault(f, e, "description", -1, why, strcmp(why,
-		    R_LENGTH) == 0 ? PANO_DESC_MAX : -1);
-	list = cJSON_GetObjectItemCaseSensitive(body, "rows");
-	if (list == NULL)
-		return fault(f, e, "rows", -1, R_MISSING, -1);
-	if (!cJSON_IsArray(list))
-		return fault(f, e, "rows", -1, R_TYPE, -1);
+	if (names_get(body, 0, &name, &desc, f) != ERR_OK)
+		return e;
+	if ((why = array_get(body, "rows", &list)) != NULL)
+		return fault(f, e, "rows", -1, why, -1);
 	cnt = (size_t)cJSON_GetArraySize(list);
 	if ((long long)cnt > nodes_max)
 		return fault(f, ERR_LIMIT_NODES, "rows", -1, NULL, nodes_max);
@@ -711,6 +723,15 @@ pano_json_access_write(struct jw *w, const struct pano_access *a, size_t n)
 		jw_string(w, "level", pano_level_name(a[i].level));
 		jw_end_object(w);
 	}
+}
+
+void
+pano_json_next(struct jw *w, const char *next)
+{
+	if (next != NULL)
+		jw_string(w, "next", next);
+	else
+		jw_null(w, "next");
 }
 
 char *

@@ -134,6 +134,9 @@ int		 pano_json_what_issues(const char *what, long long **ids,
 void		 pano_json_batch_write(struct jw *, const struct pano_batch *b,
 		    int (*visible)(void *ctx, long long issue), void *ctx);
 
+/* A page's "next": cursor next, or null on the last page (next NULL). */
+void		 pano_json_next(struct jw *, const char *next);
+
 /*
  * Paging cursors (api_cursor_make): n integers in [0, JSON_INT_MAX], or
  * the listing's (name, id).  Make: a malloc'd string or NULL; parse: 0,

@@ -76,12 +76,13 @@ enum err	 panoramas_fault(struct req *, struct reply *, enum err e,
 		    const struct pano_json_fault *f);
 
 /*
- * Which of rows[0..n)'s issues the caller may not browse: hidden[i] 1
- * for such an issue row (0 for folders).  ERR_UNAVAILABLE when Jira
- * must answer and cannot.
+ * Which of rows[0..n)'s issues the caller may not browse: *hidden
+ * (malloc'd, n bytes and at least 1: free it) holds 1 for such an issue
+ * row, 0 for the others and for folders.  ERR_UNAVAILABLE when Jira
+ * must answer and cannot; on any error *hidden is NULL.
  */
 enum err	 panoramas_hide(struct req *, const struct pano_row *rows,
-		    size_t n, unsigned char *hidden);
+		    size_t n, unsigned char **hidden);
 
 /*
  * Replies status with p as the API shows it, with the caller's right
@@ -94,5 +95,9 @@ enum err	 panoramas_reply(struct reply *, int status,
 int		 panoramas_param_int(const struct req *, const char *name,
 		    long long min, long long max, long long def,
 		    long long *out);
+
+/* A bad query parameter: named in the reply and the log; 400. */
+enum err	 panoramas_param_error(struct req *, struct reply *,
+		    const char *name);
 
 #endif

@@ -74,28 +74,6 @@ panoramas_gate(struct req *r)
 	return ERR_OK;
 }
 
-/*
- * The answer for a panorama the caller may not view (or that does not
- * exist): 404, unless the tenant's Jira is down.  Then it is 503 like
- * every panorama only Jira could clear, so that a hidden panorama and a
- * missing id cannot be told apart.
- */
-static enum err
-hidden(struct req *r)
-{
-	int	 admin;
-
-	if (perm_jira_known_down(r)) {
-		log_msg(LOGL_WARN, r->rid, "reason=jira_down_recently "
-		    "tenant=%s", r->tenant->id);
-		return ERR_UNAVAILABLE;
-	}
-	/* The question a panorama that exists would have asked. */
-	if (perm_jira_admin(r, &admin) == ERR_UNAVAILABLE)
-		return ERR_UNAVAILABLE;
-	return ERR_NOT_FOUND;
-}
-
 enum err
 panoramas_right(struct req *r, struct tenantdb *tdb, const struct pano *p,
     enum pano_right *right)
@@ -158,10 +136,10 @@ panoramas_load(struct req *r, enum pano_right need, struct tenantdb **tdb,
 	if ((e = api_tenantdb(r, tdb)) != ERR_OK)
 		return e;
 	if ((e = pano_get(*tdb, id, p)) != ERR_OK)
-		return e == ERR_NOT_FOUND ? hidden(r) : e;
+		return e == ERR_NOT_FOUND ? api_hidden(r) : e;
 	if ((e = panoramas_right(r, *tdb, p, &right)) == ERR_OK &&
 	    right == PANO_RIGHT_NONE)
-		e = hidden(r);
+		e = api_hidden(r);
 	else if (e == ERR_OK && right < need) {
 		log_msg(LOGL_WARN, r->rid, "reason=panorama_right need=%s "
 		    "have=%s", right_names[need], right_names[right]);
@@ -221,14 +199,15 @@ panoramas_fault(struct req *r, struct reply *rep, enum err e,
 
 enum err
 panoramas_hide(struct req *r, const struct pano_row *rows, size_t n,
-    unsigned char *hidden_rows)
+    unsigned char **hidden_rows)
 {
-	long long	*ids;
-	unsigned char	*ok;
+	long long	*ids = NULL;
+	unsigned char	*hide, *ok = NULL;
 	size_t		 i, k = 0;
 	enum err	 e = ERR_INTERNAL;
 
-	memset(hidden_rows, 0, n);
+	if ((*hidden_rows = hide = calloc(n ? n : 1, 1)) == NULL)
+		return ERR_INTERNAL;
 	if (n == 0)
 		return ERR_OK;
 	ids = calloc(n, sizeof(*ids));
@@ -242,10 +221,14 @@ panoramas_hide(struct req *r, const struct pano_row *rows, size_t n,
 		goto out;
 	for (i = 0, k = 0; i < n; i++)
 		if (rows[i].kind == PANO_ISSUE)
-			hidden_rows[i] = !ok[k++];
+			hide[i] = !ok[k++];
 out:
 	free(ids);
 	free(ok);
+	if (e != ERR_OK) {
+		free(hide);
+		*hidden_rows = NULL;
+	}
 	return e;
 }
 
@@ -275,9 +258,8 @@ panoramas_param_int(const struct req *r, const char *name, long long min,
 	return rc;
 }
 
-/* A bad query parameter: named in the reply and the log; 400. */
-static enum err
-param_error(struct req *r, struct reply *rep, const char *name)
+enum err
+panoramas_param_error(struct req *r, struct reply *rep, const char *name)
 {
 	reply_detail(rep, name, -1, -1);
 	log_msg(LOGL_WARN, r->rid, "reason=query_invalid field=%s", name);
@@ -329,18 +311,18 @@ route_panoramas_list(struct req *r, struct reply *rep)
 	if (req_query_param(r->query, "q", QUERY_MAX * 4, &q) == -1 ||
 	    (q != NULL && (util_utf8_chars(q) > QUERY_MAX ||
 	    !util_printable(q)))) {
-		e = param_error(r, rep, "q");
+		e = panoramas_param_error(r, rep, "q");
 		goto out;
 	}
 	if (panoramas_param_int(r, "limit", 1, PANO_PAGE_MAX, LIST_DEFAULT,
 	    &limit) == -1) {
-		e = param_error(r, rep, "limit");
+		e = panoramas_param_error(r, rep, "limit");
 		goto out;
 	}
 	if (req_query_param(r->query, "cursor", CURSOR_MAX, &cur) == -1 ||
 	    (cur != NULL && pano_json_list_cursor_parse(cur, &after,
 	    &after_id) == -1)) {
-		e = param_error(r, rep, "cursor");
+		e = panoramas_param_error(r, rep, "cursor");
 		goto out;
 	}
 	if ((e = api_tenantdb(r, &tdb)) != ERR_OK ||
@@ -362,10 +344,7 @@ route_panoramas_list(struct req *r, struct reply *rep)
 	jw_begin_object(&w, NULL);
 	if ((e = list_write(r, tdb, &w, ps, shown)) != ERR_OK)
 		goto out;
-	if (next != NULL)
-		jw_string(&w, "next", next);
-	else
-		jw_null(&w, "next");
+	pano_json_next(&w, next);
 	jw_end_object(&w);
 	e = reply_jw(rep, 200, &w);
 out:
@@ -466,7 +445,7 @@ route_panoramas_patch(struct req *r, struct reply *rep)
 	if ((e = pano_update(tdb, &p, version, clock_now())) == ERR_CONFLICT)
 		reply_reason(rep, NULL, p.version);
 	else if (e == ERR_NOT_FOUND)
-		e = hidden(r);
+		e = api_hidden(r);
 	else if (e == ERR_OK)
 		e = panoramas_reply(rep, 200, &p, PANO_RIGHT_MANAGE);
 out:
@@ -505,7 +484,7 @@ route_panoramas_delete(struct req *r, struct reply *rep)
 		reply_reason(rep, NULL, now.version);
 		pano_free(&now);
 	} else if (e == ERR_NOT_FOUND)
-		e = hidden(r);
+		e = api_hidden(r);
 	else if (e == ERR_OK)
 		rep->status = 204;
 out:
@@ -571,7 +550,7 @@ route_panoramas_access_put(struct req *r, struct reply *rep)
 	    ERR_UNPROCESSABLE)
 		e = api_field_error(r, e, "panorama_invalid", "entries");
 	else if (e == ERR_NOT_FOUND)
-		e = hidden(r);
+		e = api_hidden(r);
 	else if (e == ERR_OK)
 		e = access_reply(rep, tdb, p.id);
 out:
@@ -646,12 +625,10 @@ route_panoramas_export(struct req *r, struct reply *rep)
 		return e;
 	if ((e = tree_cache_get(r, tdb, &p, &rows, &n, &version)) != ERR_OK) {
 		if (e == ERR_NOT_FOUND)
-			e = hidden(r);
+			e = api_hidden(r);
 		goto out;
 	}
-	e = ERR_INTERNAL;
-	if ((hide = calloc(n ? n : 1, 1)) == NULL ||
-	    (e = panoramas_hide(r, rows, n, hide)) != ERR_OK)
+	if ((e = panoramas_hide(r, rows, n, &hide)) != ERR_OK)
 		goto out;
 	jw_begin_object(&w, NULL);
 	jw_string(&w, "format", "cellar.panorama");
@@ -696,11 +673,10 @@ route_panoramas_import(struct req *r, struct reply *rep)
 	    &f)) != ERR_OK)
 		return panoramas_fault(r, rep, e, &f);
 	e = ERR_INTERNAL;
-	if ((hide = calloc(n ? n : 1, 1)) == NULL ||
-	    (p.owner = strdup(r->account)) == NULL)
+	if ((p.owner = strdup(r->account)) == NULL)
 		goto out;
 	/* Jira asked once per 1,000 issues, before anything is written. */
-	if ((e = panoramas_hide(r, rows, n, hide)) != ERR_OK)
+	if ((e = panoramas_hide(r, rows, n, &hide)) != ERR_OK)
 		goto out;
 	for (i = 0; i < n; i++)
 		if (hide[i]) {

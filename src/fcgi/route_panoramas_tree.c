@@ -32,15 +32,6 @@
 /* A cursor of a few integers. */
 #define CURSOR_NUMS_MAX	256
 
-/* A bad query parameter: named in the reply and the log; 400. */
-static enum err
-param_error(struct req *r, struct reply *rep, const char *name)
-{
-	reply_detail(rep, name, -1, -1);
-	log_msg(LOGL_WARN, r->rid, "reason=query_invalid field=%s", name);
-	return ERR_BAD_REQUEST;
-}
-
 /*
  * Cursor parameter name as n integers into v; 1 when absent, 0, or -1
  * when malformed.
@@ -81,12 +72,12 @@ route_panoramas_tree(struct req *r, struct reply *rep)
 		return e;
 	if (panoramas_param_int(r, "limit", 1, PANO_NODES_HARD, TREE_DEFAULT,
 	    &limit) == -1) {
-		e = param_error(r, rep, "limit");
+		e = panoramas_param_error(r, rep, "limit");
 		goto out;
 	}
 	if ((rc = cursor_param(r, "from", from, 2)) == -1 ||
 	    (rc == 0 && from[0] < 1)) {
-		e = param_error(r, rep, "from");
+		e = panoramas_param_error(r, rep, "from");
 		goto out;
 	}
 	/* A page of a version read lately costs no read of the tree. */
@@ -99,16 +90,13 @@ route_panoramas_tree(struct req *r, struct reply *rep)
 		goto out;
 	}
 	if ((unsigned long long)from[1] > n) {
-		e = param_error(r, rep, "from");
+		e = panoramas_param_error(r, rep, "from");
 		goto out;
 	}
 	off = (size_t)from[1];
 	cnt = n - off < (size_t)limit ? n - off : (size_t)limit;
-	e = ERR_INTERNAL;
-	if ((hide = calloc(cnt ? cnt : 1, 1)) == NULL)
-		goto out;
 	/* Jira is asked only about this page's issues not cached. */
-	if ((e = panoramas_hide(r, rows + off, cnt, hide)) != ERR_OK)
+	if ((e = panoramas_hide(r, rows + off, cnt, &hide)) != ERR_OK)
 		goto out;
 	if (off + cnt < n) {
 		from[0] = version;
@@ -124,10 +112,7 @@ route_panoramas_tree(struct req *r, struct reply *rep)
 	for (i = 0; i < cnt; i++)
 		pano_json_row(&w, &rows[off + i], 1, hide[i]);
 	jw_end_array(&w);
-	if (next != NULL)
-		jw_string(&w, "next", next);
-	else
-		jw_null(&w, "next");
+	pano_json_next(&w, next);
 	jw_end_object(&w);
 	e = reply_jw(rep, 200, &w);
 out:
@@ -362,12 +347,12 @@ route_panoramas_history(struct req *r, struct reply *rep)
 		return e;
 	if (panoramas_param_int(r, "limit", 1, PANO_PAGE_MAX,
 	    HISTORY_DEFAULT, &limit) == -1) {
-		e = param_error(r, rep, "limit");
+		e = panoramas_param_error(r, rep, "limit");
 		goto out;
 	}
 	if ((rc = cursor_param(r, "cursor", &before, 1)) == -1 ||
 	    (rc == 0 && before < 1)) {
-		e = param_error(r, rep, "cursor");
+		e = panoramas_param_error(r, rep, "cursor");
 		goto out;
 	}
 	if ((e = pano_history(tdb, p.id, before, (size_t)limit + 1, &bs,
@@ -386,10 +371,7 @@ route_panoramas_history(struct req *r, struct reply *rep)
 	for (i = 0; i < shown; i++)
 		pano_json_batch_write(&w, &bs[i], seen_visible, &s);
 	jw_end_array(&w);
-	if (next != NULL)
-		jw_string(&w, "next", next);
-	else
-		jw_null(&w, "next");
+	pano_json_next(&w, next);
 	jw_end_object(&w);
 	e = reply_jw(rep, 200, &w);
 out:

@@ -142,32 +142,6 @@ may_use(struct req *r, const struct tpl *t)
 	}
 }
 
-/*
- * The answer for a template the caller may not see (or that does not
- * exist): 404, unless the tenant's Jira is down.  Then it is 503 like
- * every template only Jira could clear, so that while Jira is down a
- * hidden shared template, another's personal one and a missing id all
- * look the same.
- */
-static enum err
-hidden(struct req *r)
-{
-	int	 admin;
-
-	/*
-	 * Known down: 503 whatever the caches hold.  Else one question
-	 * (answered from the cache when it can be) finds out.
-	 */
-	if (perm_jira_known_down(r)) {
-		log_msg(LOGL_WARN, r->rid, "reason=jira_down_recently "
-		    "tenant=%s", r->tenant->id);
-		return ERR_UNAVAILABLE;
-	}
-	if (perm_jira_admin(r, &admin) == ERR_UNAVAILABLE)
-		return ERR_UNAVAILABLE;
-	return ERR_NOT_FOUND;
-}
-
 /* Loads template {id} of the path, for a caller with an account id. */
 static enum err
 load(struct req *r, struct tenantdb **tdb, struct tpl *t)
@@ -187,7 +161,7 @@ load(struct req *r, struct tenantdb **tdb, struct tpl *t)
 	if ((e = api_tenantdb(r, tdb)) != ERR_OK)
 		return e;
 	if ((e = tpl_get(*tdb, id, api_today(), t)) == ERR_NOT_FOUND)
-		e = hidden(r);
+		e = api_hidden(r);
 	return e;
 }
 
@@ -200,7 +174,7 @@ load_visible(struct req *r, struct tenantdb **tdb, struct tpl *t)
 	if ((e = load(r, tdb, t)) == ERR_OK &&
 	    (e = may_use(r, t)) != ERR_OK) {
 		if (e == ERR_NOT_FOUND)
-			e = hidden(r);
+			e = api_hidden(r);
 		tpl_free(t);
 	}
 	return e;
@@ -221,7 +195,7 @@ load_managed(struct req *r, struct tenantdb **tdb, struct tpl *t)
 	if (e == ERR_FORBIDDEN && may_use(r, t) != ERR_OK)
 		e = ERR_NOT_FOUND;
 	if (e == ERR_NOT_FOUND)
-		e = hidden(r);
+		e = api_hidden(r);
 	if (e != ERR_OK)
 		tpl_free(t);
 	return e;

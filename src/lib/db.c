@@ -332,6 +332,50 @@ db_stmt_done(sqlite3_stmt *st)
 	}
 }
 
+enum err
+db_collect(sqlite3_stmt *s, size_t size,
+    int (*read_row)(sqlite3_stmt *, void *, void *), void *arg,
+    void (*free_list)(void *, size_t), void **out, size_t *n)
+{
+	char		*a = NULL, *v;
+	size_t		 cnt = 0, cap = 0;
+	int		 rc, r;
+	enum err	 e = ERR_INTERNAL;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap != 0 ? cap * 2 : 16;
+			if ((v = reallocarray(a, cap, size)) == NULL)
+				goto out;
+			a = v;
+		}
+		memset(a + cnt * size, 0, size);
+		if ((r = read_row(s, a + cnt * size, arg)) == -1) {
+			cnt++;
+			goto out;
+		}
+		if (r == 0)
+			cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		e = db_err(sqlite3_db_handle(s));
+		goto out;
+	}
+	if (cnt > 0) {
+		*out = a;
+		*n = cnt;
+		a = NULL;
+	}
+	e = ERR_OK;
+out:
+	db_stmt_done(s);
+	if (a != NULL)
+		free_list(a, cnt);
+	return e;
+}
+
 /* The migrations to apply and where the schema stands. */
 struct migrate {
 	const struct db_migration	*m;

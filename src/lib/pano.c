@@ -533,11 +533,13 @@ pano_result_free(struct pano_result *r)
 	r->nadded = 0;
 }
 
-/* Reads a PANO_COLS row into p. */
+/* Reads a PANO_COLS row into elem, a struct pano (db_collect's read_row). */
 static int
-pano_read(sqlite3_stmt *s, struct pano *p)
+pano_read(sqlite3_stmt *s, void *elem, void *arg)
 {
-	memset(p, 0, sizeof(*p));
+	struct pano	*p = elem;
+
+	(void)arg;
 	p->id = sqlite3_column_int64(s, 0);
 	if ((p->name = db_col_strdup(s, 1)) == NULL ||
 	    (p->description = db_col_strdup(s, 2)) == NULL ||
@@ -550,40 +552,22 @@ pano_read(sqlite3_stmt *s, struct pano *p)
 	return 0;
 }
 
+/* pano_list_free as db_collect calls it. */
+static void
+list_free(void *ps, size_t n)
+{
+	pano_list_free(ps, n);
+}
+
 /* Steps s to the end, collecting its panoramas. */
 static enum err
 collect(sqlite3_stmt *s, struct pano **out, size_t *n)
 {
-	struct pano	*ps = NULL, *v;
-	size_t		 cnt = 0, cap = 0;
-	int		 rc;
-	enum err	 e = ERR_INTERNAL;
+	void		*v;
+	enum err	 e;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap != 0 ? cap * 2 : 16;
-			if ((v = reallocarray(ps, cap, sizeof(*ps))) == NULL)
-				goto out;
-			ps = v;
-		}
-		if (pano_read(s, &ps[cnt]) == -1) {
-			pano_free(&ps[cnt]);
-			goto out;
-		}
-		cnt++;
-	}
-	if (rc != SQLITE_DONE) {
-		e = db_err(sqlite3_db_handle(s));
-		goto out;
-	}
-	*out = ps;
-	*n = cnt;
-	ps = NULL;
-	cnt = 0;
-	e = ERR_OK;
-out:
-	done(s);
-	pano_list_free(ps, cnt);
+	e = db_collect(s, sizeof(**out), pano_read, NULL, list_free, &v, n);
+	*out = v;
 	return e;
 }
 
@@ -916,13 +900,50 @@ struct tnode {
 };
 
 static void
-tnodes_free(struct tnode *a, size_t n)
+tnodes_free(void *v, size_t n)
 {
-	size_t	 i;
+	struct tnode	*a = v;
+	size_t		 i;
 
 	for (i = 0; i < n; i++)
 		free(a[i].title);
 	free(a);
+}
+
+/* What a tree's rows tell besides its nodes. */
+struct thead {
+	long long	 version;	/* the panorama's, from the first row */
+	int		 found;		/* a row came: the panorama is there */
+};
+
+/*
+ * Reads a P_TREE row into elem, a struct tnode (db_collect's read_row),
+ * and arg, a struct thead; skips the one row of an empty tree.
+ */
+static int
+tnode_read(sqlite3_stmt *s, void *elem, void *arg)
+{
+	struct tnode	*t = elem;
+	struct thead	*h = arg;
+	enum pano_kind	 k;
+	int		 bad = 0;
+
+	if (!h->found) {
+		h->version = sqlite3_column_int64(s, 0);
+		h->found = 1;
+	}
+	if (sqlite3_column_type(s, 1) == SQLITE_NULL)
+		return 1;
+	t->id = sqlite3_column_int64(s, 1);
+	t->parent = sqlite3_column_int64(s, 2);
+	t->pos = sqlite3_column_int64(s, 3);
+	t->kind = kind_parse((const char *)sqlite3_column_text(s, 4),
+	    &k) == 0 ? (int)k : -1;
+	if ((t->has_issue = sqlite3_column_type(s, 5) != SQLITE_NULL))
+		t->issue = sqlite3_column_int64(s, 5);
+	t->title = col_opt(s, 6, &bad);
+	t->has_title = t->title != NULL;
+	return bad ? -1 : 0;
 }
 
 /*
@@ -933,63 +954,24 @@ static enum err
 tree_load(struct tenantdb *tdb, long long id, long long *version,
     struct tnode **out, size_t *n)
 {
-	struct tnode	*a = NULL, *v, *t;
-	size_t		 cnt = 0, cap = 0;
+	struct thead	 h = { 0, 0 };
 	sqlite3_stmt	*s;
-	enum pano_kind	 k;
-	int		 rc, found = 0, bad = 0;
-	enum err	 e = ERR_INTERNAL;
+	void		*v;
+	enum err	 e;
 
 	*out = NULL;
 	*n = 0;
 	if ((s = st(tdb, P_TREE)) == NULL)
 		return db_err(tenantdb_sqlite(tdb));
 	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (!found) {
-			*version = sqlite3_column_int64(s, 0);
-			found = 1;
-		}
-		if (sqlite3_column_type(s, 1) == SQLITE_NULL)
-			continue;		/* an empty tree */
-		if (cnt == cap) {
-			cap = cap != 0 ? cap * 2 : 256;
-			if ((v = reallocarray(a, cap, sizeof(*a))) == NULL)
-				goto out;
-			a = v;
-		}
-		t = &a[cnt];
-		memset(t, 0, sizeof(*t));
-		t->id = sqlite3_column_int64(s, 1);
-		t->parent = sqlite3_column_int64(s, 2);
-		t->pos = sqlite3_column_int64(s, 3);
-		t->kind = kind_parse((const char *)sqlite3_column_text(s, 4),
-		    &k) == 0 ? (int)k : -1;
-		if ((t->has_issue = sqlite3_column_type(s, 5) != SQLITE_NULL))
-			t->issue = sqlite3_column_int64(s, 5);
-		t->title = col_opt(s, 6, &bad);
-		t->has_title = t->title != NULL;
-		cnt++;
-		if (bad)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		e = db_err(tenantdb_sqlite(tdb));
-		goto out;
-	}
-	if (!found) {
-		e = ERR_NOT_FOUND;
-		goto out;
-	}
-	*out = a;
-	*n = cnt;
-	a = NULL;
-	cnt = 0;
-	e = ERR_OK;
-out:
-	done(s);
-	tnodes_free(a, cnt);
-	return e;
+	if ((e = db_collect(s, sizeof(**out), tnode_read, &h, tnodes_free,
+	    &v, n)) != ERR_OK)
+		return e;
+	if (!h.found)
+		return ERR_NOT_FOUND;
+	*version = h.version;
+	*out = v;
+	return ERR_OK;
 }
 
 /* The first index of a[0..n) (sorted by parent) whose parent >= parent. */
@@ -2076,57 +2058,56 @@ pano_import(struct tenantdb *tdb, struct pano *p,
 	return e;
 }
 
+/*
+ * Reads a P_ACCESS_GET row into elem, a struct pano_access (db_collect's
+ * read_row), and sets *arg, an int: the panorama is there.  Skips the
+ * one row of a panorama without entries.
+ */
+static int
+access_read(sqlite3_stmt *s, void *elem, void *arg)
+{
+	struct pano_access *a = elem;
+	const char	*g, *l;
+
+	*(int *)arg = 1;
+	if ((g = (const char *)sqlite3_column_text(s, 0)) == NULL)
+		return 1;
+	l = (const char *)sqlite3_column_text(s, 2);
+	if (pano_grantee_parse(g, &a->grantee) == -1 || l == NULL ||
+	    pano_level_parse(l, &a->level) == -1 ||
+	    (a->target = db_col_strdup(s, 1)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* pano_access_free as db_collect calls it. */
+static void
+access_free(void *a, size_t n)
+{
+	pano_access_free(a, n);
+}
+
 enum err
 pano_access_get(struct tenantdb *tdb, long long id, struct pano_access **out,
     size_t *n)
 {
-	struct pano_access *a = NULL, *v;
-	size_t		 cnt = 0, cap = 0;
 	sqlite3_stmt	*s;
-	const char	*g, *l;
-	int		 rc, found = 0;
-	enum err	 e = ERR_INTERNAL;
+	void		*v;
+	int		 found = 0;
+	enum err	 e;
 
 	*out = NULL;
 	*n = 0;
 	if ((s = st(tdb, P_ACCESS_GET)) == NULL)
 		return db_err(tenantdb_sqlite(tdb));
 	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		found = 1;
-		if ((g = (const char *)sqlite3_column_text(s, 0)) == NULL)
-			continue;		/* no entries */
-		if (cnt == cap) {
-			cap = cap != 0 ? cap * 2 : 8;
-			if ((v = reallocarray(a, cap, sizeof(*a))) == NULL)
-				goto out;
-			a = v;
-		}
-		memset(&a[cnt], 0, sizeof(a[cnt]));
-		l = (const char *)sqlite3_column_text(s, 2);
-		if (pano_grantee_parse(g, &a[cnt].grantee) == -1 || l == NULL ||
-		    pano_level_parse(l, &a[cnt].level) == -1 ||
-		    (a[cnt].target = db_col_strdup(s, 1)) == NULL)
-			goto out;
-		cnt++;
-	}
-	if (rc != SQLITE_DONE) {
-		e = db_err(tenantdb_sqlite(tdb));
-		goto out;
-	}
-	if (!found) {
-		e = ERR_NOT_FOUND;
-		goto out;
-	}
-	*out = a;
-	*n = cnt;
-	a = NULL;
-	cnt = 0;
-	e = ERR_OK;
-out:
-	done(s);
-	pano_access_free(a, cnt);
-	return e;
+	if ((e = db_collect(s, sizeof(**out), access_read, &found,
+	    access_free, &v, n)) != ERR_OK)
+		return e;
+	if (!found)
+		return ERR_NOT_FOUND;
+	*out = v;
+	return ERR_OK;
 }
 
 struct access {
@@ -2248,15 +2229,39 @@ pano_access_level(const struct pano_access *a, size_t n,
 	return best;
 }
 
+/* Reads a P_HIST_LIST row into elem, a struct pano_batch. */
+static int
+batch_read(sqlite3_stmt *s, void *elem, void *arg)
+{
+	struct pano_batch *t = elem;
+	int		 bad = 0;
+
+	(void)arg;
+	t->id = sqlite3_column_int64(s, 0);
+	t->version = sqlite3_column_int64(s, 1);
+	t->actor = col_opt(s, 2, &bad);
+	t->at = sqlite3_column_int64(s, 3);
+	t->kind = db_col_strdup(s, 4);
+	t->undo_of = sqlite3_column_int64(s, 5);
+	t->undone = sqlite3_column_int(s, 6);
+	t->what = db_col_strdup(s, 7);
+	return bad || t->kind == NULL || t->what == NULL ? -1 : 0;
+}
+
+/* pano_history_free as db_collect calls it. */
+static void
+history_free(void *h, size_t n)
+{
+	pano_history_free(h, n);
+}
+
 enum err
 pano_history(struct tenantdb *tdb, long long id, long long before,
     size_t limit, struct pano_batch **out, size_t *n)
 {
-	struct pano_batch *h = NULL, *v, *t;
-	size_t		 cnt = 0, cap = 0;
 	sqlite3_stmt	*s;
-	int		 rc, bad = 0;
-	enum err	 e = ERR_INTERNAL;
+	void		*v;
+	enum err	 e;
 
 	*out = NULL;
 	*n = 0;
@@ -2268,38 +2273,9 @@ pano_history(struct tenantdb *tdb, long long id, long long before,
 	sqlite3_bind_int64(s, 2, before);
 	sqlite3_bind_int64(s, 3, limit > PANO_HISTORY_KEEP ?
 	    PANO_HISTORY_KEEP : (long long)limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap != 0 ? cap * 2 : 16;
-			if ((v = reallocarray(h, cap, sizeof(*h))) == NULL)
-				goto out;
-			h = v;
-		}
-		t = &h[cnt++];
-		memset(t, 0, sizeof(*t));
-		t->id = sqlite3_column_int64(s, 0);
-		t->version = sqlite3_column_int64(s, 1);
-		t->actor = col_opt(s, 2, &bad);
-		t->at = sqlite3_column_int64(s, 3);
-		t->kind = db_col_strdup(s, 4);
-		t->undo_of = sqlite3_column_int64(s, 5);
-		t->undone = sqlite3_column_int(s, 6);
-		t->what = db_col_strdup(s, 7);
-		if (bad || t->kind == NULL || t->what == NULL)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		e = db_err(tenantdb_sqlite(tdb));
-		goto out;
-	}
-	*out = h;
-	*n = cnt;
-	h = NULL;
-	cnt = 0;
-	e = ERR_OK;
-out:
-	done(s);
-	pano_history_free(h, cnt);
+	e = db_collect(s, sizeof(**out), batch_read, NULL, history_free, &v,
+	    n);
+	*out = v;
 	return e;
 }
 

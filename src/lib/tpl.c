@@ -235,14 +235,15 @@ targets_split(struct tpl *t, const char *list)
 	return 0;
 }
 
-/* Reads a ROW row into t. */
+/* Reads a ROW row into elem, a struct tpl (db_collect's read_row). */
 static int
-row(sqlite3_stmt *s, struct tpl *t)
+row(sqlite3_stmt *s, void *elem, void *arg)
 {
+	struct tpl	*t = elem;
 	const char	*scope = (const char *)sqlite3_column_text(s, 3);
 	const char	*targets = (const char *)sqlite3_column_text(s, 12);
 
-	memset(t, 0, sizeof(*t));
+	(void)arg;
 	t->id = sqlite3_column_int64(s, 0);
 	if ((t->name = db_col_strdup(s, 1)) == NULL ||
 	    (t->body = db_col_strdup(s, 2)) == NULL ||
@@ -262,14 +263,15 @@ row(sqlite3_stmt *s, struct tpl *t)
 	return 0;
 }
 
-/* Reads a KEYS row into t: no body, version or times. */
+/* Reads a KEYS row like row: no body, version or times. */
 static int
-key_row(sqlite3_stmt *s, struct tpl *t)
+key_row(sqlite3_stmt *s, void *elem, void *arg)
 {
+	struct tpl	*t = elem;
 	const char	*scope = (const char *)sqlite3_column_text(s, 2);
 	const char	*targets = (const char *)sqlite3_column_text(s, 7);
 
-	memset(t, 0, sizeof(*t));
+	(void)arg;
 	t->id = sqlite3_column_int64(s, 0);
 	if ((t->name = db_col_strdup(s, 1)) == NULL ||
 	    (t->owner = db_col_strdup(s, 3)) == NULL || scope == NULL ||
@@ -284,41 +286,23 @@ key_row(sqlite3_stmt *s, struct tpl *t)
 	return 0;
 }
 
+/* tpl_list_free as db_collect calls it. */
+static void
+list_free(void *ts, size_t n)
+{
+	tpl_list_free(ts, n);
+}
+
 /* Steps s to the end, collecting rows read with fn (row or key_row). */
 static enum err
-collect_with(sqlite3_stmt *s, int (*fn)(sqlite3_stmt *, struct tpl *),
+collect_with(sqlite3_stmt *s, int (*fn)(sqlite3_stmt *, void *, void *),
     struct tpl **out, size_t *n)
 {
-	struct tpl	*ts = NULL, *v;
-	size_t		 cnt = 0, cap = 0;
-	int		 rc;
-	enum err	 e = ERR_INTERNAL;
+	void		*v;
+	enum err	 e;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap != 0 ? cap * 2 : 16;
-			if ((v = reallocarray(ts, cap, sizeof(*ts))) == NULL)
-				goto out;
-			ts = v;
-		}
-		if (fn(s, &ts[cnt]) == -1) {
-			tpl_free(&ts[cnt]);
-			goto out;
-		}
-		cnt++;
-	}
-	if (rc != SQLITE_DONE) {
-		e = db_err(sqlite3_db_handle(s));
-		goto out;
-	}
-	*out = ts;
-	*n = cnt;
-	ts = NULL;
-	cnt = 0;
-	e = ERR_OK;
-out:
-	done(s);
-	tpl_list_free(ts, cnt);
+	e = db_collect(s, sizeof(**out), fn, NULL, list_free, &v, n);
+	*out = v;
 	return e;
 }
 
