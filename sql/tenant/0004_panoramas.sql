@@ -70,7 +70,9 @@ CREATE TABLE pano_history (
 	undo_rows	INTEGER NOT NULL DEFAULT 0,	-- its rows in pano_undo
 	what		TEXT NOT NULL
 );
-CREATE INDEX pano_history_pano ON pano_history (panorama_id, id);
+-- With undo_rows, so that keeping the undo rows' budget (each batch sums
+-- them) reads this index, not every history row's what.
+CREATE INDEX pano_history_pano ON pano_history (panorama_id, id, undo_rows);
 
 -- What each batch changed, as each node was before it (present 0: the
 -- batch created it): enough to revert the batch, and the set of nodes
