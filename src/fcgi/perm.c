@@ -278,22 +278,44 @@ out:
 	return e;
 }
 
+static int
+ll_cmp(const void *a, const void *b)
+{
+	long long	 x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * Asks Jira whether the caller holds perm in projects[0..n) (canonical
- * ids, at most PERM_BATCH), one question for all; each[i] says whether
- * projects[i] came back granted.  Ids are compared as integers.
+ * Asks Jira whether the caller holds perm on ids[0..n), one question
+ * for all: {"accountId": caller, "projectPermissions": [{"permissions":
+ * [perm], member: [ids]}]}, member being "projects" or "issues".
+ * granted[i] (n bytes, zeroed first) says whether ids[i] came back
+ * under perm in the answer's list of that member.  Ids go out as JSON
+ * integers written exactly; a granted id is read back as a double and
+ * counts only if whole and in [1, JSON_INT_MAX], so an id past 2^53 - 1
+ * (which a double cannot tell from its neighbours) never counts as
+ * granted.  ids may come in any order; strictly ascending ones are
+ * matched by binary search, others by a scan.  Errors are check_ask's,
+ * or ERR_INTERNAL when the question cannot be built.
  */
 static enum err
-check_projects(struct req *r, const char *perm, const char *const *projects,
-    size_t n, int *each)
+check_ids(struct req *r, const char *perm, const char *member,
+    const long long *ids, size_t n, unsigned char *granted)
 {
-	cJSON		*q, *a, *pp, *ans = NULL, *it, *ids, *p;
+	cJSON		*q, *a, *pp, *ans = NULL, *it, *list, *p;
 	const char	*got;
+	char		 num[24];
 	long long	 want;
+	const long long	*hit;
 	size_t		 i;
 	enum err	 e = ERR_INTERNAL;
+	int		 sorted = 1;
 
-	memset(each, 0, n * sizeof(*each));
+	memset(granted, 0, n);
+	for (i = 1; i < n; i++)
+		if (ids[i - 1] >= ids[i])
+			sorted = 0;
 	if ((q = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(q, "accountId", r->account) == NULL ||
 	    (a = cJSON_AddArrayToObject(q, "projectPermissions")) == NULL ||
@@ -302,11 +324,11 @@ check_projects(struct req *r, const char *perm, const char *const *projects,
 	cJSON_AddItemToArray(a, pp);
 	if ((a = cJSON_AddArrayToObject(pp, "permissions")) == NULL ||
 	    !cJSON_AddItemToArray(a, cJSON_CreateString(perm)) ||
-	    (a = cJSON_AddArrayToObject(pp, "projects")) == NULL)
+	    (a = cJSON_AddArrayToObject(pp, member)) == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (util_strtonum(projects[i], 1, JSON_INT_MAX, &want) == -1 ||
-		    !cJSON_AddItemToArray(a, cJSON_CreateNumber((double)want)))
+		snprintf(num, sizeof(num), "%lld", ids[i]);
+		if (!cJSON_AddItemToArray(a, cJSON_CreateRaw(num)))
 			goto out;
 	}
 	if ((e = check_ask(r, q, &ans)) != ERR_OK)
@@ -316,22 +338,54 @@ check_projects(struct req *r, const char *perm, const char *const *projects,
 		if (json_get_str(it, "permission", 1, 64, &got) != JSON_OK ||
 		    strcmp(got, perm) != 0)
 			continue;
-		ids = cJSON_GetObjectItemCaseSensitive(it, "projects");
-		cJSON_ArrayForEach(p, ids) {
+		list = cJSON_GetObjectItemCaseSensitive(it, member);
+		cJSON_ArrayForEach(p, list) {
 			if (!cJSON_IsNumber(p) || p->valuedouble < 1 ||
-			    p->valuedouble > (double)JSON_INT_MAX)
+			    p->valuedouble > (double)JSON_INT_MAX ||
+			    p->valuedouble != (double)(long long)p->valuedouble)
 				continue;
-			for (i = 0; i < n; i++)
-				if (util_strtonum(projects[i], 1, JSON_INT_MAX,
-				    &want) == 0 &&
-				    (double)want == p->valuedouble)
-					each[i] = 1;
+			want = (long long)p->valuedouble;
+			if (!sorted) {
+				for (i = 0; i < n; i++)
+					if (ids[i] == want)
+						granted[i] = 1;
+			} else if ((hit = bsearch(&want, ids, n, sizeof(*ids),
+			    ll_cmp)) != NULL)
+				granted[hit - ids] = 1;
 		}
 	}
 out:
 	cJSON_Delete(q);
 	cJSON_Delete(ans);
 	return e;
+}
+
+/*
+ * Asks Jira whether the caller holds perm in projects[0..n) (canonical
+ * ids, at most PERM_BATCH), one question for all; each[i] says whether
+ * projects[i] came back granted.  Ids are compared as integers; one
+ * outside [1, JSON_INT_MAX] is ERR_INTERNAL.
+ */
+static enum err
+check_projects(struct req *r, const char *perm, const char *const *projects,
+    size_t n, int *each)
+{
+	long long	 ids[PERM_BATCH];
+	unsigned char	 granted[PERM_BATCH];
+	size_t		 i;
+	enum err	 e;
+
+	memset(each, 0, n * sizeof(*each));
+	if (n > PERM_BATCH)
+		return ERR_INTERNAL;
+	for (i = 0; i < n; i++)
+		if (util_strtonum(projects[i], 1, JSON_INT_MAX, &ids[i]) == -1)
+			return ERR_INTERNAL;
+	if ((e = check_ids(r, perm, "projects", ids, n, granted)) != ERR_OK)
+		return e;
+	for (i = 0; i < n; i++)
+		each[i] = granted[i];
+	return ERR_OK;
 }
 
 enum err
@@ -595,74 +649,6 @@ issue_cache_put(const struct req *r, unsigned int who, long long issue,
 	pick->gen = issue_who[who].gen;
 }
 
-static int
-ll_cmp(const void *a, const void *b)
-{
-	long long	 x = *(const long long *)a, y = *(const long long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * Asks Jira whether the caller may browse ids[0..n) (ascending, at most
- * PERM_ISSUE_BATCH), one question for all; granted[i] says whether
- * ids[i] came back.  Ids go out as JSON integers written exactly; a
- * granted id is read back as a double, so an id past 2^53 - 1 (which a
- * double cannot tell from its neighbours) never counts as granted.
- */
-static enum err
-check_issues(struct req *r, const long long *ids, size_t n,
-    unsigned char *granted)
-{
-	cJSON		*q, *a, *pp, *ans = NULL, *it, *list, *p;
-	const char	*got;
-	char		 num[24];
-	long long	 want, *hit;
-	size_t		 i;
-	enum err	 e = ERR_INTERNAL;
-
-	memset(granted, 0, n);
-	if ((q = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(q, "accountId", r->account) == NULL ||
-	    (a = cJSON_AddArrayToObject(q, "projectPermissions")) == NULL ||
-	    (pp = cJSON_CreateObject()) == NULL)
-		goto out;
-	cJSON_AddItemToArray(a, pp);
-	if ((a = cJSON_AddArrayToObject(pp, "permissions")) == NULL ||
-	    !cJSON_AddItemToArray(a, cJSON_CreateString(
-	    project_perm[PERM_BROWSE])) ||
-	    (a = cJSON_AddArrayToObject(pp, "issues")) == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		snprintf(num, sizeof(num), "%lld", ids[i]);
-		if (!cJSON_AddItemToArray(a, cJSON_CreateRaw(num)))
-			goto out;
-	}
-	if ((e = check_ask(r, q, &ans)) != ERR_OK)
-		goto out;
-	a = cJSON_GetObjectItemCaseSensitive(ans, "projectPermissions");
-	cJSON_ArrayForEach(it, a) {
-		if (json_get_str(it, "permission", 1, 64, &got) != JSON_OK ||
-		    strcmp(got, project_perm[PERM_BROWSE]) != 0)
-			continue;
-		list = cJSON_GetObjectItemCaseSensitive(it, "issues");
-		cJSON_ArrayForEach(p, list) {
-			if (!cJSON_IsNumber(p) || p->valuedouble < 1 ||
-			    p->valuedouble > (double)JSON_INT_MAX ||
-			    p->valuedouble != (double)(long long)p->valuedouble)
-				continue;
-			want = (long long)p->valuedouble;
-			if ((hit = bsearch(&want, ids, n, sizeof(*ids),
-			    ll_cmp)) != NULL)
-				granted[hit - ids] = 1;
-		}
-	}
-out:
-	cJSON_Delete(q);
-	cJSON_Delete(ans);
-	return e;
-}
-
 enum err
 perm_issues(struct req *r, const long long *issues, size_t n,
     unsigned char *each)
@@ -711,8 +697,8 @@ perm_issues(struct req *r, const long long *issues, size_t n,
 		}
 		cnt = nmiss - at < PERM_ISSUE_BATCH ? nmiss - at :
 		    PERM_ISSUE_BATCH;
-		if ((e = check_issues(r, miss + at, cnt, granted + at)) !=
-		    ERR_OK)
+		if ((e = check_ids(r, project_perm[PERM_BROWSE], "issues",
+		    miss + at, cnt, granted + at)) != ERR_OK)
 			goto out;
 		for (k = at; k < at + cnt; k++)
 			issue_cache_put(r, who, miss[k], granted[k]);
