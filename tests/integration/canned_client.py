@@ -196,7 +196,9 @@ class Tenant:
         return self.req("GET", "/api/templates/export", acct,
                         params=params, timeout=timeout)
 
-    def import_(self, acct, templates, project=None, timeout=None, **extra):
+    def import_(self, acct, templates, project=None, timeout=60, **extra):
+        # An import names up to 2,000 templates: the default of 10 s
+        # failed under a loaded 2-core machine (seen twice).
         body = {"format": "cellar-templates", "version": 1,
                 "templates": templates}
         body.update(extra)

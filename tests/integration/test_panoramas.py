@@ -69,14 +69,8 @@ class Env:
         return s
 
     def install(self, base_url, secret, client_key=None):
-        client_key = client_key or str(uuid.uuid4())
-        body = atl.install_payload(client_key, secret, base_url)
-        tok = atl.install_token(self.key, self.kid, client_key,
-                                aud=self.st.base_url)
-        r = self.st.request("POST", "/installed", json=body,
-                            headers={"Authorization": f"JWT {tok}"})
-        assert r.status_code == 204, (r.status_code, r.text)
-        return client_key
+        return atl.install(self.st, self.key, self.kid, base_url, secret,
+                           client_key)
 
     def tenant(self):
         """A fresh tenant whose Jira is a new site of the fake."""
