@@ -50,7 +50,7 @@ WERROR	?=
 TEST_SANITIZE ?= address,undefined
 
 # What the library needs, and what each program adds.
-LIB_PKGS  = sqlcipher libsodium libcjson libjwt libcurl icu-i18n icu-uc
+LIB_PKGS  = sqlcipher libsodium libcjson libjwt libcurl libcrypto icu-i18n icu-uc
 FCGI_PKGS = fcgi $(LIB_PKGS)
 CTL_PKGS  = $(LIB_PKGS)
 
@@ -81,14 +81,15 @@ CFLAGS	+= -D_FORTIFY_SOURCE=2
 endif
 
 # The library: shared by every program.
-LIB_SRCS = src/lib/backup.c src/lib/buf.c src/lib/clock.c src/lib/collate.c src/lib/conf.c \
-	   src/lib/conf_schema.c src/lib/db.c src/lib/err.c src/lib/file.c src/lib/http.c \
-	   src/lib/jira.c src/lib/json.c src/lib/keys.c src/lib/log.c src/lib/memlock.c \
+LIB_SRCS = src/lib/accounts.c src/lib/backup.c src/lib/buf.c src/lib/clock.c src/lib/collate.c src/lib/conf.c \
+	   src/lib/conf_schema.c src/lib/db.c src/lib/err.c src/lib/file.c src/lib/fit.c src/lib/http.c \
+	   src/lib/jira.c src/lib/json.c src/lib/jwks.c src/lib/keys.c src/lib/log.c src/lib/memlock.c \
 	   src/lib/outbound.c src/lib/pano.c src/lib/qsh.c src/lib/registry.c \
 	   src/lib/tenantdb.c src/lib/token.c src/lib/tpl.c \
 	   src/lib/tpl_import.c src/lib/util.c
 # The worker: request/reply, router, authentication, handlers.
 FCGI_SRCS = src/fcgi/api.c src/fcgi/app.c src/fcgi/auth.c \
+	   src/fcgi/forgekey.c src/fcgi/forgetoken.c src/fcgi/route_forge.c \
 	   src/fcgi/installkey.c src/fcgi/pano_json.c src/fcgi/perm.c \
 	   src/fcgi/pool.c src/fcgi/route_panoramas.c \
 	   src/fcgi/route_panoramas_tree.c \
@@ -105,6 +106,7 @@ CTL_SRCS = src/ctl/audit.c src/ctl/backups.c src/ctl/keys.c src/ctl/main.c \
 # cellar-reaper.
 REAPER_SRCS = src/reaper/job_backup.c src/reaper/job_prune.c \
 	   src/reaper/job_purge.c src/reaper/job_reconcile.c \
+	   src/reaper/job_report.c src/reaper/job_silence.c \
 	   src/reaper/job_rotate.c src/reaper/main.c \
 	   src/reaper/reaper.c
 
@@ -115,10 +117,10 @@ REAPER_OBJS = $(REAPER_SRCS:src/%.c=$(B)/obj/%.o)
 
 # Unit tests, by what they link: the library alone, or the worker's
 # objects too.  Each is tests/unit/test_NAME.c plus the shared fixture.
-LIB_TESTS  = backup buf clock collate conf db file headers json keys memlock pano \
+LIB_TESTS  = accounts backup buf clock collate conf db file fit headers json jwks keys memlock outbound pano \
 	     qsh registry \
 	     tenantdb token tpl tpl_import util
-FCGI_TESTS = auth installkey pano_json render req router
+FCGI_TESTS = auth forgekey installkey pano_json render req router
 UNIT_BINS  = $(LIB_TESTS:%=$(B)/tests/test_%) $(FCGI_TESTS:%=$(B)/tests/test_%) \
 	     $(B)/tests/test_memlock_plain
 

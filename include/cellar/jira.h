@@ -21,9 +21,13 @@
 #define JIRA_TOKEN_TTL	180
 
 struct jira_reply {
-	long	 status;	/* HTTP status of Jira's answer */
-	char	*body;		/* NUL-terminated, malloc'd */
-	size_t	 len;
+	long		 status;	/* HTTP status of Jira's answer */
+	char		*body;		/* NUL-terminated, malloc'd */
+	size_t		 len;
+	/* Retry-After in seconds (a 429 or 503), -1 absent or a date. */
+	long long	 retry_after;
+	/* Cycle-Period, as sent (personal-data reporting); "" absent. */
+	char		 cycle_period[64];
 };
 
 /*
@@ -37,6 +41,20 @@ struct jira_reply {
  */
 enum err	 jira_call(const struct conf *, struct registry *,
 		    const struct tenant *, enum http_method,
+		    const char *path_query, const char *body, const char *rid,
+		    struct jira_reply *) __attribute__((warn_unused_result));
+
+/*
+ * The same call for a Forge Remote: "Authorization: Bearer <token>"
+ * (the app system token Forge sent with an invocation, never logged)
+ * to base_url + path_query, where base_url is the installation's
+ * app.apiBaseUrl ("https://api.atlassian.com/ex/jira/<cloudId>", not
+ * the site URL: Atlassian, "Calling product APIs from a Forge remote")
+ * or a whole URL with path_query "" ([forge] report_url).  Same
+ * timeouts, caps, redirect refusal and errors as jira_call.
+ */
+enum err	 jira_call_bearer(const struct conf *, const char *base_url,
+		    const char *token, enum http_method,
 		    const char *path_query, const char *body, const char *rid,
 		    struct jira_reply *) __attribute__((warn_unused_result));
 void		 jira_reply_free(struct jira_reply *);

@@ -26,7 +26,23 @@ struct outbound {
 	const char *const	*headers;
 	const char		*body;
 	const char		*user_agent;
+	/*
+	 * Called, when set, with each header line of the reply as libcurl
+	 * hands it over ("Name: value\r\n", not NUL-terminated; also
+	 * the status line), with header_arg.
+	 */
+	void			(*on_header)(void *arg, const char *line,
+				    size_t len);
+	void			*header_arg;
 };
+
+/*
+ * The value of header name (case-insensitive) if line is that header:
+ * copied into out without surrounding blanks and the line end, NUL-
+ * terminated.  1 found (and it fit), 0 another line, -1 too long.
+ */
+int	 outbound_header_value(const char *line, size_t len, const char *name,
+	    char *out, size_t outsz);
 
 /*
  * Makes the call and appends the reply body to reply (its max bounds

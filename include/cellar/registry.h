@@ -29,12 +29,14 @@ struct registry;
 /*
  * A tenant as the request path needs it; strings owned by the struct
  * (free with registry_tenant_free).  Times are seconds since the epoch
- * (UTC).
+ * (UTC).  A tenant made by a Forge installation alone has no Connect
+ * identity: client_key, base_url and secret_sealed are NULL (and
+ * secret_master 0) until a Connect install adopts it.
  */
 struct tenant {
 	char			 id[TENANT_ID_LEN + 1];
-	char			*client_key;
-	char			*base_url;
+	char			*client_key;		/* NULL: Forge only */
+	char			*base_url;		/* NULL: Forge only */
 	enum tenant_state	 state;
 	int			 enabled;
 	long long		 installed_at;
@@ -48,11 +50,18 @@ struct tenant {
 	int			 secret_master;		/* seals the secret */
 	int			 dek_version;		/* current data key */
 	long long		 dek_created;
-	unsigned char		*secret_sealed;
+	unsigned char		*secret_sealed;		/* NULL: none */
 	size_t			 secret_sealed_len;
 };
 
-/* What a verified install tells us; validated by the caller. */
+/*
+ * What a verified install tells us; validated by the caller.  A Connect
+ * app that is also a Forge app (Connect on Forge) names its Forge
+ * installation and the site's cloud id: registry_install links that
+ * installation to the tenant in the same transaction (how "connect",
+ * registry_forge_link's rule).  A reinstall without them keeps every
+ * link the tenant had.
+ */
 struct install {
 	const char	*client_key;
 	const char	*shared_secret;
@@ -63,6 +72,33 @@ struct install {
 	const char	*plugins_version;	/* may be NULL */
 	const char	*sen;			/* may be NULL */
 	const char	*oauth_client_id;	/* may be NULL */
+	const char	*installation_id;	/* installationId, or NULL */
+	const char	*cloud_id;		/* cloudId, or NULL */
+	/*
+	 * [reaper] grace_days, for a tenant the link leaves with nothing
+	 * (registry_forge_link); 0: REGISTRY_GRACE_DAYS.
+	 */
+	long long	 grace_days;
+};
+
+/* [reaper] grace_days's default, where a caller gives none. */
+#define REGISTRY_GRACE_DAYS	21
+
+/* A Forge installation of a tenant (cellarctl, audit). */
+struct installation {
+	char		 tenant_id[TENANT_ID_LEN + 1];
+	char		*installation_id;	/* ari:cloud:ecosystem::installation/UUID */
+	char		*cloud_id;		/* may be NULL */
+	char		*api_base_url;		/* may be NULL */
+	char		 linked_by[16];		/* fit, event, connect, operator */
+	long long	 linked_at, last_seen_at, preuninstall_at; /* 0: never */
+};
+
+/* What a verified FIT or Forge event says (validated by the caller). */
+struct forge_seen {
+	const char	*installation_id;
+	const char	*cloud_id;	/* may be NULL */
+	const char	*api_base_url;	/* may be NULL */
 };
 
 /*
@@ -108,7 +144,8 @@ int		 registry_each(struct registry *,
  * Unseals the tenant's shared secret into the registry's guarded scratch
  * buffer (sodium_malloc'd once); valid until the next call.  Wipe it
  * with registry_secret_wipe as soon as it has been used.  NULL if it
- * does not open: the caller fails closed.
+ * does not open, or the tenant has none (Forge only): the caller fails
+ * closed.
  */
 const char	*registry_secret(struct registry *, const struct tenant *,
 		    size_t *len);
@@ -128,7 +165,12 @@ int		 registry_dek(struct registry *, const char *id,
  * A verified install at now (seconds since the epoch): the first
  * creates the tenant (random id, data key, encrypted file, registry
  * row); a reinstall replaces the secret, URLs and license fields and
- * cancels a pending deletion.  *created tells which.  All or nothing: a
+ * cancels a pending deletion.  A first install naming an installation
+ * whose tenant has no Connect identity yet (a Forge installation seen
+ * first) gives that tenant this clientKey instead (audited "install",
+ * detail "adopted=forge"; no new file).  in->installation_id is linked
+ * as registry_forge_link(how "connect") in the same transaction.
+ * *created tells which.  All or nothing: a
  * failed install leaves no row and no file.  ERR_OK with out filled
  * (free with registry_tenant_free), ERR_UNAVAILABLE when the registry
  * stayed busy, ERR_INTERNAL.
@@ -136,6 +178,112 @@ int		 registry_dek(struct registry *, const char *id,
 enum err	 registry_install(struct registry *, const struct install *,
 		    long long now, struct tenant *out, int *created)
 		    __attribute__((warn_unused_result));
+
+/*
+ * Forge installations (README, "Forge Remote").  A tenant is a Connect
+ * install (clientKey), one or more Forge installations (installation
+ * ids), or both once linked.  A new installation id is linked to an
+ * existing tenant only by a verified Connect install payload naming it
+ * or by an operator (cellarctl tenant link), never guessed from a
+ * shared cloud id.  Audit events: forge_install, forge_reinstated,
+ * forge_cloud_shared, forge_link, forge_link_moved, forge_preuninstall
+ * and forge_silent (details: codes and counts only).
+ */
+
+/*
+ * The tenant of installation_id (a purging tenant is none; a departed
+ * one is found, as by registry_find).  ERR_OK, ERR_NOT_FOUND or
+ * ERR_INTERNAL.  Free with registry_tenant_free.  The request path's
+ * lookup: one prepared statement.
+ */
+enum err	 registry_forge_find(struct registry *,
+		    const char *installation_id, struct tenant *)
+		    __attribute__((warn_unused_result));
+
+/*
+ * First contact of an installation (a verified FIT, or its installed
+ * event: how "fit" or "event") at now: a known installation is touched
+ * (last seen, api base url, cloud id when it had none) and, if its
+ * tenant had departed (silence, pre-uninstall, uninstall), reinstated
+ * (pending deletion cancelled, audited "forge_reinstated"); an unknown
+ * one becomes a new tenant (random id, data key, encrypted file, no
+ * Connect clientKey, no secret), audited "forge_install"; if another
+ * live tenant has the same cloud id, audited "forge_cloud_shared" too
+ * (never linked by guess: cellarctl tenant link does that).  All or
+ * nothing, as registry_install.  *created: 1 new.  ERR_OK with out
+ * (free with registry_tenant_free), ERR_UNAVAILABLE busy,
+ * ERR_STORAGE_FULL, ERR_INTERNAL (also for a bad how).
+ */
+enum err	 registry_forge_install(struct registry *,
+		    const struct forge_seen *, const char *how, long long now,
+		    struct tenant *out, int *created)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Records that installation_id was heard from at now (and its api base
+ * url, when given): cheap, one read, and a write at most once a minute
+ * per installation (or when the api base url changed).  ERR_OK,
+ * ERR_NOT_FOUND (unknown installation), ERR_UNAVAILABLE, ERR_INTERNAL.
+ */
+enum err	 registry_forge_seen(struct registry *,
+		    const char *installation_id, const char *api_base_url,
+		    long long now) __attribute__((warn_unused_result));
+
+/*
+ * Forge's pre-uninstall: installation_id is recorded as leaving at now
+ * and its tenant departs at now (deletion due grace_days later; a
+ * tenant already departed keeps its date), audited
+ * "forge_preuninstall".  ERR_NOT_FOUND for an unknown installation.
+ */
+enum err	 registry_forge_preuninstall(struct registry *,
+		    const char *installation_id, long long now,
+		    long long grace_days) __attribute__((warn_unused_result));
+
+/*
+ * Links installation_id to tenant id (how "connect": a verified Connect
+ * install payload named it; "operator": cellarctl tenant link), with
+ * its cloud id and api base url when given; audited "forge_link".  If
+ * it was another tenant's, it moves; that tenant, left with no
+ * installation and no Connect clientKey, departs at now (grace_days),
+ * audited "forge_link_moved".  Already this tenant's: its cloud id and
+ * api base url are filled in, nothing else (no audit).  The tenant's
+ * state is not changed (its installation's next FIT reinstates a
+ * departed tenant).  ERR_NOT_FOUND: no such tenant (or it is being
+ * purged); ERR_INTERNAL also for a bad how.
+ */
+enum err	 registry_forge_link(struct registry *, const char *tenant_id,
+		    const struct forge_seen *, const char *how, long long now,
+		    long long grace_days) __attribute__((warn_unused_result));
+
+/*
+ * Calls fn for every tenant still installed that has at least one
+ * installation and whose every installation was last seen before
+ * cutoff; an installation never heard from through Forge (linked by a
+ * Connect payload or an operator, not seen since) is not silent: its
+ * silence proves nothing.  fn returning -1 stops; fn must not write
+ * the registry (collect, then act).  How many, or -1.
+ */
+int		 registry_forge_silent(struct registry *, long long cutoff,
+		    int (*fn)(const struct tenant *, void *), void *arg);
+
+/*
+ * The silence job's step for one tenant registry_forge_silent listed,
+ * in one transaction and only if it is still silent since cutoff (a
+ * FIT may have come meanwhile): it departs at now (deletion due
+ * grace_days later), audited "forge_silent".  ERR_OK, ERR_NOT_FOUND
+ * (no longer silent, or no such installed tenant: nothing done).
+ */
+enum err	 registry_forge_silent_depart(struct registry *,
+		    const char *id, long long cutoff, long long now,
+		    long long grace_days) __attribute__((warn_unused_result));
+
+/*
+ * Calls fn for each installation of tenant id, oldest link first; fn
+ * returning -1 stops.  How many, or -1.
+ */
+int		 registry_installations(struct registry *,
+		    const char *tenant_id,
+		    int (*fn)(const struct installation *, void *), void *arg);
 
 /*
  * Marks tenant id departed at now (seconds since the epoch); its data
@@ -235,8 +383,9 @@ int		 registry_purge_state(struct registry *, const char *id,
  * Purge step 1, in one transaction, only if tenant id is still departed
  * since cutoff or already begun: destroys every wrapped data key
  * (crypto-shredding: no copy of its file opens any more), replaces the
- * sealed secret, clientKey and URLs (a reinstall from now on makes a new
- * tenant), marks it purging at now and audits "purge_started".
+ * sealed secret, clientKey and URLs and deletes its Forge installations
+ * (a reinstall or a FIT from now on makes a new tenant), marks it
+ * purging at now and audits "purge_started".
  * *keys_destroyed: how many keys this call destroyed.  ERR_OK (begun, now
  * or before), ERR_NOT_FOUND (reinstalled meanwhile: nothing done), or
  * db_tx's errors.

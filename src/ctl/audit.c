@@ -23,6 +23,7 @@
 
 #include <sodium.h>
 
+#include "cellar/accounts.h"
 #include "cellar/backup.h"
 #include "cellar/clock.h"
 #include "cellar/conf.h"
@@ -31,6 +32,7 @@
 #include "cellar/json.h"
 #include "cellar/keys.h"
 #include "cellar/registry.h"
+#include "cellar/tenantdb.h"
 #include "cellar/util.h"
 #include "ctl.h"
 
@@ -548,6 +550,65 @@ app_log(struct audit *a, char *ev)
 	return s.files == 0 || s.old > 0 || s.leaky > 0;
 }
 
+/*
+ * Every installed tenant's account ids reported within its cycle (the
+ * reaper's report job, or a Forge tenant's cron), closed ones erased:
+ * read from each tenant's own file (sql/tenant/0005).  A tenant is
+ * overdue when its last completed cycle (or, never reported, its
+ * install) is older than its cycle plus a daily run's slack, or lies in
+ * the future (a wrong clock is no evidence).  A held tenant cannot be
+ * read: counted apart (backup_daily and the log name it).
+ */
+static int
+accounts_reported(struct audit *a, char *ev)
+{
+	struct accounts_state s;
+	struct tenantdb	*tdb;
+	size_t		 i, live = 0, done = 0, waiting = 0, overdue = 0;
+	size_t		 held = 0, unreadable = 0;
+	long long	 base, age, worst = 0, erased = 0, ids = 0;
+
+	for (i = 0; i < a->n; i++) {
+		if (a->ts[i].state != TENANT_INSTALLED)
+			continue;
+		live++;
+		if (a->ts[i].quarantined_at != 0) {
+			held++;
+			continue;
+		}
+		if (tenantdb_open(a->reg, &a->ts[i], NULL, &tdb) != ERR_OK) {
+			unreadable++;
+			continue;
+		}
+		if (accounts_state_get(tdb, &s) != ERR_OK) {
+			unreadable++;
+			tenantdb_close(tdb);
+			continue;
+		}
+		tenantdb_close(tdb);
+		erased += s.erased_total;
+		ids += s.last_reported;
+		base = s.last_completed_at ? s.last_completed_at :
+		    a->ts[i].installed_at;
+		age = a->now - base;
+		if (age > (long long)s.cycle_days * CLOCK_DAY + DAILY_MAX ||
+		    age < -3600) {
+			overdue++;
+			if (age > worst)
+				worst = age;
+		} else if (s.last_completed_at != 0)
+			done++;
+		else
+			waiting++;
+	}
+	snprintf(ev, EVIDENCE, "%zu of %zu installed tenants reported within "
+	    "their cycle, %zu installed since and due at the next run, %zu "
+	    "overdue (oldest %lld days), %zu held, %zu unreadable; %lld ids "
+	    "in the last cycles, %lld closed accounts erased", done, live,
+	    waiting, overdue, worst / CLOCK_DAY, held, unreadable, ids, erased);
+	return overdue > 0 || unreadable > 0;
+}
+
 static const struct promise {
 	const char	*name;
 	const char	*what;
@@ -566,6 +627,8 @@ static const struct promise {
 	{ "access_log", "access logs kept 7 days, no query strings",
 	    access_logs },
 	{ "app_log", "app log kept 7 days, no tokens or secrets", app_log },
+	{ "accounts_reported", "account ids reported, closed ones erased",
+	    accounts_reported },
 };
 
 #define NPROMISES	(sizeof(promises) / sizeof(promises[0]))

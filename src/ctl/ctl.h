@@ -1,14 +1,15 @@
 /*
  * cellarctl's commands, one file per group: setup.c (init, config check,
- * config example), tenants.c (tenants, tenant ping/release, orphans),
- * backups.c (backup list/verify, restore), audit.c (audit), keys.c
- * (rotate --status).
+ * config example), tenants.c (tenants, tenant ping/release/link,
+ * orphans), backups.c (backup list/verify, restore), audit.c (audit),
+ * keys.c (rotate --status).
  * main.c holds the command table.  Private to src/ctl.
  *
  * Every command: dir is the configuration directory, args what follows
  * the command's words on the command line (their count checked by the
  * table).  Returns the exit status: 0 success, 1 the operation failed
- * (the message on stderr says why and what to do).
+ * (the message on stderr says why and what to do), 2 an argument of
+ * the wrong form.
  */
 #ifndef CELLAR_CTL_H
 #define CELLAR_CTL_H
@@ -23,6 +24,7 @@ int	 cmd_config_example(const char *dir, char **args);
 int	 cmd_tenants(const char *dir, char **args);
 int	 cmd_tenant_ping(const char *dir, char **args);
 int	 cmd_tenant_release(const char *dir, char **args);
+int	 cmd_tenant_link(const char *dir, char **args);
 int	 cmd_orphans(const char *dir, char **args);
 int	 cmd_backup_list(const char *dir, char **args);
 int	 cmd_backup_verify(const char *dir, char **args);

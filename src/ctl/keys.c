@@ -39,7 +39,9 @@ tenant_one(const struct tenant *t, void *arg)
 		s->min_v = t->dek_version;
 	if (t->dek_version > s->max_v)
 		s->max_v = t->dek_version;
-	s->old_secrets += t->secret_master != s->current_master;
+	/* A tenant reached through Forge alone has no secret. */
+	s->old_secrets += t->secret_sealed != NULL &&
+	    t->secret_master != s->current_master;
 	if (registry_dek_pending(s->reg, t->id, probe, &v) == 0)
 		s->pending++;
 	sodium_memzero(probe, sizeof(probe));

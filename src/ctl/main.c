@@ -1,9 +1,9 @@
 /*
  * cellarctl: the operator's command line.  The commands are the table
- * below (usage() prints it); each lives in setup.c or tenants.c.
+ * below (usage() prints it); each lives in the file ctl.h names.
  *
  * Exit status: 0 success, 1 the operation failed (the message says why
- * and what to do), 2 usage.
+ * and what to do), 2 usage (also an argument of the wrong form).
  */
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +50,10 @@ static const struct cmd {
 	{ { "tenant", "release" }, 1, 1, " TENANT-ID", 1, "lift a "
 	    "quarantine once the tenant's file reads back intact",
 	    cmd_tenant_release },
+	{ { "tenant", "link" }, 2, 2, " TENANT-ID INSTALLATION-ID", 1,
+	    "link a Forge installation (ari:cloud:ecosystem::installation/"
+	    "UUID) to a tenant; a tenant it leaves with nothing departs",
+	    cmd_tenant_link },
 	{ { "orphans", NULL }, 0, 1, " [--remove]", 1, "tenant files that "
 	    "belong to no tenant; --remove deletes those older than 10 "
 	    "minutes", cmd_orphans },

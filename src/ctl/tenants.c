@@ -1,6 +1,7 @@
 /*
  * The tenants, as an operator sees them: the list, a signed call to a
- * tenant's Jira, releasing a held tenant, and tenant files nobody owns.
+ * tenant's Jira, releasing a held tenant, linking a Forge installation,
+ * and tenant files nobody owns.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "cellar/clock.h"
 #include "cellar/conf.h"
+#include "cellar/fit.h"
 #include "cellar/jira.h"
 #include "cellar/keys.h"
 #include "cellar/registry.h"
@@ -36,15 +38,48 @@ tenant_state(const struct tenant *t)
 	return t->state == TENANT_INSTALLED ? "installed" : "departed";
 }
 
+/* A tenant's Forge installations, summed up for the list. */
+struct forge_sum {
+	int		 n;
+	long long	 last_seen;	/* the newest; 0: never heard from */
+};
+
+static int
+sum_installation(const struct installation *in, void *arg)
+{
+	struct forge_sum *f = arg;
+
+	f->n++;
+	if (in->last_seen_at > f->last_seen)
+		f->last_seen = in->last_seen_at;
+	return 0;
+}
+
+/*
+ * One line per tenant: kind says how it is installed ("connect": a
+ * Connect clientKey; "forge": Forge installations only; "both": linked),
+ * then how many Forge installations it has and when the last was heard
+ * from (the reaper's silence job reads the same times).
+ */
 static int
 print_tenant(const struct tenant *t, void *arg)
 {
-	char	 a[21], b[21], c[21];
+	struct registry	*reg = arg;
+	struct forge_sum f = { 0, 0 };
+	const char	*kind;
+	char		 a[21], b[21], c[21], d[21];
 
-	(void)arg;
-	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t->id, tenant_state(t),
-	    t->enabled ? "enabled" : "disabled", iso(a, t->installed_at),
-	    iso(b, t->delete_after), iso(c, t->quarantined_at), t->base_url);
+	if (registry_installations(reg, t->id, sum_installation, &f) == -1)
+		return -1;
+	if (t->client_key == NULL)
+		kind = "forge";
+	else
+		kind = f.n > 0 ? "both" : "connect";
+	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t->id,
+	    tenant_state(t), t->enabled ? "enabled" : "disabled",
+	    iso(a, t->installed_at), iso(b, t->delete_after),
+	    iso(c, t->quarantined_at), kind, f.n, iso(d, f.last_seen),
+	    t->base_url != NULL ? t->base_url : "-");
 	return 0;
 }
 
@@ -59,8 +94,9 @@ cmd_tenants(const char *dir, char **args)
 	(void)args;
 	if (open_registry(dir, &cfg, &kr, &reg) == 0) {
 		printf("# id\tstate\tenabled\tinstalled\tdelete_after\t"
-		    "quarantined\tbase_url\n");
-		if (registry_each(reg, print_tenant, NULL) >= 0)
+		    "quarantined\tkind\tinstallations\tlast_seen\t"
+		    "base_url\n");
+		if (registry_each(reg, print_tenant, reg) >= 0)
 			rc = 0;
 		else
 			fprintf(stderr, "cellarctl: cannot read the "
@@ -152,6 +188,56 @@ cmd_tenant_release(const char *dir, char **args)
 	rc = 0;
 out:
 	registry_tenant_free(&t);
+	close_registry(cfg, kr, reg);
+	return rc;
+}
+
+/*
+ * Links a Forge installation to a tenant: what an operator does when a
+ * Connect tenant's site reinstalled the app under Forge (a new
+ * installation id, first seen as a tenant of its own) and the customer
+ * wants the data it had.  If the installation was another tenant's it
+ * moves, and that tenant, left with nothing, departs with the usual
+ * grace (cellarctl tenants shows both).  Audited ("forge_link").
+ */
+int
+cmd_tenant_link(const char *dir, char **args)
+{
+	struct conf	*cfg = NULL;
+	struct keyring	*kr;
+	struct registry	*reg;
+	struct forge_seen s = { args[1], NULL, NULL };
+	const char	*id = args[0];
+	enum err	 e;
+	int		 rc = 1;
+
+	if (strlen(id) != TENANT_ID_LEN ||
+	    strspn(id, "0123456789abcdef") != TENANT_ID_LEN) {
+		fprintf(stderr, "cellarctl: %s is not a tenant id (32 "
+		    "lowercase hex digits, as cellarctl tenants lists them)\n",
+		    id);
+		return 2;
+	}
+	if (!fit_installation_ok(args[1])) {
+		fprintf(stderr, "cellarctl: not an installation id: expected "
+		    "ari:cloud:ecosystem::installation/ and a lowercase "
+		    "UUID\n");
+		return 2;
+	}
+	if (open_registry(dir, &cfg, &kr, &reg) == -1)
+		goto out;
+	e = registry_forge_link(reg, id, &s, "operator", clock_now(),
+	    conf_int(cfg, C_REAPER_GRACE_DAYS));
+	if (e == ERR_NOT_FOUND)
+		fprintf(stderr, "cellarctl: %s: no such tenant\n", id);
+	else if (e != ERR_OK)
+		fprintf(stderr, "cellarctl: %s: cannot update the registry "
+		    "(try again)\n", id);
+	else {
+		printf("%s: installation linked\n", id);
+		rc = 0;
+	}
+out:
 	close_registry(cfg, kr, reg);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "cellar/clock.h"
+#include "cellar/fit.h"
 #include "cellar/json.h"
 #include "cellar/log.h"
 #include "cellar/token.h"
@@ -46,6 +47,14 @@ api_context_project(const struct req *r, char *buf, size_t bufsz)
 {
 	const cJSON	*j, *p, *id;
 
+	/* Forge: the extension's project, checked by fit_read. */
+	if (r->fit != NULL) {
+		if (r->fit->project_id[0] == '\0' ||
+		    !api_project_id_ok(r->fit->project_id))
+			return NULL;
+		snprintf(buf, bufsz, "%s", r->fit->project_id);
+		return buf;
+	}
 	if (r->claims == NULL || r->claims->context == NULL ||
 	    (j = cJSON_GetObjectItemCaseSensitive(r->claims->context,
 	    "jira")) == NULL ||

@@ -34,9 +34,10 @@ void		 api_today_ymd(char out[11]);
 int		 api_project_id_ok(const char *s);
 
 /*
- * The token's context project ("context.jira.project.id", a string or
- * an integer) in canonical form into buf (API_PROJECT_ID_BUF bytes);
- * NULL when the token has none.
+ * The token's context project in canonical form into buf
+ * (API_PROJECT_ID_BUF bytes): a Connect token's
+ * "context.jira.project.id" (a string or an integer), a Forge token's
+ * context.extension project (r->fit); NULL when the token has none.
  */
 const char	*api_context_project(const struct req *, char *buf,
 		    size_t bufsz);

@@ -11,6 +11,8 @@
 #include "cellar/log.h"
 #include "auth.h"
 #include "fcgi.h"
+#include "forgekey.h"
+#include "forgetoken.h"
 #include "installkey.h"
 #include "perm.h"
 #include "pool.h"
@@ -72,6 +74,8 @@ app_free(struct app *a)
 	perm_cache_clear();
 	tree_cache_clear();
 	installkey_forget();
+	forgekey_forget();
+	forgetoken_clear();
 	pool_clear(a->reg);
 	conf_free(a->cfg);
 	registry_close(a->reg);
@@ -81,26 +85,20 @@ app_free(struct app *a)
 	free(a);
 }
 
-/*
- * A request found its tenant's file damaged (or not its own): hold the
- * tenant so that no request opens the file again until an operator has
- * checked it, and say so once, whichever worker found it first.
- */
-static void
-app_quarantine(const struct app *a, const struct req *r)
+void
+app_quarantine(const struct app *a, const struct tenant *t, const char *rid)
 {
-	if (r->tenant == NULL || r->tenant->quarantined_at != 0)
+	if (t == NULL || t->quarantined_at != 0)
 		return;
-	pool_quarantine(r->tenant->id);
-	switch (registry_quarantine(a->reg, r->tenant->id, clock_now(),
-	    "damaged")) {
+	pool_quarantine(t->id);
+	switch (registry_quarantine(a->reg, t->id, clock_now(), "damaged")) {
 	case 1:
-		log_msg(LOGL_ERR, r->rid, "reason=tenant_quarantined "
-		    "tenant=%s", r->tenant->id);
+		log_msg(LOGL_ERR, rid, "reason=tenant_quarantined tenant=%s",
+		    t->id);
 		break;
 	case -1:
-		log_msg(LOGL_ERR, r->rid, "reason=quarantine_failed tenant=%s",
-		    r->tenant->id);
+		log_msg(LOGL_ERR, rid, "reason=quarantine_failed tenant=%s",
+		    t->id);
 		break;
 	default:
 		break;
@@ -108,17 +106,56 @@ app_quarantine(const struct app *a, const struct req *r)
 }
 
 void
-app_serve(const struct app *a, const struct http_io *io)
+app_defer(struct req *r, void (*run)(const struct app *, void *),
+    void (*drop)(void *), void *arg)
+{
+	if (r->after == NULL) {
+		if (drop != NULL)
+			drop(arg);
+		return;
+	}
+	app_after_drop(r->after);
+	r->after->run = run;
+	r->after->drop = drop;
+	r->after->arg = arg;
+}
+
+void
+app_after_drop(struct after *w)
+{
+	if (w == NULL)
+		return;
+	if (w->drop != NULL)
+		w->drop(w->arg);
+	memset(w, 0, sizeof(*w));
+}
+
+void
+app_after(const struct app *a, struct after *w)
+{
+	if (w == NULL)
+		return;
+	if (w->run != NULL)
+		w->run(a, w->arg);
+	app_after_drop(w);
+}
+
+void
+app_serve(const struct app *a, const struct http_io *io, struct after *after)
 {
 	struct auth_state st;
 	struct req	 r;
 	struct reply	 rep;
 	enum err	 e;
+	int		 sent;
 
+	app_after_drop(after);
 	reply_init(&rep);
 	memset(&st, 0, sizeof(st));
 	if ((e = req_init(&r, io, a->base_path, a)) == ERR_OK) {
 		r.auth = &st;
+		r.after = after;
+		r.forge = conf_str(a->cfg, C_FORGE_APP_ID)[0] != '\0';
 		router_dispatch(routes, nroutes, auth_request, &r, io, &rep);
 	} else {
 		log_msg(LOGL_WARN, r.rid, "reason=bad_request_line err=%s",
@@ -126,9 +163,12 @@ app_serve(const struct app *a, const struct http_io *io)
 		reply_error(&rep, e);
 	}
 	if (rep.err == ERR_QUARANTINED)
-		app_quarantine(a, &r);
-	if (reply_send(&rep, io, r.rid) == -1)
+		app_quarantine(a, r.tenant, r.rid);
+	if ((sent = reply_send(&rep, io, r.rid)) == -1)
 		log_msg(LOGL_WARN, r.rid, "reason=client_gone");
+	/* Deferred work follows a reply that went out, and a success. */
+	if (sent == -1 || rep.status < 200 || rep.status > 299)
+		app_after_drop(after);
 	log_request(r.rid, r.route != NULL ? r.route->name : "-",
 	    rep.status, clock_mono_usec() - r.start_usec);
 	reply_free(&rep);

@@ -16,10 +16,17 @@
 #include "cellar/util.h"
 #include "auth.h"
 #include "fcgi.h"
+#include "forgekey.h"
+#include "forgetoken.h"
 #include "installkey.h"
 #include "perm.h"
 
 #define CONTEXT_QSH	"context-qsh"
+/*
+ * Longest life (exp - iat) of a Forge Invocation Token: Forge's live
+ * about 25 s; anything past minutes is not one of them.
+ */
+#define FIT_MAX_LIFE	300
 
 /*
  * Verified HS256 tokens, per worker.  Jira's front end reuses a context
@@ -323,6 +330,128 @@ auth_tenant(struct req *r, const char *token, const unsigned char *hash,
 }
 
 /*
+ * A Forge request's token, checked before its tenant is looked up:
+ * cheap checks first (size, shape, time, iss and aud), so that a token
+ * that could never verify costs no key lookup and no fetch of the key
+ * set; then the key by kid and the signature.  0 with r->claims and
+ * r->fit set, or -1 with a reason.
+ */
+static int
+forge_token_check(struct req *r, const char **reason)
+{
+	const struct conf *cfg = r->app->cfg;
+	const struct jwks_key *key;
+	const char	*token;
+
+	if (r->authorization == NULL) {
+		*reason = "fit_missing";
+		return -1;
+	}
+	if (strncmp(r->authorization, "Bearer ", 7) != 0) {
+		*reason = "fit_auth_scheme";
+		return -1;
+	}
+	token = r->authorization + 7;
+	if (strnlen(token, FIT_MAX_LEN + 1) > FIT_MAX_LEN) {
+		*reason = "fit_too_long";
+		return -1;
+	}
+	if (fit_parse(token, &r->auth->claims, reason) == -1)
+		return -1;
+	r->claims = &r->auth->claims;
+	if (token_check_time(r->claims, clock_now(), conf_int(cfg,
+	    C_FORGE_LEEWAY), FIT_MAX_LIFE, reason) == -1 ||
+	    fit_read(r->claims, conf_str(cfg, C_FORGE_APP_ID), &r->auth->fit,
+	    reason) == -1)
+		return -1;
+	/* A key parsed once per worker: no key parsing per request. */
+	if ((key = forgekey_get(cfg, r->claims->kid, r->rid, reason)) ==
+	    NULL)
+		return -1;
+	return fit_check_sig(token, key, reason);
+}
+
+/*
+ * The tenant of a verified FIT's installation into r->auth->tenant:
+ * found and installed (then touched: last seen), or made or reinstated
+ * by registry_forge_install (first contact, or back after a silence or
+ * a pre-uninstall).  ERR_OK, or ERR_UNAVAILABLE (logged).
+ */
+static enum err
+forge_tenant(struct req *r)
+{
+	const struct fit *f = &r->auth->fit;
+	struct forge_seen seen;
+	long long	 now = clock_now();
+	enum err	 e;
+	int		 created = 0;
+
+	e = registry_forge_find(r->app->reg, f->installation_id,
+	    &r->auth->tenant);
+	if (e == ERR_OK && r->auth->tenant.state == TENANT_INSTALLED) {
+		if (registry_forge_seen(r->app->reg, f->installation_id,
+		    f->api_base_url, now) != ERR_OK)
+			log_msg(LOGL_WARN, r->rid, "reason=forge_seen_failed "
+			    "tenant=%s", r->auth->tenant.id);
+		return ERR_OK;
+	}
+	if (e == ERR_OK)
+		registry_tenant_free(&r->auth->tenant);
+	else if (e != ERR_NOT_FOUND)
+		goto fail;
+	memset(&seen, 0, sizeof(seen));
+	seen.installation_id = f->installation_id;
+	seen.cloud_id = f->cloud_id;
+	seen.api_base_url = f->api_base_url;
+	/* First heard of by its installed event, or by a token elsewhere. */
+	if ((e = registry_forge_install(r->app->reg, &seen,
+	    r->route->handler == route_forge_events ? "event" : "fit", now,
+	    &r->auth->tenant, &created)) != ERR_OK)
+		goto fail;
+	log_msg(LOGL_INFO, r->rid, "event=%s tenant=%s", created ?
+	    "forge_tenant_created" : "forge_tenant_reinstated",
+	    r->auth->tenant.id);
+	return ERR_OK;
+fail:
+	log_msg(LOGL_WARN, r->rid, "reason=forge_tenant_%s route=%s",
+	    e == ERR_UNAVAILABLE ? "busy" : "error", r->route->name);
+	return ERR_UNAVAILABLE;
+}
+
+/*
+ * AUTH_FORGE (auth.h).  Every refusal of the token is 401 with its
+ * reason in the log, prefixed "fit_" when the check that refused is
+ * shared with Connect's ("fit_expired"); after it verified, 503 at
+ * worst.
+ */
+static enum err
+auth_forge(struct req *r)
+{
+	const char	*reason = "fit_unknown";
+	enum err	 e;
+
+	if (forge_token_check(r, &reason) == -1) {
+		log_msg(LOGL_WARN, r->rid, "reason=%s%s route=%s",
+		    strncmp(reason, "fit_", 4) == 0 ? "" : "fit_", reason,
+		    r->route->name);
+		auth_release(r);
+		return ERR_UNAUTHORIZED;
+	}
+	r->fit = &r->auth->fit;
+	if ((e = forge_tenant(r)) != ERR_OK) {
+		auth_release(r);
+		return e;
+	}
+	r->tenant = &r->auth->tenant;
+	if (r->forge_token != NULL)
+		(void)forgetoken_keep(r->fit->installation_id, r->forge_token,
+		    clock_now());
+	r->account = r->fit->principal != NULL &&
+	    perm_id_ok(r->fit->principal) ? r->fit->principal : NULL;
+	return ERR_OK;
+}
+
+/*
  * What a verified token must agree with in the body: a signed install
  * speaks for the clientKey it was issued by (iss).
  */
@@ -331,7 +460,7 @@ auth_body(struct req *r)
 {
 	const char	*client_key;
 
-	if (r->route->auth != AUTH_LIFECYCLE)
+	if (r->auth_level != AUTH_LIFECYCLE)
 		return ERR_OK;
 	if (r->claims == NULL || r->json == NULL ||
 	    json_get_str(r->json, "clientKey", 1, 255, &client_key) !=
@@ -370,7 +499,7 @@ auth_request(struct req *r, enum auth_phase phase)
 	char		*owned = NULL, qsh[65];
 	unsigned char	 hash[crypto_generichash_BYTES];
 	struct token_entry *hit = NULL;
-	enum auth_level	 level = r->route->auth;
+	enum auth_level	 level = r->auth_level;
 	int		 ok = 0;
 
 	if (phase == AUTH_PHASE_BODY)
@@ -381,6 +510,8 @@ auth_request(struct req *r, enum auth_phase phase)
 		reason = "no_auth_state";
 		goto out;
 	}
+	if (level == AUTH_FORGE)
+		return auth_forge(r);
 	if (auth_token(r, &token, &owned, &reason) == -1)
 		goto out;
 	if (strnlen(token, TOKEN_MAX_LEN + 1) > TOKEN_MAX_LEN) {
@@ -451,6 +582,7 @@ auth_release(struct req *r)
 	r->claims = NULL;
 	r->tenant = NULL;
 	r->account = NULL;
+	r->fit = NULL;
 	if (r->auth != NULL) {
 		token_claims_free(&r->auth->claims);
 		registry_tenant_free(&r->auth->tenant);

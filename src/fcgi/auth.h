@@ -9,6 +9,18 @@
  *                   from the raw REQUEST_URI (qsh.h).
  *   AUTH_CONTEXT    HS256 with the tenant's shared secret, qsh must be
  *                   the literal "context-qsh".
+ *   AUTH_FORGE      "Authorization: Bearer <FIT>" only (no ?jwt=): a
+ *                   Forge Invocation Token of at most FIT_MAX_LEN
+ *                   bytes (fit.h), RS256 under a key of Atlassian's
+ *                   set found by kid (forgekey.h), exp/iat/nbf with
+ *                   [forge] leeway and a life of at most 300 s, iss
+ *                   "forge/invocation-token", aud = [forge] app_id.
+ *                   The tenant is app.installationId's (a new one on
+ *                   first contact, a departed one reinstated); the
+ *                   caller is principal; an x-forge-oauth-system token
+ *                   is kept (forgetoken.h).  After the token verified,
+ *                   nothing answers 401: a registry that cannot answer
+ *                   is 503.
  *
  * The algorithm is pinned by the route, never taken from the token.
  * Every failure is ERR_UNAUTHORIZED with a generic body and the reason
@@ -18,6 +30,7 @@
 #ifndef CELLAR_FCGI_AUTH_H
 #define CELLAR_FCGI_AUTH_H
 
+#include "cellar/fit.h"
 #include "cellar/registry.h"
 #include "cellar/token.h"
 #include "req.h"
@@ -31,12 +44,15 @@
 struct auth_state {
 	struct token_claims	 claims;	/* unless cached */
 	struct tenant		 tenant;
+	struct fit		 fit;		/* AUTH_FORGE: into claims */
 };
 
 /*
- * The router_auth_fn: authenticates r for r->route->auth in phase (the
+ * The router_auth_fn: authenticates r for r->auth_level in phase (the
  * headers, then what the body must agree with), using r->auth (which
- * must be set) for what it finds.  ERR_OK or ERR_UNAUTHORIZED.
+ * must be set) for what it finds.  ERR_OK or ERR_UNAUTHORIZED; for a
+ * Forge token that verified, ERR_UNAVAILABLE when its tenant cannot be
+ * looked up or made.
  */
 enum err	 auth_request(struct req *r, enum auth_phase phase);
 

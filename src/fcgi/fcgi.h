@@ -6,8 +6,10 @@
  * A request's path through the worker: main.c accepts it (FastCGI or
  * CGI) -> app_serve -> req_init (copy and bound the parameters) ->
  * router_dispatch (match the route, check body headers, read and parse
- * the body, authenticate for the route's level, call the handler) ->
- * reply_send -> log_request -> auth_release and req_free.
+ * the body, authenticate for the request's level, call the handler) ->
+ * reply_send -> log_request -> auth_release and req_free; then main.c
+ * finishes the request (the client has its answer) and runs the work
+ * the handler left for after it, if any (struct after).
  */
 #ifndef CELLAR_FCGI_H
 #define CELLAR_FCGI_H
@@ -43,8 +45,55 @@ void		 app_free(struct app *);
 /* Builds the Connect descriptor for cfg into a malloc'd JSON text. */
 char		*app_descriptor(const struct conf *cfg, size_t *len);
 
-/* Serves one request through io: parse, route, reply, log. */
-void		 app_serve(const struct app *, const struct http_io *);
+/*
+ * Work a handler leaves for after its reply, for what the caller must
+ * not wait for (Forge's hourly trigger reports account ids: Forge gives
+ * up on an answer after 5 s).  At most one per request, set through
+ * app_defer.  app_serve keeps it only when the reply was a 2xx that
+ * went out whole, and its caller (main.c) runs it with app_after once
+ * the request is finished: the client has its answer, the connection
+ * is released and this worker takes no request meanwhile (the others
+ * do), so the work bounds its own time.  The request is freed by then:
+ * arg holds copies of what run needs (no pointer into the request or
+ * its authentication), and drop frees it, whether run ran or not.
+ */
+struct after {
+	void		(*run)(const struct app *, void *arg);
+	void		(*drop)(void *arg);
+	void		*arg;
+};
+
+/*
+ * Serves one request through io: parse, route, reply, log.  after
+ * (may be NULL: nothing is deferred, a handler's work is dropped) is
+ * emptied first and receives the work the handler deferred, if its
+ * reply went out.
+ */
+void		 app_serve(const struct app *, const struct http_io *,
+		    struct after *after);
+
+/*
+ * For a handler: run(app, arg) after r's reply (see struct after),
+ * replacing (dropping) what r deferred before.  When r cannot defer
+ * (no after), arg is dropped at once.
+ */
+void		 app_defer(struct req *r, void (*run)(const struct app *,
+		    void *), void (*drop)(void *), void *arg);
+
+/* Runs the work in *w, if any, then drops it: *w is empty after. */
+void		 app_after(const struct app *, struct after *w);
+
+/* Drops the work in *w without running it: *w is empty after. */
+void		 app_after_drop(struct after *w);
+
+/*
+ * Tenant t's file was found damaged (or not its own), by a request or
+ * by work after one: holds the tenant so that no request opens the file
+ * again until an operator has checked it, and says so once, whichever
+ * worker found it first.  rid may be NULL.
+ */
+void		 app_quarantine(const struct app *, const struct tenant *t,
+		    const char *rid);
 
 /* The route table (routes.c). */
 extern const struct route	routes[];
@@ -127,5 +176,23 @@ enum err	 route_panoramas_undo(struct req *, struct reply *);
  * 204, also for an issue no panorama shows; 400 without issue.id.
  */
 enum err	 route_webhook_issue_deleted(struct req *, struct reply *);
+
+/*
+ * route_forge.c (Forge Remote; the caller is Forge with a verified
+ * FIT, r->fit).  Each answers 204 fast (Forge waits 5 s, then retries)
+ * and is harmless when delivered twice:
+ *   events: avi:forge:installed:app and avi:forge:upgraded:app record
+ *   the installation (a new tenant at first); avi:jira:deleted:issue
+ *   removes the issue's nodes (400 without issue.id); any other event
+ *   is logged and ignored.  503 when the registry stays busy.
+ *   cron: the hourly trigger; the installation was heard from (the
+ *   system token it brought is kept by authentication).  For a tenant
+ *   reached through Forge alone, with the system token, its due
+ *   personal-data report runs after the reply (app_defer), bounded.
+ *   pre-uninstall: the tenant departs now ([reaper] grace_days).
+ */
+enum err	 route_forge_events(struct req *, struct reply *);
+enum err	 route_forge_cron(struct req *, struct reply *);
+enum err	 route_forge_preuninstall(struct req *, struct reply *);
 
 #endif

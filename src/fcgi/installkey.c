@@ -47,9 +47,8 @@ pem_ok(const char *buf, size_t len)
 	    strstr(buf, "-----END PUBLIC KEY-----") != NULL;
 }
 
-/* Reads dir/KID.pem; NULL if absent or unusable. */
-static char *
-pem_read(const char *dir, const char *kid, size_t *len)
+char *
+installkey_pem_read(const char *dir, const char *kid, size_t *len)
 {
 	char		 name[160], *path, *buf = NULL;
 	struct stat	 st;
@@ -348,8 +347,8 @@ installkey_get(const struct conf *cfg, const char *kid, const char *addr,
 	char	*pem;
 
 	*fetched = 0;
-	if ((pem = pem_read(conf_str(cfg, C_AUTH_INSTALL_KEY_DIR), kid,
-	    len)) != NULL)
+	if ((pem = installkey_pem_read(conf_str(cfg, C_AUTH_INSTALL_KEY_DIR),
+	    kid, len)) != NULL)
 		return pem;
 	/* Fetched before (by a request that may not have verified). */
 	k = kid_entry(kid);

@@ -33,6 +33,15 @@ char	*installkey_get(const struct conf *, const char *kid,
 	    const char *addr, size_t *len, int *fetched, const char **reason);
 
 /*
+ * An operator's key: dir/KID.pem (kid checked by the caller), a
+ * regular file (no FIFO, no symbolic link) holding one PEM public key
+ * and nothing else, at most INSTALLKEY_PEM_MAX bytes; malloc'd and
+ * NUL-terminated, *len bytes.  NULL if absent or unusable.  The Forge
+ * token keys (forgekey.h) are read the same way.
+ */
+char	*installkey_pem_read(const char *dir, const char *kid, size_t *len);
+
+/*
  * Caches a fetched key that verified a token as install_key_dir/KID.pem
  * (temp file, fsync, rename).  A failure is logged, not fatal.
  */

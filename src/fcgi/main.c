@@ -15,8 +15,13 @@
  * - CONTENT_LENGTH is not enforced: req_body_read reads exactly that
  *   many bytes (bounded by the route) or answers 400.
  * - Parameter pointers die at the next accept: req_init copies them.
+ *
+ * Work a handler deferred (fcgi.h, struct after) runs after
+ * FCGX_Finish_r, which ends the request for nginx (and so for the
+ * client); as CGI, after standard output is closed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +148,7 @@ serve_fcgi(const struct app *a)
 {
 	FCGX_Request	 req;
 	struct http_io	 io = { &req, fcgi_param, fcgi_read, fcgi_write };
+	struct after	 after = { NULL, NULL, NULL };
 	long long	 max = conf_int(a->cfg, C_SERVER_MAX_REQUESTS);
 	long long	 idle = conf_int(a->cfg, C_SERVER_IDLE_EXIT), served = 0;
 	const char	*why = "max_requests";
@@ -184,8 +190,9 @@ serve_fcgi(const struct app *a)
 			    stop_signal ? "signal" : "accept_failed";
 			break;
 		}
-		app_serve(a, &io);
+		app_serve(a, &io, &after);
 		FCGX_Finish_r(&req);
+		app_after(a, &after);
 		served++;
 		if (pool_exit_wanted()) {
 			why = "quarantine";
@@ -198,12 +205,34 @@ serve_fcgi(const struct app *a)
 	return 0;
 }
 
+/*
+ * Ends a CGI reply: the server sees the end of standard output (which
+ * then points at /dev/null, so that no later write lands elsewhere).
+ */
+static void
+cgi_finish(void)
+{
+	int	 fd;
+
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd == -1 || (fd != STDOUT_FILENO &&
+	    dup2(fd, STDOUT_FILENO) == -1))
+		(void)close(STDOUT_FILENO);
+	if (fd > STDOUT_FILENO)
+		(void)close(fd);
+}
+
 static int
 serve_cgi(const struct app *a)
 {
 	struct http_io	 io = { NULL, cgi_param, cgi_read, cgi_write };
+	struct after	 after = { NULL, NULL, NULL };
 
-	app_serve(a, &io);
+	app_serve(a, &io, &after);
+	if (after.run != NULL) {
+		cgi_finish();
+		app_after(a, &after);
+	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cellar/accounts.h"
 #include "cellar/util.h"
 #include "api.h"
 #include "pano_json.h"
@@ -680,7 +681,11 @@ pano_json_write(struct jw *w, const struct pano *p, int can_edit,
 	jw_string(w, "name", p->name);
 	jw_string(w, "description", p->description != NULL ?
 	    p->description : "");
-	jw_string(w, "owner", p->owner);
+	/* Owned by the site since its owner's account closed: admins'. */
+	if (strcmp(p->owner, ACCOUNTS_TENANT_MARKER) == 0)
+		jw_null(w, "owner");
+	else
+		jw_string(w, "owner", p->owner);
 	jw_int(w, "version", p->version);
 	jw_int(w, "nodes", p->nodes);
 	util_iso8601(when, p->created_at);

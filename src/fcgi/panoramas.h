@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "cellar/err.h"
 
 struct pano;
@@ -95,6 +97,17 @@ enum err	 panoramas_reply(struct reply *, int status,
 int		 panoramas_param_int(const struct req *, const char *name,
 		    long long min, long long max, long long def,
 		    long long *out);
+
+/*
+ * An issue is gone (Jira's jira:issue_deleted webhook, Forge's
+ * avi:jira:deleted:issue event): its nodes go from every panorama of
+ * the tenant, the children of each moved up (pano_issue_deleted).
+ * body holds the issue's id as issue.id (a string of digits or an
+ * integer); nothing else of it is read, kept or logged.  ERR_OK, also
+ * when no panorama showed it (deliveries repeat); ERR_BAD_REQUEST
+ * without an id; the store's errors.
+ */
+enum err	 panoramas_issue_deleted(struct req *, const cJSON *body);
 
 /* A bad query parameter: named in the reply and the log; 400. */
 enum err	 panoramas_param_error(struct req *, struct reply *,

@@ -14,11 +14,13 @@
 
 #include "cellar/buf.h"
 #include "cellar/clock.h"
+#include "cellar/fit.h"
 #include "cellar/jira.h"
 #include "cellar/json.h"
 #include "cellar/log.h"
 #include "cellar/util.h"
 #include "fcgi.h"
+#include "forgetoken.h"
 #include "perm.h"
 
 /*
@@ -122,11 +124,33 @@ mark_down(const struct req *r)
 	d->until = clock_mono() + conf_int(r->app->cfg, C_JIRA_DOWN_SECONDS);
 }
 
-/* jira_call, failing fast while the tenant's Jira is known down. */
+/*
+ * The app system token for a Forge request: the one it came with, else
+ * the one kept for its installation (forgetoken.h); NULL when neither.
+ */
+static const char *
+forge_token(const struct req *r)
+{
+	if (r->fit == NULL)
+		return NULL;
+	if (r->forge_token != NULL && r->forge_token[0] != '\0')
+		return r->forge_token;
+	return forgetoken_get(r->fit->installation_id, clock_now());
+}
+
+/*
+ * A call to the tenant's Jira, failing fast while it is known down.  A
+ * Forge request calls with its installation's app system token against
+ * app.apiBaseUrl (jira_call_bearer); without a token, a tenant that
+ * also has a Connect install (a shared secret) is called as Connect
+ * does; a Forge-only tenant without a token cannot ask: 503
+ * (forge_token_missing).  A Connect request calls as Connect does.
+ */
 static enum err
 ask(struct req *r, enum http_method m, const char *path, const char *body,
     struct jira_reply *jr)
 {
+	const char	*token;
 	enum err	 e;
 
 	if (perm_jira_known_down(r)) {
@@ -136,8 +160,18 @@ ask(struct req *r, enum http_method m, const char *path, const char *body,
 		    "tenant=%s", r->tenant->id);
 		return ERR_UNAVAILABLE;
 	}
-	e = jira_call(r->app->cfg, r->app->reg, r->tenant, m, path, body,
-	    r->rid, jr);
+	if ((token = forge_token(r)) != NULL)
+		e = jira_call_bearer(r->app->cfg, r->fit->api_base_url, token,
+		    m, path, body, r->rid, jr);
+	else if (r->fit != NULL && r->tenant->secret_sealed == NULL) {
+		memset(jr, 0, sizeof(*jr));
+		log_msg(LOGL_WARN, r->rid, "reason=forge_token_missing "
+		    "tenant=%s", r->tenant->id);
+		/* Not Jira's fault: no mark_down. */
+		return ERR_UNAVAILABLE;
+	} else
+		e = jira_call(r->app->cfg, r->app->reg, r->tenant, m, path,
+		    body, r->rid, jr);
 	if (e == ERR_UNAVAILABLE || (e == ERR_OK && jr->status >= 500))
 		mark_down(r);
 	return e;

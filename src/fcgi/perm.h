@@ -1,8 +1,10 @@
 /*
  * What Jira says about a user: Jira admin, permissions in projects, group
- * membership.  Asked through the app-signed Jira client and cached per
- * worker for [jira] cache_seconds (monotonic time).  Every question that
- * Jira cannot answer is ERR_UNAVAILABLE: callers fail closed.
+ * membership.  Asked through the app-signed Jira client (for a Forge
+ * request: with the installation's app system token against
+ * app.apiBaseUrl, perm.c's ask) and cached per worker for [jira]
+ * cache_seconds (monotonic time).  Every question that Jira cannot
+ * answer is ERR_UNAVAILABLE: callers fail closed.
  */
 #ifndef CELLAR_FCGI_PERM_H
 #define CELLAR_FCGI_PERM_H

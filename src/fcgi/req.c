@@ -170,7 +170,9 @@ req_init(struct req *r, const struct http_io *io, const char *base_path,
 	if (param_copy(io, "CONTENT_TYPE", HTTP_MAX_HEADER,
 	    &r->content_type) == -1 ||
 	    param_copy(io, "HTTP_AUTHORIZATION", HTTP_MAX_HEADER,
-	    &r->authorization) == -1)
+	    &r->authorization) == -1 ||
+	    param_copy(io, "HTTP_X_FORGE_OAUTH_SYSTEM", HTTP_MAX_HEADER,
+	    &r->forge_token) == -1)
 		return ERR_BAD_REQUEST;
 	if (r->content_type != NULL && r->content_type[0] == '\0') {
 		free(r->content_type);
@@ -203,6 +205,7 @@ req_free(struct req *r)
 	util_free_wiped(r->query);
 	free(r->content_type);
 	util_free_wiped(r->authorization);
+	util_free_wiped(r->forge_token);
 	if (r->body != NULL) {
 		sodium_memzero(r->body, r->body_len);
 		free(r->body);

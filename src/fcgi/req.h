@@ -37,11 +37,27 @@ struct http_io {
 	int		 (*write)(void *ctx, const char *buf, size_t n);
 };
 
+struct after;
 struct app;
 struct auth_state;
+struct fit;
 struct route;
 struct tenant;
 struct token_claims;
+
+/*
+ * The authentication levels of the route table (router.h): what a
+ * route's caller must present.  Here, not in router.h, because a
+ * request carries the level it was matched at (r->auth_level).
+ */
+enum auth_level {
+	AUTH_NONE = 0,		/* public: descriptor, health */
+	AUTH_LIFECYCLE,		/* signed install (RS256) */
+	AUTH_PAGE,		/* HS256 with computed qsh */
+	AUTH_CONTEXT,		/* HS256 with qsh "context-qsh" */
+	AUTH_FORGE,		/* Forge Invocation Token (RS256, JWKS) */
+	AUTH__MAX
+};
 
 /*
  * Everything the request handlers see.  All strings are copies owned by
@@ -57,11 +73,24 @@ struct req {
 	char			*content_type;	/* NULL if absent */
 	long long		 content_length; /* -1 if absent */
 	char			*authorization;	/* NULL if absent */
+	/*
+	 * x-forge-oauth-system (HTTP_X_FORGE_OAUTH_SYSTEM): the app
+	 * system token Forge sends with an invocation; NULL if absent.
+	 * A secret: wiped by req_free, never logged.
+	 */
+	char			*forge_token;
+	/* Forge Remote is on ([forge] app_id set): app_serve says so. */
+	int			 forge;
 	char			 remote_addr[64]; /* nginx's; "" if absent */
 	char			*body;		/* NUL-terminated copy */
 	size_t			 body_len;
 	cJSON			*json;		/* parsed JSON body, if any */
 	const struct route	*route;		/* set by the router */
+	/*
+	 * The level the request is authenticated at: its route's, or
+	 * AUTH_FORGE for a context route reached below /forge/ (router.c).
+	 */
+	enum auth_level		 auth_level;
 	char			*params[HTTP_MAX_PARAMS]; /* "{}" segments */
 	size_t			 nparams;
 	const struct app	*app;
@@ -72,7 +101,14 @@ struct req {
 	const struct token_claims *claims;	/* the verified token */
 	const struct tenant	*tenant;	/* the caller's tenant */
 	const char		*account;	/* sub, if an account id */
+	/* A Forge request's verified token (AUTH_FORGE), else NULL. */
+	const struct fit	*fit;
 	struct auth_state	*auth;		/* where they live */
+	/*
+	 * Where app_defer puts work for after the reply (fcgi.h, struct
+	 * after): app_serve's caller's; NULL: nothing may be deferred.
+	 */
+	struct after		*after;
 	/* perm.c: the caller's Jira admin right, once known this request. */
 	int			 admin_known;
 	int			 admin;

@@ -2,12 +2,16 @@
  * Connect lifecycle: /installed and /uninstalled (RS256 signed installs,
  * verified by the router before we run), /enabled and /disabled (HS256
  * page tokens).  The payload is validated field by field; only the
- * fields listed here are read, the rest is ignored.
+ * fields listed here are read, the rest is ignored.  A Connect app that
+ * is also a Forge app (Connect on Forge) names its Forge installation
+ * (installationId) and the site (cloudId): the registry links them to
+ * the tenant, so that its Forge requests reach the same data.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cellar/clock.h"
+#include "cellar/fit.h"
 #include "cellar/json.h"
 #include "cellar/log.h"
 #include "cellar/registry.h"
@@ -49,6 +53,25 @@ url_field(const cJSON *o, const char *key, int required, char *buf,
 		return -1;
 	*out = buf;
 	return 0;
+}
+
+/* 1 if o has no member key, or null. */
+static int
+absent(const cJSON *o, const char *key)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return v == NULL || cJSON_IsNull(v);
+}
+
+/* 1 if s is a cloud id: 1-64 of [A-Za-z0-9-]. */
+static int
+cloud_id_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n >= 1 && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
 /*
@@ -94,6 +117,20 @@ install_parse(const struct req *r, const char *event, struct install *in,
 		return "serviceEntitlementNumber";
 	if (opt_str(o, "oauthClientId", 128, &in->oauth_client_id) == -1)
 		return "oauthClientId";
+	/*
+	 * Connect on Forge: both optional (absent or null), both exact;
+	 * the installation id as a FIT names it (fit_installation_ok).
+	 */
+	if (json_get_str(o, "installationId", 1, 128, &v) == JSON_OK &&
+	    fit_installation_ok(v))
+		in->installation_id = v;
+	else if (!absent(o, "installationId"))
+		return "installationId";
+	if (json_get_str(o, "cloudId", 1, 64, &v) == JSON_OK && cloud_id_ok(v))
+		in->cloud_id = v;
+	else if (!absent(o, "cloudId"))
+		return "cloudId";
+	in->grace_days = conf_int(r->app->cfg, C_REAPER_GRACE_DAYS);
 	return NULL;
 }
 
@@ -116,8 +153,9 @@ route_installed(struct req *r, struct reply *rep)
 	if ((e = registry_install(r->app->reg, &in, clock_now(), &t,
 	    &created)) != ERR_OK)
 		return e;
-	log_msg(LOGL_INFO, r->rid, "event=%s tenant=%s",
-	    created ? "install" : "reinstall", t.id);
+	log_msg(LOGL_INFO, r->rid, "event=%s tenant=%s%s",
+	    created ? "install" : "reinstall", t.id,
+	    in.installation_id != NULL ? " forge_linked=1" : "");
 	registry_tenant_free(&t);
 	rep->status = 204;
 	return ERR_OK;
@@ -160,6 +198,7 @@ set_enabled(struct req *r, struct reply *rep, int enabled)
 
 	/* The body must speak for the tenant the token verified. */
 	if (json_get_str(r->json, "clientKey", 1, 255, &ck) != JSON_OK ||
+	    r->tenant->client_key == NULL ||
 	    strcmp(ck, r->tenant->client_key) != 0)
 		return ERR_UNPROCESSABLE;
 	if ((e = registry_set_enabled(r->app->reg, r->tenant->id, enabled,

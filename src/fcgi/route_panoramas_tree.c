@@ -472,6 +472,27 @@ webhook_issue_id(const cJSON *body, long long *id)
 	    0 : -1;
 }
 
+enum err
+panoramas_issue_deleted(struct req *r, const cJSON *body)
+{
+	struct tenantdb	*tdb;
+	long long	 issue;
+	size_t		 removed = 0;
+	enum err	 e;
+
+	if (webhook_issue_id(body, &issue) == -1) {
+		log_msg(LOGL_WARN, r->rid, "reason=webhook_no_issue_id");
+		return ERR_BAD_REQUEST;
+	}
+	if ((e = api_tenantdb(r, &tdb)) != ERR_OK ||
+	    (e = pano_issue_deleted(tdb, issue, clock_now(), &removed)) !=
+	    ERR_OK)
+		return e;
+	log_msg(LOGL_INFO, r->rid, "event=issue_deleted removed=%zu",
+	    removed);
+	return ERR_OK;
+}
+
 /*
  * POST /webhooks/issue-deleted (Jira, jira:issue_deleted): every node
  * of the issue goes, in every panorama of the tenant.  204, also when
@@ -482,21 +503,9 @@ webhook_issue_id(const cJSON *body, long long *id)
 enum err
 route_webhook_issue_deleted(struct req *r, struct reply *rep)
 {
-	struct tenantdb	*tdb;
-	long long	 issue;
-	size_t		 removed = 0;
 	enum err	 e;
 
-	if (webhook_issue_id(r->json, &issue) == -1) {
-		log_msg(LOGL_WARN, r->rid, "reason=webhook_no_issue_id");
-		return ERR_BAD_REQUEST;
-	}
-	if ((e = api_tenantdb(r, &tdb)) != ERR_OK ||
-	    (e = pano_issue_deleted(tdb, issue, clock_now(), &removed)) !=
-	    ERR_OK)
-		return e;
-	log_msg(LOGL_INFO, r->rid, "event=issue_deleted removed=%zu",
-	    removed);
-	rep->status = 204;
-	return ERR_OK;
+	if ((e = panoramas_issue_deleted(r, r->json)) == ERR_OK)
+		rep->status = 204;
+	return e;
 }

@@ -53,19 +53,24 @@ fail:
 	return 0;
 }
 
-enum err
-router_match(const struct route *tab, size_t n, struct req *r, char *allow,
-    size_t allowsz)
+/*
+ * The first row of tab at one of the levels in want (a bit per level)
+ * whose pattern matches path, for r->method: ERR_OK with r->route and
+ * r->params; else ERR_METHOD (adding the methods that would do to
+ * allow) or ERR_NOT_FOUND.
+ */
+static enum err
+table_match(const struct route *tab, size_t n, struct req *r,
+    const char *path, unsigned int want, char *allow, size_t allowsz)
 {
 	char		*params[HTTP_MAX_PARAMS];
 	size_t		 i, np, k;
 	int		 path_seen = 0;
 
-	if (allowsz > 0)
-		allow[0] = '\0';
 	for (i = 0; i < n; i++) {
 		np = 0;
-		if (!route_path_match(tab[i].pattern, r->path, params, &np))
+		if ((want & (1U << tab[i].auth)) == 0 ||
+		    !route_path_match(tab[i].pattern, path, params, &np))
 			continue;
 		if (tab[i].method == r->method) {
 			for (k = 0; k < np; k++)
@@ -78,7 +83,7 @@ router_match(const struct route *tab, size_t n, struct req *r, char *allow,
 			free(params[k]);
 		if (allowsz > 0 && strstr(allow,
 		    http_method_name(tab[i].method)) == NULL) {
-			if (path_seen)
+			if (allow[0] != '\0')
 				strncat(allow, ", ", allowsz - strlen(allow) -
 				    1);
 			strncat(allow, http_method_name(tab[i].method),
@@ -87,6 +92,38 @@ router_match(const struct route *tab, size_t n, struct req *r, char *allow,
 		path_seen = 1;
 	}
 	return path_seen ? ERR_METHOD : ERR_NOT_FOUND;
+}
+
+#define LEVEL(l)	(1U << (l))
+#define LEVELS_ALL	(LEVEL(AUTH__MAX) - 1)
+
+enum err
+router_match(const struct route *tab, size_t n, struct req *r, char *allow,
+    size_t allowsz)
+{
+	size_t		 pl = strlen(ROUTER_FORGE_PREFIX);
+	enum err	 e;
+
+	if (allowsz > 0)
+		allow[0] = '\0';
+	if (strncmp(r->path, ROUTER_FORGE_PREFIX, pl) != 0 ||
+	    (r->path[pl] != '/' && r->path[pl] != '\0')) {
+		e = table_match(tab, n, r, r->path, LEVELS_ALL &
+		    ~LEVEL(AUTH_FORGE), allow, allowsz);
+		if (e == ERR_OK)
+			r->auth_level = r->route->auth;
+		return e;
+	}
+	if (!r->forge)
+		return ERR_NOT_FOUND;
+	e = table_match(tab, n, r, r->path, LEVEL(AUTH_FORGE), allow,
+	    allowsz);
+	if (e == ERR_NOT_FOUND && r->path[pl] == '/')
+		e = table_match(tab, n, r, r->path + pl, LEVEL(AUTH_CONTEXT),
+		    allow, allowsz);
+	if (e == ERR_OK)
+		r->auth_level = AUTH_FORGE;
+	return e;
 }
 
 /* Whether r comes with a body to read (its route may take none). */
@@ -155,7 +192,7 @@ quiet_refusal(enum err e)
 static enum err
 router_auth(router_auth_fn auth, struct req *r, enum auth_phase phase)
 {
-	if (r->route->auth == AUTH_NONE)
+	if (r->auth_level == AUTH_NONE)
 		return ERR_OK;
 	if (auth == NULL) {
 		log_msg(LOGL_WARN, r->rid, "reason=no_verifier");

@@ -13,14 +13,6 @@
 #include "reply.h"
 #include "req.h"
 
-enum auth_level {
-	AUTH_NONE = 0,		/* public: descriptor, health */
-	AUTH_LIFECYCLE,		/* signed install (RS256) */
-	AUTH_PAGE,		/* HS256 with computed qsh */
-	AUTH_CONTEXT,		/* HS256 with qsh "context-qsh" */
-	AUTH__MAX
-};
-
 /*
  * A handler fills the reply (reply_json) and returns ERR_OK, or returns
  * an error code and leaves the reply to the router.
@@ -48,11 +40,22 @@ struct route {
 /* Runs of a handler whose tenant file was re-encrypted under it. */
 #define ROUTER_REKEY_TRIES	3
 
+/* Where Forge Remote calls: its own rows, and the context routes below. */
+#define ROUTER_FORGE_PREFIX	"/forge"
+
 /*
- * Finds the route for req->method and req->path, filling req->route and
- * req->params.  ERR_NOT_FOUND if no pattern matches the path;
- * ERR_METHOD if one does but not for this method (allow then lists the
- * methods that would, "GET, POST").
+ * Finds the route for req->method and req->path, filling req->route,
+ * req->params and req->auth_level.  ERR_NOT_FOUND if no pattern matches
+ * the path; ERR_METHOD if one does but not for this method (allow then
+ * lists the methods that would, "GET, POST").
+ *
+ * Below ROUTER_FORGE_PREFIX (Forge Remote: one route table, one more
+ * level): nothing while req->forge is 0 ([forge] app_id empty); else a
+ * row of level AUTH_FORGE that matches the whole path ("/forge/events"),
+ * else the AUTH_CONTEXT row that matches the rest ("/forge/api/tenant"
+ * is "/api/tenant"), authenticated at AUTH_FORGE instead; any other
+ * row is never reached from there (404).  Outside it, AUTH_FORGE rows
+ * are not matched and every other row is reached at its own level.
  */
 enum err	 router_match(const struct route *, size_t n, struct req *,
 		    char *allow, size_t allowsz);
@@ -84,7 +87,7 @@ enum auth_phase {
 };
 
 /*
- * Authenticates req for req->route->auth in phase.  Provided by the auth
+ * Authenticates req for req->auth_level in phase.  Provided by the auth
  * module; ERR_OK or ERR_UNAUTHORIZED (the reason goes to the log).
  */
 typedef enum err (*router_auth_fn)(struct req *, enum auth_phase);

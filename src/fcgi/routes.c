@@ -102,6 +102,20 @@ const struct route routes[] = {
 	    AUTH_CONTEXT, 0, NULL, route_panoramas_export),
 	ROUTE(METHOD_GET, "/api/issues/{}/panoramas", "issue_panoramas",
 	    AUTH_CONTEXT, 0, NULL, route_issue_panoramas),
+	/*
+	 * Forge Remote's own calls (a Forge Invocation Token): product and
+	 * lifecycle events, the hourly scheduled trigger, pre-uninstall.
+	 * Every context route above is served below /forge/ as well
+	 * (router.h).  What Forge posts to the trigger and pre-uninstall
+	 * endpoints is not documented to be JSON or even present: either.
+	 */
+	ROUTE(METHOD_POST, "/forge/events", "forge_events", AUTH_FORGE,
+	    BODY_WEBHOOK, ROUTE_JSON, route_forge_events),
+	ROUTE_OPTIONAL(METHOD_POST, "/forge/cron", "forge_cron", AUTH_FORGE,
+	    BODY_LIFECYCLE, ROUTE_JSON, route_forge_cron),
+	ROUTE_OPTIONAL(METHOD_POST, "/forge/pre-uninstall",
+	    "forge_preuninstall", AUTH_FORGE, BODY_LIFECYCLE, ROUTE_JSON,
+	    route_forge_preuninstall),
 	/* Jira's webhooks: signed like a page (qsh of the URL). */
 	ROUTE(METHOD_POST, "/webhooks/issue-deleted", "webhook_issue_deleted",
 	    AUTH_PAGE, BODY_WEBHOOK, ROUTE_JSON, route_webhook_issue_deleted),

@@ -55,43 +55,55 @@ out:
 	return tok;
 }
 
-enum err
-jira_call(const struct conf *cfg, struct registry *reg,
-    const struct tenant *t, enum http_method m, const char *path_query,
-    const char *body, const char *rid, struct jira_reply *rep)
+/* What jira_send keeps of the reply's headers. */
+static void
+jira_header(void *arg, const char *line, size_t len)
+{
+	struct jira_reply *rep = arg;
+	char		 v[64];
+	long long	 n;
+
+	if (outbound_header_value(line, len, "Retry-After", v,
+	    sizeof(v)) == 1) {
+		/* Seconds only; an HTTP date is treated as absent. */
+		rep->retry_after = util_strtonum(v, 0, 86400 * 7, &n) == 0 ?
+		    n : -1;
+	} else if (outbound_header_value(line, len, "Cycle-Period",
+	    rep->cycle_period, sizeof(rep->cycle_period)) == -1)
+		rep->cycle_period[0] = '\0';
+}
+
+/*
+ * One call to url with the Authorization header auth ("Authorization:
+ * ..."), for jira_call and jira_call_bearer.
+ */
+static enum err
+jira_send(const struct conf *cfg, const char *url, const char *auth,
+    enum http_method m, const char *body, const char *rid,
+    struct jira_reply *rep)
 {
 	struct buf	 b = BUF_INIT(JIRA_MAX_REPLY);
-	struct buf	 url = BUF_INIT(0), auth = BUF_INIT(0);
 	const char	*headers[4];
 	struct outbound	 o;
-	char		*tok = NULL;
 	int		 curl_code;
 	enum err	 e = ERR_INTERNAL;
 
-	memset(rep, 0, sizeof(*rep));
-	if (path_query[0] != '/' || (m == METHOD_GET && body != NULL))
-		return ERR_INTERNAL;
-	if ((tok = jira_token(cfg, reg, t, m, path_query)) == NULL)
-		goto out;
-	buf_addf(&url, "%s%s", t->base_url, path_query);
-	buf_addf(&auth, "Authorization: JWT %s", tok);
-	if (url.failed || auth.failed)
-		goto out;
-	headers[0] = auth.p;
+	headers[0] = auth;
 	headers[1] = "Accept: application/json";
 	headers[2] = body != NULL ? "Content-Type: application/json" : NULL;
 	headers[3] = NULL;
 	memset(&o, 0, sizeof(o));
-	o.url = url.p;
+	o.url = url;
 	o.method = m;
 	/* https only, but plain http to a loopback test double. */
-	o.protocols = strncmp(t->base_url, "http://", 7) == 0 ? "http" :
-	    "https";
+	o.protocols = strncmp(url, "http://", 7) == 0 ? "http" : "https";
 	o.connect_ms = (long)conf_int(cfg, C_JIRA_CONNECT_TIMEOUT_MS);
 	o.total_ms = (long)conf_int(cfg, C_JIRA_TIMEOUT_MS);
 	o.headers = headers;
 	o.body = body;
 	o.user_agent = "cellar";
+	o.on_header = jira_header;
+	o.header_arg = rep;
 	if (outbound_call(&o, &rep->status, &b, &curl_code) == -1) {
 		log_msg(LOGL_WARN, rid, "reason=jira_unreachable curl=%d",
 		    curl_code);
@@ -107,13 +119,74 @@ jira_call(const struct conf *cfg, struct registry *reg,
 		goto out;
 	e = ERR_OK;
 out:
+	buf_free(&b);
+	return e;
+}
+
+/* A reply with nothing in it yet. */
+static void
+jira_reply_init(struct jira_reply *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->retry_after = -1;
+}
+
+/*
+ * url_base + path_query with "Authorization: <scheme> <token>": the
+ * common end of jira_call and jira_call_bearer.  The header is wiped.
+ */
+static enum err
+jira_send_token(const struct conf *cfg, const char *url_base,
+    const char *path_query, const char *scheme, const char *token,
+    enum http_method m, const char *body, const char *rid,
+    struct jira_reply *rep)
+{
+	struct buf	 url = BUF_INIT(0), auth = BUF_INIT(0);
+	enum err	 e = ERR_INTERNAL;
+
+	buf_addf(&url, "%s%s", url_base, path_query);
+	buf_addf(&auth, "Authorization: %s %s", scheme, token);
+	if (!url.failed && !auth.failed)
+		e = jira_send(cfg, url.p, auth.p, m, body, rid, rep);
 	if (auth.p != NULL)
 		sodium_memzero(auth.p, auth.len);
 	buf_free(&auth);
 	buf_free(&url);
-	buf_free(&b);
+	return e;
+}
+
+enum err
+jira_call(const struct conf *cfg, struct registry *reg,
+    const struct tenant *t, enum http_method m, const char *path_query,
+    const char *body, const char *rid, struct jira_reply *rep)
+{
+	char		*tok;
+	enum err	 e;
+
+	jira_reply_init(rep);
+	if (path_query[0] != '/' || (m == METHOD_GET && body != NULL) ||
+	    t->base_url == NULL)
+		return ERR_INTERNAL;
+	if ((tok = jira_token(cfg, reg, t, m, path_query)) == NULL)
+		return ERR_INTERNAL;
+	e = jira_send_token(cfg, t->base_url, path_query, "JWT", tok, m, body,
+	    rid, rep);
 	util_free_wiped(tok);
 	return e;
+}
+
+enum err
+jira_call_bearer(const struct conf *cfg, const char *base_url,
+    const char *token, enum http_method m, const char *path_query,
+    const char *body, const char *rid, struct jira_reply *rep)
+{
+	jira_reply_init(rep);
+	if (base_url == NULL || token == NULL || token[0] == '\0' ||
+	    (path_query[0] != '/' && path_query[0] != '\0') ||
+	    (m == METHOD_GET && body != NULL))
+		return ERR_INTERNAL;
+	return jira_send_token(cfg, base_url, path_query, "Bearer", token, m,
+	    body, rid, rep);
 }
 
 void

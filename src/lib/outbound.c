@@ -2,6 +2,8 @@
  * Outbound calls over libcurl; see outbound.h.
  */
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -50,6 +52,36 @@ method_set(CURL *c, enum http_method m, const char *body)
 	}
 }
 
+/* libcurl's header callback: hands each line to the caller's. */
+static size_t
+header_line(char *p, size_t size, size_t n, void *arg)
+{
+	const struct outbound	*o = arg;
+
+	o->on_header(o->header_arg, p, size * n);
+	return size * n;
+}
+
+int
+outbound_header_value(const char *line, size_t len, const char *name,
+    char *out, size_t outsz)
+{
+	size_t	 nl = strlen(name), b, e;
+
+	if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+		return 0;
+	for (b = nl + 1; b < len && (line[b] == ' ' || line[b] == '\t'); b++)
+		;
+	for (e = len; e > b && (line[e - 1] == '\r' || line[e - 1] == '\n' ||
+	    line[e - 1] == ' ' || line[e - 1] == '\t'); e--)
+		;
+	if (e - b >= outsz || memchr(line + b, '\0', e - b) != NULL)
+		return -1;
+	memcpy(out, line + b, e - b);
+	out[e - b] = '\0';
+	return 1;
+}
+
 int
 outbound_call(const struct outbound *o, long *status, struct buf *reply,
     int *curl_code)
@@ -80,6 +112,10 @@ outbound_call(const struct outbound *o, long *status, struct buf *reply,
 		curl_easy_setopt(c, CURLOPT_USERAGENT, o->user_agent);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_curl_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
+	if (o->on_header != NULL) {
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_line);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, o);
+	}
 	if ((rc = curl_easy_perform(c)) != CURLE_OK)
 		goto out;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);

@@ -65,6 +65,25 @@ enum stmt {
 	STMT_MASTER_ADD,
 	STMT_MASTER_DESTROYED,
 	STMT_MASTER_USES,
+	STMT_FORGE_FIND,
+	STMT_FORGE_ROW,
+	STMT_FORGE_INSERT_TENANT,
+	STMT_FORGE_INSERT,
+	STMT_FORGE_TOUCH,
+	STMT_FORGE_REINSTATE,
+	STMT_FORGE_CLOUD_SHARED,
+	STMT_FORGE_SEEN,
+	STMT_FORGE_PREUNINSTALL,
+	STMT_FORGE_DEPART,
+	STMT_FORGE_MOVE,
+	STMT_FORGE_FILL,
+	STMT_FORGE_LEFT,
+	STMT_FORGE_SILENT,
+	STMT_FORGE_SILENT_DEPART,
+	STMT_FORGE_COUNT,
+	STMT_FORGE_LIST,
+	STMT_TENANT_CLOUD,
+	STMT_PURGE_INSTALLATIONS,
 	STMT__MAX
 };
 
@@ -89,14 +108,16 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_INSERT_TENANT] = "INSERT INTO tenants (id, client_key, "
 	    "base_url, display_url, product_type, server_version, "
 	    "plugins_version, sen, oauth_client_id, secret_sealed, "
-	    "secret_master, state, enabled, installed_at, updated_at) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'installed', 0, "
-	    "?12, ?12)",
+	    "secret_master, state, enabled, installed_at, updated_at, "
+	    "cloud_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	    "'installed', 0, ?12, ?12, ?13)",
+	/* Also a Forge tenant's first Connect install (it adopts ?12). */
 	[STMT_REINSTALL] = "UPDATE tenants SET base_url = ?2, display_url = "
 	    "?3, product_type = ?4, server_version = ?5, plugins_version = ?6, "
 	    "sen = ?7, oauth_client_id = ?8, secret_sealed = ?9, "
 	    "secret_master = ?10, state = 'installed', updated_at = ?11, "
-	    "uninstalled_at = NULL, delete_after = NULL WHERE id = ?1",
+	    "uninstalled_at = NULL, delete_after = NULL, client_key = ?12 "
+	    "WHERE id = ?1",
 	[STMT_INSERT_KEY] = "INSERT INTO tenant_keys (tenant_id, version, "
 	    "master_version, wrapped, created_at, state) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, 'current')",
@@ -128,12 +149,17 @@ static const char *const stmts[STMT__MAX] = {
 	    "purge_started_at FROM tenants WHERE id = ?1 AND "
 	    "(purge_started_at IS NOT NULL OR state = 'departed')",
 	/* Forgets who the tenant was; only if still due (not reinstalled). */
+	/* (A Forge-only tenant had neither clientKey nor secret: still.) */
 	[STMT_PURGE_DETACH] = "UPDATE tenants SET purge_started_at = ?2, "
-	    "client_key = 'purged:' || id, base_url = '', display_url = NULL, "
+	    "client_key = CASE WHEN client_key IS NULL THEN NULL ELSE "
+	    "'purged:' || id END, base_url = '', display_url = NULL, "
 	    "server_version = NULL, plugins_version = NULL, sen = NULL, "
-	    "oauth_client_id = NULL, secret_sealed = x'00', updated_at = ?2 "
-	    "WHERE id = ?1 AND purge_started_at IS NULL AND state = "
+	    "oauth_client_id = NULL, secret_sealed = CASE WHEN secret_sealed "
+	    "IS NULL THEN NULL ELSE x'00' END, cloud_id = NULL, updated_at = "
+	    "?2 WHERE id = ?1 AND purge_started_at IS NULL AND state = "
 	    "'departed' AND uninstalled_at <= ?3",
+	[STMT_PURGE_INSTALLATIONS] = "DELETE FROM installations WHERE "
+	    "tenant_id = ?1",
 	[STMT_PURGE_KEYS] = "DELETE FROM tenant_keys WHERE tenant_id = ?1",
 	[STMT_PURGE_DELETE] = "DELETE FROM tenants WHERE id = ?1 AND "
 	    "purge_started_at IS NOT NULL",
@@ -186,9 +212,10 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_KEY_REWRAP] = "UPDATE tenant_keys SET master_version = ?3, "
 	    "wrapped = ?4 WHERE tenant_id = ?1 AND version = ?2 AND "
 	    "master_version = ?5",
+	/* A Forge-only tenant has no secret to re-seal. */
 	[STMT_SECRET_REWRAP_LIST] = "SELECT id, secret_master, "
-	    "secret_sealed FROM tenants WHERE secret_master < ?1 AND "
-	    "purge_started_at IS NULL LIMIT 256",
+	    "secret_sealed FROM tenants WHERE secret_sealed IS NOT NULL AND "
+	    "secret_master < ?1 AND purge_started_at IS NULL LIMIT 256",
 	[STMT_SECRET_REWRAP] = "UPDATE tenants SET secret_master = ?2, "
 	    "secret_sealed = ?3 WHERE id = ?1 AND secret_master = ?4",
 	[STMT_MASTER_LIST] = "SELECT version, created_at, destroyed_at FROM "
@@ -204,6 +231,79 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_RUN_FORGET] = "DELETE FROM backup_runs WHERE run = ?1",
 	[STMT_RUN_LIST] = "SELECT run, started_at, verified_at, tenants, "
 	    "bytes, offsite_at, offsite_status FROM backup_runs ORDER BY run",
+	/* Forge installations.  Every request of Forge looks up: by key. */
+	[STMT_FORGE_FIND] = TENANT_ROW "WHERE t.id = (SELECT tenant_id FROM "
+	    "installations WHERE installation_id = ?1) AND "
+	    "t.purge_started_at IS NULL",
+	[STMT_FORGE_ROW] = "SELECT tenant_id, last_seen_at, api_base_url "
+	    "FROM installations WHERE installation_id = ?1",
+	[STMT_FORGE_INSERT_TENANT] = "INSERT INTO tenants (id, state, "
+	    "enabled, installed_at, updated_at, cloud_id) VALUES (?1, "
+	    "'installed', 1, ?2, ?2, ?3)",
+	[STMT_FORGE_INSERT] = "INSERT INTO installations (installation_id, "
+	    "tenant_id, cloud_id, api_base_url, linked_by, linked_at, "
+	    "last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* Heard from again: alive, whatever a pre-uninstall said. */
+	[STMT_FORGE_TOUCH] = "UPDATE installations SET last_seen_at = ?2, "
+	    "api_base_url = coalesce(?3, api_base_url), cloud_id = "
+	    "coalesce(cloud_id, ?4), preuninstall_at = NULL WHERE "
+	    "installation_id = ?1",
+	[STMT_FORGE_REINSTATE] = "UPDATE tenants SET state = 'installed', "
+	    "uninstalled_at = NULL, delete_after = NULL, updated_at = ?2 "
+	    "WHERE id = ?1 AND state = 'departed' AND purge_started_at IS "
+	    "NULL",
+	/* Other live tenants of cloud id ?2 (a count: never who). */
+	[STMT_FORGE_CLOUD_SHARED] = "SELECT count(*) FROM tenants t WHERE "
+	    "t.id <> ?1 AND t.state = 'installed' AND t.purge_started_at IS "
+	    "NULL AND (t.cloud_id = ?2 OR EXISTS (SELECT 1 FROM installations "
+	    "i WHERE i.tenant_id = t.id AND i.cloud_id = ?2))",
+	/* At most once a minute, or when the api base url moved. */
+	[STMT_FORGE_SEEN] = "UPDATE installations SET last_seen_at = ?2, "
+	    "api_base_url = coalesce(?3, api_base_url) WHERE installation_id "
+	    "= ?1 AND (last_seen_at IS NULL OR last_seen_at <= ?2 - 60 OR "
+	    "last_seen_at > ?2 OR (?3 IS NOT NULL AND api_base_url IS NOT "
+	    "?3))",
+	[STMT_FORGE_PREUNINSTALL] = "UPDATE installations SET "
+	    "preuninstall_at = ?2 WHERE installation_id = ?1",
+	[STMT_FORGE_DEPART] = "UPDATE tenants SET state = 'departed', "
+	    "uninstalled_at = ?2, delete_after = ?3, updated_at = ?2 WHERE "
+	    "id = ?1 AND state = 'installed' AND purge_started_at IS NULL",
+	[STMT_FORGE_MOVE] = "UPDATE installations SET tenant_id = ?2, "
+	    "linked_by = ?3, linked_at = ?4, cloud_id = coalesce(?5, "
+	    "cloud_id), api_base_url = coalesce(?6, api_base_url) WHERE "
+	    "installation_id = ?1",
+	[STMT_FORGE_FILL] = "UPDATE installations SET cloud_id = "
+	    "coalesce(cloud_id, ?2), api_base_url = coalesce(?3, "
+	    "api_base_url) WHERE installation_id = ?1",
+	/* Is tenant ?1 left with nothing: no clientKey, no installation? */
+	[STMT_FORGE_LEFT] = "SELECT client_key IS NULL AND NOT EXISTS "
+	    "(SELECT 1 FROM installations WHERE tenant_id = ?1) FROM tenants "
+	    "WHERE id = ?1",
+	/*
+	 * Installed tenants with installations, none heard from since ?1;
+	 * one never heard from through Forge (NULL) is not silent.
+	 */
+	[STMT_FORGE_SILENT] = TENANT_ROW "WHERE t.state = 'installed' AND "
+	    "t.purge_started_at IS NULL AND EXISTS (SELECT 1 FROM "
+	    "installations i WHERE i.tenant_id = t.id) AND NOT EXISTS "
+	    "(SELECT 1 FROM installations i WHERE i.tenant_id = t.id AND "
+	    "(i.last_seen_at IS NULL OR i.last_seen_at >= ?1)) ORDER BY "
+	    "t.installed_at, t.id",
+	[STMT_FORGE_SILENT_DEPART] = "UPDATE tenants SET state = 'departed', "
+	    "uninstalled_at = ?2, delete_after = ?3, updated_at = ?2 WHERE "
+	    "id = ?1 AND state = 'installed' AND purge_started_at IS NULL AND "
+	    "EXISTS (SELECT 1 FROM installations i WHERE i.tenant_id = ?1) "
+	    "AND NOT EXISTS (SELECT 1 FROM installations i WHERE i.tenant_id "
+	    "= ?1 AND (i.last_seen_at IS NULL OR i.last_seen_at >= ?4))",
+	[STMT_FORGE_COUNT] = "SELECT count(*) FROM installations WHERE "
+	    "tenant_id = ?1",
+	[STMT_FORGE_LIST] = "SELECT tenant_id, installation_id, cloud_id, "
+	    "api_base_url, linked_by, linked_at, last_seen_at, "
+	    "preuninstall_at FROM installations WHERE tenant_id = ?1 ORDER BY "
+	    "linked_at, installation_id",
+	/* A site's cloud id does not change: filled in once. */
+	[STMT_TENANT_CLOUD] = "UPDATE tenants SET cloud_id = ?2 WHERE id = "
+	    "?1 AND cloud_id IS NULL AND ?2 IS NOT NULL",
 };
 
 struct registry {
@@ -441,12 +541,22 @@ tenant_row(sqlite3_stmt *st, struct tenant *t)
 	if ((blob = sqlite3_column_text(st, 16)) != NULL)
 		snprintf(t->backup_run, sizeof(t->backup_run), "%s",
 		    (const char *)blob);
+	/* A Forge-only tenant: no clientKey, site URL or secret. */
+	if ((sqlite3_column_type(st, 1) != SQLITE_NULL &&
+	    (t->client_key = db_col_strdup(st, 1)) == NULL) ||
+	    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+	    (t->base_url = db_col_strdup(st, 2)) == NULL)) {
+		registry_tenant_free(t);
+		return ERR_INTERNAL;
+	}
+	if (sqlite3_column_type(st, 10) == SQLITE_NULL) {
+		t->secret_master = 0;
+		return ERR_OK;
+	}
 	blob = sqlite3_column_blob(st, 10);
 	t->secret_sealed_len = (size_t)sqlite3_column_bytes(st, 10);
 	if (blob == NULL || t->secret_sealed_len < KEYS_SEALED_LEN(1) ||
-	    (t->secret_sealed = malloc(t->secret_sealed_len)) == NULL ||
-	    (t->client_key = db_col_strdup(st, 1)) == NULL ||
-	    (t->base_url = db_col_strdup(st, 2)) == NULL) {
+	    (t->secret_sealed = malloc(t->secret_sealed_len)) == NULL) {
 		registry_tenant_free(t);
 		return ERR_INTERNAL;
 	}
@@ -558,7 +668,9 @@ registry_secret(struct registry *reg, const struct tenant *t, size_t *len)
 	char	 aad[KEYS_AAD_MAX];
 	size_t	 n;
 
-	if (t->secret_sealed_len <= KEYS_SEALED_LEN(0))
+	/* None (a Forge-only tenant): nothing signs or verifies as it. */
+	if (t->secret_sealed == NULL ||
+	    t->secret_sealed_len <= KEYS_SEALED_LEN(0))
 		return NULL;
 	n = t->secret_sealed_len - KEYS_SEALED_LEN(0);
 	if (n > SECRET_MAX)
@@ -771,22 +883,192 @@ bind_install(sqlite3_stmt *st, int first, const struct install *in)
 	    db_bind_text(st, first + 5, in->oauth_client_id);
 }
 
-/* One install, as db_tx runs it (perhaps more than once). */
+/*
+ * One install, Connect's or a Forge installation's first contact, as
+ * db_tx runs it (perhaps more than once).
+ */
 struct install_tx {
 	struct registry		*reg;
-	const struct install	*in;
+	const struct install	*in;		/* Connect */
+	const struct forge_seen	*seen;		/* Forge */
+	const char		*how;		/* Forge: fit, event */
 	long long		 now;
 	char			 id[TENANT_ID_LEN + 1];
 	int			 created;
 	int			 file_made;	/* id's file is ours */
+	long long		 cloud_shared;	/* other tenants, same cloud */
 };
 
-/* A reinstall: new secret, URLs and license fields; deletion cancelled. */
+/* 1 if how is one of the words of list (NULL-terminated). */
+static int
+how_ok(const char *how, const char *const *list)
+{
+	for (; how != NULL && *list != NULL; list++)
+		if (strcmp(how, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Runs statement s, bound by the caller (st, prepared with s), to its
+ * end: how many rows it changed, or -1.  Gives st back.
+ */
+static int
+stmt_run(struct registry *reg, sqlite3_stmt *st, int ok)
+{
+	int	 n = -1;
+
+	if (ok && sqlite3_step(st) == SQLITE_DONE)
+		n = sqlite3_changes(reg->db);
+	db_stmt_done(st);
+	return n;
+}
+
+/* Records the tenant's cloud id if it had none (cloud may be NULL). */
+static int
+tenant_cloud(struct registry *reg, const char *id, const char *cloud)
+{
+	sqlite3_stmt	*st;
+
+	if (cloud == NULL)
+		return 0;
+	if ((st = stmt_prepare(reg, STMT_TENANT_CLOUD)) == NULL)
+		return -1;
+	return stmt_run(reg, st, db_bind_text(st, 1, id) == 0 &&
+	    db_bind_text(st, 2, cloud) == 0) == -1 ? -1 : 0;
+}
+
+/* Tenant id departs at now, due for deletion grace_days later. */
+static int
+tenant_depart(struct registry *reg, const char *id, long long now,
+    long long grace_days)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt_prepare(reg, STMT_FORGE_DEPART)) == NULL)
+		return -1;
+	return stmt_run(reg, st, db_bind_text(st, 1, id) == 0 &&
+	    sqlite3_bind_int64(st, 2, now) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 3, now + grace_days * CLOCK_DAY) ==
+	    SQLITE_OK);
+}
+
+/*
+ * The tenant installation_id belongs to, into owner: 1, 0 if none, -1.
+ * *last_seen and api (an installation's, may be NULL) when asked for.
+ */
+static int
+installation_owner(struct registry *reg, const char *installation_id,
+    char owner[TENANT_ID_LEN + 1], long long *last_seen, char *api,
+    size_t apisz)
+{
+	sqlite3_stmt	*st;
+	const char	*v;
+	int		 rc = -1, step;
+
+	if ((st = stmt_prepare(reg, STMT_FORGE_ROW)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, installation_id) == 0) {
+		step = sqlite3_step(st);
+		if (step == SQLITE_DONE)
+			rc = 0;
+		else if (step == SQLITE_ROW &&
+		    (v = (const char *)sqlite3_column_text(st, 0)) != NULL &&
+		    strlen(v) == TENANT_ID_LEN) {
+			memcpy(owner, v, TENANT_ID_LEN + 1);
+			if (last_seen != NULL)
+				*last_seen = sqlite3_column_type(st, 1) ==
+				    SQLITE_NULL ? -1 : sqlite3_column_int64(st,
+				    1);
+			if (api != NULL) {
+				v = (const char *)sqlite3_column_text(st, 2);
+				snprintf(api, apisz, "%s", v != NULL ? v : "");
+			}
+			rc = 1;
+		}
+	}
+	db_stmt_done(st);
+	return rc;
+}
+
+/*
+ * registry_forge_link's work inside the caller's transaction: tenant
+ * id exists and is not being purged.
+ */
+static enum err
+forge_link_in(struct registry *reg, const char *id,
+    const struct forge_seen *s, const char *how, long long now,
+    long long grace_days)
+{
+	sqlite3_stmt	*st;
+	char		 owner[TENANT_ID_LEN + 1], detail[64];
+	int		 found, n, left = 0;
+
+	if ((found = installation_owner(reg, s->installation_id, owner, NULL,
+	    NULL, 0)) == -1)
+		return ERR_INTERNAL;
+	if (found && strcmp(owner, id) == 0) {
+		/* Linked already: what it says is filled in, no more. */
+		if ((st = stmt_prepare(reg, STMT_FORGE_FILL)) == NULL ||
+		    stmt_run(reg, st, db_bind_text(st, 1,
+		    s->installation_id) == 0 && db_bind_text(st, 2,
+		    s->cloud_id) == 0 && db_bind_text(st, 3,
+		    s->api_base_url) == 0) == -1)
+			return ERR_INTERNAL;
+		return tenant_cloud(reg, id, s->cloud_id) == -1 ?
+		    ERR_INTERNAL : ERR_OK;
+	}
+	if (!found) {
+		if ((st = stmt_prepare(reg, STMT_FORGE_INSERT)) == NULL)
+			return ERR_INTERNAL;
+		n = stmt_run(reg, st, db_bind_text(st, 1,
+		    s->installation_id) == 0 && db_bind_text(st, 2, id) == 0 &&
+		    db_bind_text(st, 3, s->cloud_id) == 0 &&
+		    db_bind_text(st, 4, s->api_base_url) == 0 &&
+		    db_bind_text(st, 5, how) == 0 &&
+		    sqlite3_bind_int64(st, 6, now) == SQLITE_OK &&
+		    sqlite3_bind_null(st, 7) == SQLITE_OK);
+	} else {
+		if ((st = stmt_prepare(reg, STMT_FORGE_MOVE)) == NULL)
+			return ERR_INTERNAL;
+		n = stmt_run(reg, st, db_bind_text(st, 1,
+		    s->installation_id) == 0 && db_bind_text(st, 2, id) == 0 &&
+		    db_bind_text(st, 3, how) == 0 &&
+		    sqlite3_bind_int64(st, 4, now) == SQLITE_OK &&
+		    db_bind_text(st, 5, s->cloud_id) == 0 &&
+		    db_bind_text(st, 6, s->api_base_url) == 0);
+	}
+	if (n != 1 || tenant_cloud(reg, id, s->cloud_id) == -1)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "how=%s moved=%d", how, found);
+	if (audit(reg, now, "forge_link", id, detail) == -1)
+		return ERR_INTERNAL;
+	if (!found)
+		return ERR_OK;
+	/* The tenant it left: with nothing left, it departs. */
+	if ((st = stmt_prepare(reg, STMT_FORGE_LEFT)) == NULL)
+		return ERR_INTERNAL;
+	if (db_bind_text(st, 1, owner) == 0 && sqlite3_step(st) == SQLITE_ROW)
+		left = sqlite3_column_int(st, 0);
+	db_stmt_done(st);
+	if (left && (n = tenant_depart(reg, owner, now, grace_days)) == -1)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "how=%s departed=%d", how,
+	    left && n == 1);
+	return audit(reg, now, "forge_link_moved", owner, detail) == -1 ?
+	    ERR_INTERNAL : ERR_OK;
+}
+
+/*
+ * A reinstall (new secret, URLs and license fields; deletion
+ * cancelled), or a Forge tenant's first Connect install (adopted).
+ */
 static enum err
 install_again(struct install_tx *tx, const struct tenant *old,
     const unsigned char *sealed, size_t sealed_len, int smaster)
 {
 	sqlite3_stmt	*st;
+	const char	*event;
 	enum err	 e = ERR_INTERNAL;
 
 	if ((st = stmt_prepare(tx->reg, STMT_REINSTALL)) == NULL)
@@ -798,14 +1080,60 @@ install_again(struct install_tx *tx, const struct tenant *old,
 	    SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 10, smaster) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 11, tx->now) != SQLITE_OK ||
+	    db_bind_text(st, 12, tx->in->client_key) == -1 ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		goto out;
-	if (audit(tx->reg, tx->now, old->state == TENANT_DEPARTED ?
-	    "reinstall_cancelled_deletion" : "reinstall", tx->id, NULL) == -1)
+	if (old->client_key == NULL)
+		event = "install";
+	else
+		event = old->state == TENANT_DEPARTED ?
+		    "reinstall_cancelled_deletion" : "reinstall";
+	if (audit(tx->reg, tx->now, event, tx->id, old->client_key == NULL ?
+	    "adopted=forge" : NULL) == -1)
 		goto out;
 	e = ERR_OK;
 out:
 	db_stmt_done(st);
+	return e;
+}
+
+/* A new tenant's data key, version 1, wrapped under kmaster. */
+static int
+tenant_key_insert(struct install_tx *tx, const unsigned char *wrapped,
+    size_t len, int kmaster)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt_prepare(tx->reg, STMT_INSERT_KEY)) == NULL)
+		return -1;
+	return stmt_run(tx->reg, st, db_bind_text(st, 1, tx->id) == 0 &&
+	    sqlite3_bind_int(st, 2, 1) == SQLITE_OK &&
+	    sqlite3_bind_int(st, 3, kmaster) == SQLITE_OK &&
+	    sqlite3_bind_blob(st, 4, wrapped, (int)len, SQLITE_STATIC) ==
+	    SQLITE_OK && sqlite3_bind_int64(st, 5, tx->now) == SQLITE_OK) ==
+	    1 ? 0 : -1;
+}
+
+/*
+ * A new tenant's encrypted file under a fresh data key (wrapped into
+ * wrapped); ERR_STORAGE_FULL when the tenant file's disk is full.
+ */
+static enum err
+install_file(struct install_tx *tx, unsigned char *wrapped, int *kmaster)
+{
+	char		*path;
+	enum err	 e;
+
+	if (tenant_file_create(tx->reg, tx->id, tx->now, wrapped,
+	    kmaster) == 0) {
+		tx->file_made = 1;
+		return ERR_OK;
+	}
+	/* The tenant file's disk, not the registry's, may be full. */
+	path = registry_tenant_path(tx->reg, tx->id, 1);
+	e = path != NULL && db_disk_full(path) ? ERR_STORAGE_FULL :
+	    ERR_INTERNAL;
+	free(path);
 	return e;
 }
 
@@ -816,20 +1144,12 @@ install_new(struct install_tx *tx, const unsigned char *sealed,
 {
 	unsigned char	 wrapped[KEYS_SEALED_LEN(KEY_BYTES)];
 	sqlite3_stmt	*st = NULL;
-	char		*path;
-	enum err	 e = ERR_INTERNAL;
+	enum err	 e;
 	int		 kmaster;
 
-	if (tenant_file_create(tx->reg, tx->id, tx->now, wrapped,
-	    &kmaster) == -1) {
-		/* The tenant file's disk, not the registry's, may be full. */
-		path = registry_tenant_path(tx->reg, tx->id, 1);
-		e = path != NULL && db_disk_full(path) ? ERR_STORAGE_FULL :
-		    ERR_INTERNAL;
-		free(path);
+	if ((e = install_file(tx, wrapped, &kmaster)) != ERR_OK)
 		return e;
-	}
-	tx->file_made = 1;
+	e = ERR_INTERNAL;
 	if ((st = stmt_prepare(tx->reg, STMT_INSERT_TENANT)) == NULL ||
 	    db_bind_text(st, 1, tx->id) == -1 ||
 	    db_bind_text(st, 2, tx->in->client_key) == -1 ||
@@ -839,17 +1159,12 @@ install_new(struct install_tx *tx, const unsigned char *sealed,
 	    SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 11, smaster) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 12, tx->now) != SQLITE_OK ||
+	    db_bind_text(st, 13, tx->in->cloud_id) == -1 ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		goto out;
 	db_stmt_done(st);
-	if ((st = stmt_prepare(tx->reg, STMT_INSERT_KEY)) == NULL ||
-	    db_bind_text(st, 1, tx->id) == -1 ||
-	    sqlite3_bind_int(st, 2, 1) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 3, kmaster) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 4, wrapped, (int)sizeof(wrapped),
-	    SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, tx->now) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE)
+	st = NULL;
+	if (tenant_key_insert(tx, wrapped, sizeof(wrapped), kmaster) == -1)
 		goto out;
 	if (audit(tx->reg, tx->now, "install", tx->id, NULL) == -1)
 		goto out;
@@ -879,8 +1194,10 @@ install_tx(sqlite3 *db, void *arg)
 {
 	struct install_tx *tx = arg;
 	struct tenant	 old;
+	struct forge_seen seen;
 	unsigned char	*sealed = NULL, rnd[TENANT_ID_LEN / 2];
 	size_t		 sealed_len;
+	long long	 grace;
 	int		 smaster;
 	enum err	 e = ERR_INTERNAL, fe;
 
@@ -890,6 +1207,16 @@ install_tx(sqlite3 *db, void *arg)
 	if ((fe = registry_find(tx->reg, tx->in->client_key, &old)) ==
 	    ERR_INTERNAL)
 		return ERR_INTERNAL;
+	/* A Forge installation seen first, now installed through Connect. */
+	if (fe == ERR_NOT_FOUND && tx->in->installation_id != NULL) {
+		if ((fe = tenant_lookup(tx->reg, STMT_FORGE_FIND,
+		    tx->in->installation_id, &old)) == ERR_INTERNAL)
+			return ERR_INTERNAL;
+		if (fe == ERR_OK && old.client_key != NULL) {
+			registry_tenant_free(&old);
+			fe = ERR_NOT_FOUND;
+		}
+	}
 	if (fe == ERR_OK)
 		memcpy(tx->id, old.id, sizeof(tx->id));
 	else {
@@ -903,6 +1230,18 @@ install_tx(sqlite3 *db, void *arg)
 		e = install_again(tx, &old, sealed, sealed_len, smaster);
 	else
 		e = install_new(tx, sealed, sealed_len, smaster);
+	if (e == ERR_OK && tenant_cloud(tx->reg, tx->id,
+	    tx->in->cloud_id) == -1)
+		e = ERR_INTERNAL;
+	if (e == ERR_OK && tx->in->installation_id != NULL) {
+		seen.installation_id = tx->in->installation_id;
+		seen.cloud_id = tx->in->cloud_id;
+		seen.api_base_url = NULL;
+		grace = tx->in->grace_days > 0 ? tx->in->grace_days :
+		    REGISTRY_GRACE_DAYS;
+		e = forge_link_in(tx->reg, tx->id, &seen, "connect", tx->now,
+		    grace);
+	}
 out:
 	if (e != ERR_OK)
 		install_undo_file(tx);
@@ -931,6 +1270,397 @@ registry_install(struct registry *reg, const struct install *in,
 	}
 	*created = tx.created;
 	return registry_find(reg, in->client_key, out);
+}
+
+enum err
+registry_forge_find(struct registry *reg, const char *installation_id,
+    struct tenant *t)
+{
+	enum err	 e;
+
+	if ((e = tenant_lookup(reg, STMT_FORGE_FIND, installation_id, t)) ==
+	    ERR_INTERNAL && registry_recover(reg))
+		e = tenant_lookup(reg, STMT_FORGE_FIND, installation_id, t);
+	return e;
+}
+
+/* A known installation heard from: touched, its tenant back if gone. */
+static enum err
+forge_again(struct install_tx *tx, const struct tenant *t)
+{
+	const struct forge_seen *s = tx->seen;
+	sqlite3_stmt	*st;
+	char		 detail[32];
+	int		 n;
+
+	memcpy(tx->id, t->id, sizeof(tx->id));
+	if ((st = stmt_prepare(tx->reg, STMT_FORGE_TOUCH)) == NULL ||
+	    stmt_run(tx->reg, st, db_bind_text(st, 1, s->installation_id) ==
+	    0 && sqlite3_bind_int64(st, 2, tx->now) == SQLITE_OK &&
+	    db_bind_text(st, 3, s->api_base_url) == 0 &&
+	    db_bind_text(st, 4, s->cloud_id) == 0) != 1 ||
+	    tenant_cloud(tx->reg, tx->id, s->cloud_id) == -1)
+		return ERR_INTERNAL;
+	if (t->state != TENANT_DEPARTED)
+		return ERR_OK;
+	if ((st = stmt_prepare(tx->reg, STMT_FORGE_REINSTATE)) == NULL ||
+	    (n = stmt_run(tx->reg, st, db_bind_text(st, 1, tx->id) == 0 &&
+	    sqlite3_bind_int64(st, 2, tx->now) == SQLITE_OK)) == -1)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "how=%s", tx->how);
+	return n == 1 && audit(tx->reg, tx->now, "forge_reinstated", tx->id,
+	    detail) == -1 ? ERR_INTERNAL : ERR_OK;
+}
+
+/* An unknown installation: a new tenant without a Connect identity. */
+static enum err
+forge_new(struct install_tx *tx)
+{
+	const struct forge_seen *s = tx->seen;
+	unsigned char	 wrapped[KEYS_SEALED_LEN(KEY_BYTES)];
+	unsigned char	 rnd[TENANT_ID_LEN / 2];
+	sqlite3_stmt	*st;
+	char		 detail[48];
+	int		 kmaster;
+	enum err	 e;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	util_hex(tx->id, rnd, sizeof(rnd));
+	if ((e = install_file(tx, wrapped, &kmaster)) != ERR_OK)
+		return e;
+	if ((st = stmt_prepare(tx->reg, STMT_FORGE_INSERT_TENANT)) == NULL ||
+	    stmt_run(tx->reg, st, db_bind_text(st, 1, tx->id) == 0 &&
+	    sqlite3_bind_int64(st, 2, tx->now) == SQLITE_OK &&
+	    db_bind_text(st, 3, s->cloud_id) == 0) != 1 ||
+	    tenant_key_insert(tx, wrapped, sizeof(wrapped), kmaster) == -1)
+		return ERR_INTERNAL;
+	if ((st = stmt_prepare(tx->reg, STMT_FORGE_INSERT)) == NULL ||
+	    stmt_run(tx->reg, st, db_bind_text(st, 1, s->installation_id) ==
+	    0 && db_bind_text(st, 2, tx->id) == 0 &&
+	    db_bind_text(st, 3, s->cloud_id) == 0 &&
+	    db_bind_text(st, 4, s->api_base_url) == 0 &&
+	    db_bind_text(st, 5, tx->how) == 0 &&
+	    sqlite3_bind_int64(st, 6, tx->now) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 7, tx->now) == SQLITE_OK) != 1)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "how=%s", tx->how);
+	if (audit(tx->reg, tx->now, "forge_install", tx->id, detail) == -1)
+		return ERR_INTERNAL;
+	tx->created = 1;
+	if (s->cloud_id == NULL)
+		return ERR_OK;
+	/* The same site as another tenant: said, never linked by guess. */
+	if ((st = stmt_prepare(tx->reg, STMT_FORGE_CLOUD_SHARED)) == NULL)
+		return ERR_INTERNAL;
+	tx->cloud_shared = -1;
+	if (db_bind_text(st, 1, tx->id) == 0 &&
+	    db_bind_text(st, 2, s->cloud_id) == 0 &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		tx->cloud_shared = sqlite3_column_int64(st, 0);
+	db_stmt_done(st);
+	if (tx->cloud_shared == -1)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "how=%s tenants=%lld", tx->how,
+	    tx->cloud_shared);
+	return tx->cloud_shared > 0 && audit(tx->reg, tx->now,
+	    "forge_cloud_shared", tx->id, detail) == -1 ? ERR_INTERNAL :
+	    ERR_OK;
+}
+
+static enum err
+forge_install_tx(sqlite3 *db, void *arg)
+{
+	struct install_tx *tx = arg;
+	struct tenant	 t;
+	enum err	 e;
+
+	(void)db;
+	install_undo_file(tx);
+	tx->created = 0;
+	tx->cloud_shared = 0;
+	if ((e = tenant_lookup(tx->reg, STMT_FORGE_FIND,
+	    tx->seen->installation_id, &t)) == ERR_OK) {
+		e = forge_again(tx, &t);
+		registry_tenant_free(&t);
+	} else if (e == ERR_NOT_FOUND)
+		e = forge_new(tx);
+	if (e != ERR_OK)
+		install_undo_file(tx);
+	return e;
+}
+
+enum err
+registry_forge_install(struct registry *reg, const struct forge_seen *s,
+    const char *how, long long now, struct tenant *out, int *created)
+{
+	static const char *const hows[] = { "fit", "event", NULL };
+	struct install_tx tx;
+	enum err	 e;
+
+	memset(&tx, 0, sizeof(tx));
+	memset(out, 0, sizeof(*out));
+	*created = 0;
+	if (!how_ok(how, hows) || s->installation_id == NULL)
+		return ERR_INTERNAL;
+	tx.reg = reg;
+	tx.seen = s;
+	tx.how = how;
+	tx.now = now;
+	if ((e = reg_tx(reg, forge_install_tx, &tx)) != ERR_OK) {
+		install_undo_file(&tx);
+		return e;
+	}
+	*created = tx.created;
+	if (tx.cloud_shared > 0)
+		log_msg(LOGL_WARN, NULL, "event=forge_cloud_shared tenant=%s "
+		    "others=%lld (not linked: cellarctl tenant link)", tx.id,
+		    tx.cloud_shared);
+	return registry_get(reg, tx.id, out);
+}
+
+/* registry_forge_seen's write, once it is due. */
+struct seen_tx {
+	struct registry	*reg;
+	const char	*installation_id, *api_base_url;
+	long long	 now;
+};
+
+static enum err
+seen_tx(sqlite3 *db, void *arg)
+{
+	struct seen_tx	*s = arg;
+	sqlite3_stmt	*st;
+
+	(void)db;
+	if ((st = stmt_prepare(s->reg, STMT_FORGE_SEEN)) == NULL)
+		return ERR_INTERNAL;
+	return stmt_run(s->reg, st, db_bind_text(st, 1, s->installation_id) ==
+	    0 && sqlite3_bind_int64(st, 2, s->now) == SQLITE_OK &&
+	    db_bind_text(st, 3, s->api_base_url) == 0) == -1 ? ERR_INTERNAL :
+	    ERR_OK;
+}
+
+enum err
+registry_forge_seen(struct registry *reg, const char *installation_id,
+    const char *api_base_url, long long now)
+{
+	struct seen_tx	 s = { reg, installation_id, api_base_url, now };
+	char		 owner[TENANT_ID_LEN + 1], api[512];
+	long long	 last = -1;
+	int		 found;
+
+	/* A read first: most calls write nothing and take no lock. */
+	if ((found = installation_owner(reg, installation_id, owner, &last,
+	    api, sizeof(api))) == -1 && registry_recover(reg))
+		found = installation_owner(reg, installation_id, owner, &last,
+		    api, sizeof(api));
+	if (found == -1)
+		return ERR_INTERNAL;
+	if (found == 0)
+		return ERR_NOT_FOUND;
+	if (last != -1 && last > now - 60 && last <= now &&
+	    (api_base_url == NULL || strcmp(api, api_base_url) == 0))
+		return ERR_OK;
+	return reg_tx(reg, seen_tx, &s);
+}
+
+/* Forge's pre-uninstall, or the silence job's departure, of one tenant. */
+struct depart_tx {
+	struct registry	*reg;
+	const char	*key;		/* installation id, or tenant id */
+	long long	 now, grace_days, cutoff;
+};
+
+static enum err
+preuninstall_tx(sqlite3 *db, void *arg)
+{
+	struct depart_tx *d = arg;
+	struct tenant	 t;
+	sqlite3_stmt	*st;
+	char		 detail[32];
+	int		 n;
+	enum err	 e;
+
+	(void)db;
+	if ((e = tenant_lookup(d->reg, STMT_FORGE_FIND, d->key, &t)) !=
+	    ERR_OK)
+		return e;
+	e = ERR_INTERNAL;
+	if ((st = stmt_prepare(d->reg, STMT_FORGE_PREUNINSTALL)) == NULL ||
+	    stmt_run(d->reg, st, db_bind_text(st, 1, d->key) == 0 &&
+	    sqlite3_bind_int64(st, 2, d->now) == SQLITE_OK) != 1 ||
+	    (n = tenant_depart(d->reg, t.id, d->now, d->grace_days)) == -1)
+		goto out;
+	snprintf(detail, sizeof(detail), "departed=%d", n);
+	if (audit(d->reg, d->now, "forge_preuninstall", t.id, detail) == -1)
+		goto out;
+	e = ERR_OK;
+out:
+	registry_tenant_free(&t);
+	return e;
+}
+
+enum err
+registry_forge_preuninstall(struct registry *reg, const char *installation_id,
+    long long now, long long grace_days)
+{
+	struct depart_tx d = { reg, installation_id, now, grace_days, 0 };
+
+	return reg_tx(reg, preuninstall_tx, &d);
+}
+
+static enum err
+silent_tx(sqlite3 *db, void *arg)
+{
+	struct depart_tx *d = arg;
+	sqlite3_stmt	*st;
+	char		 detail[64];
+	long long	 n = -1;
+
+	(void)db;
+	if ((st = stmt_prepare(d->reg, STMT_FORGE_SILENT_DEPART)) == NULL)
+		return ERR_INTERNAL;
+	switch (stmt_run(d->reg, st, db_bind_text(st, 1, d->key) == 0 &&
+	    sqlite3_bind_int64(st, 2, d->now) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 3, d->now + d->grace_days * CLOCK_DAY) ==
+	    SQLITE_OK && sqlite3_bind_int64(st, 4, d->cutoff) == SQLITE_OK)) {
+	case 1:
+		break;
+	case 0:
+		return ERR_NOT_FOUND;
+	default:
+		return ERR_INTERNAL;
+	}
+	if ((st = stmt_prepare(d->reg, STMT_FORGE_COUNT)) == NULL)
+		return ERR_INTERNAL;
+	if (db_bind_text(st, 1, d->key) == 0 && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	db_stmt_done(st);
+	snprintf(detail, sizeof(detail), "installations=%lld silent_days=%lld",
+	    n, (d->now - d->cutoff) / CLOCK_DAY);
+	return n < 0 || audit(d->reg, d->now, "forge_silent", d->key,
+	    detail) == -1 ? ERR_INTERNAL : ERR_OK;
+}
+
+enum err
+registry_forge_silent_depart(struct registry *reg, const char *id,
+    long long cutoff, long long now, long long grace_days)
+{
+	struct depart_tx d = { reg, id, now, grace_days, cutoff };
+
+	return reg_tx(reg, silent_tx, &d);
+}
+
+int
+registry_forge_silent(struct registry *reg, long long cutoff,
+    int (*fn)(const struct tenant *, void *), void *arg)
+{
+	struct each_tenant e = { fn, arg };
+	sqlite3_stmt	*st;
+
+	if ((st = stmt_prepare(reg, STMT_FORGE_SILENT)) == NULL)
+		return -1;
+	if (sqlite3_bind_int64(st, 1, cutoff) != SQLITE_OK) {
+		db_stmt_done(st);
+		return -1;
+	}
+	return each_row(st, each_tenant_row, &e);
+}
+
+struct link_tx {
+	struct registry		*reg;
+	const char		*id;
+	const struct forge_seen	*seen;
+	const char		*how;
+	long long		 now, grace_days;
+};
+
+static enum err
+link_tx(sqlite3 *db, void *arg)
+{
+	struct link_tx	*l = arg;
+	struct tenant	 t;
+	enum err	 e;
+
+	(void)db;
+	if ((e = tenant_lookup(l->reg, STMT_GET, l->id, &t)) != ERR_OK)
+		return e;
+	registry_tenant_free(&t);
+	return forge_link_in(l->reg, l->id, l->seen, l->how, l->now,
+	    l->grace_days);
+}
+
+enum err
+registry_forge_link(struct registry *reg, const char *tenant_id,
+    const struct forge_seen *s, const char *how, long long now,
+    long long grace_days)
+{
+	static const char *const hows[] = { "connect", "operator", NULL };
+	struct link_tx	 l = { reg, tenant_id, s, how, now, grace_days };
+
+	if (!how_ok(how, hows) || s->installation_id == NULL)
+		return ERR_INTERNAL;
+	return reg_tx(reg, link_tx, &l);
+}
+
+/* registry_installations's row, handed to the caller's fn. */
+struct each_installation {
+	int	(*fn)(const struct installation *, void *);
+	void	*arg;
+};
+
+/* A copy of column i, NULL for NULL; 0, or -1 out of memory. */
+static int
+col_dup(sqlite3_stmt *st, int i, char **out)
+{
+	*out = NULL;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return 0;
+	return (*out = db_col_strdup(st, i)) == NULL ? -1 : 0;
+}
+
+static int
+each_installation_row(sqlite3_stmt *st, void *arg)
+{
+	struct each_installation *e = arg;
+	struct installation in;
+	const char	*v;
+	int		 rc = -1;
+
+	memset(&in, 0, sizeof(in));
+	v = (const char *)sqlite3_column_text(st, 0);
+	if (v == NULL || strlen(v) != TENANT_ID_LEN)
+		return -1;
+	memcpy(in.tenant_id, v, TENANT_ID_LEN + 1);
+	v = (const char *)sqlite3_column_text(st, 4);
+	snprintf(in.linked_by, sizeof(in.linked_by), "%s", v != NULL ? v : "");
+	in.linked_at = sqlite3_column_int64(st, 5);
+	in.last_seen_at = sqlite3_column_int64(st, 6);
+	in.preuninstall_at = sqlite3_column_int64(st, 7);
+	if (col_dup(st, 1, &in.installation_id) == 0 &&
+	    in.installation_id != NULL && col_dup(st, 2, &in.cloud_id) == 0 &&
+	    col_dup(st, 3, &in.api_base_url) == 0)
+		rc = e->fn(&in, e->arg);
+	free(in.installation_id);
+	free(in.cloud_id);
+	free(in.api_base_url);
+	return rc;
+}
+
+int
+registry_installations(struct registry *reg, const char *tenant_id,
+    int (*fn)(const struct installation *, void *), void *arg)
+{
+	struct each_installation e = { fn, arg };
+	sqlite3_stmt	*st;
+
+	if ((st = stmt_prepare(reg, STMT_FORGE_LIST)) == NULL)
+		return -1;
+	if (db_bind_text(st, 1, tenant_id) == -1) {
+		db_stmt_done(st);
+		return -1;
+	}
+	return each_row(st, each_installation_row, &e);
 }
 
 /* A one-row change of a tenant (statement s with id, a, b) + its audit. */
@@ -1253,7 +1983,7 @@ purge_begin_tx(sqlite3 *db, void *arg)
 {
 	struct purge_tx	*p = arg;
 	char		 detail[64];
-	int		 n;
+	int		 n, inst;
 
 	(void)db;
 	p->keys = p->begun = 0;
@@ -1264,7 +1994,12 @@ purge_begin_tx(sqlite3 *db, void *arg)
 		return ERR_OK;		/* begun before, or reinstalled */
 	if ((p->keys = run_id(p->reg, STMT_PURGE_KEYS, p->id, 0, 0, 0)) == -1)
 		return ERR_INTERNAL;
-	snprintf(detail, sizeof(detail), "keys_destroyed=%d", p->keys);
+	/* Its installations: a later FIT of one makes a new tenant. */
+	if ((inst = run_id(p->reg, STMT_PURGE_INSTALLATIONS, p->id, 0, 0,
+	    0)) == -1)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "keys_destroyed=%d installations=%d",
+	    p->keys, inst);
 	if (audit(p->reg, p->now, "purge_started", p->id, detail) == -1)
 		return ERR_INTERNAL;
 	p->begun = 1;

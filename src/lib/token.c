@@ -47,16 +47,33 @@ token_claims_free(struct token_claims *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Connect's JWTs: the query string hash, exp and iat; nbf if present. */
+static const struct token_profile connect_profile[TOKEN_ALG__MAX] = {
+	[TOKEN_HS256] = { TOKEN_MAX_LEN, TOKEN_HS256, TOKEN_NEED_QSH },
+	[TOKEN_RS256] = { TOKEN_MAX_LEN, TOKEN_RS256, TOKEN_NEED_QSH },
+};
+
 int
 token_parse(const char *token, enum token_alg pin, struct token_claims *c,
     const char **reason)
+{
+	return token_parse_profile(token, &connect_profile[pin], c, reason);
+}
+
+int
+token_parse_profile(const char *token, const struct token_profile *pr,
+    struct token_claims *c, const char **reason)
 {
 	const char	*p, *dot1 = NULL, *dot2 = NULL, *typ, *alg;
 	size_t		 len, dots = 0;
 	enum json_status st;
 
 	memset(c, 0, sizeof(*c));
-	if ((len = strnlen(token, TOKEN_MAX_LEN + 1)) > TOKEN_MAX_LEN) {
+	if (pr->max_len > TOKEN_LONGEST || pr->alg >= TOKEN_ALG__MAX) {
+		*reason = "token_profile";
+		return -1;
+	}
+	if ((len = strnlen(token, pr->max_len + 1)) > pr->max_len) {
 		*reason = "token_too_long";
 		return -1;
 	}
@@ -90,7 +107,7 @@ token_parse(const char *token, enum token_alg pin, struct token_claims *c,
 	}
 	/* The algorithm is the caller's, never the token's. */
 	if (json_get_str(c->header, "alg", 1, 16, &alg) != JSON_OK ||
-	    strcmp(alg, pin_alg[pin]) != 0) {
+	    strcmp(alg, pin_alg[pr->alg]) != 0) {
 		*reason = "alg_mismatch";
 		goto fail;
 	}
@@ -100,6 +117,10 @@ token_parse(const char *token, enum token_alg pin, struct token_claims *c,
 		goto fail;
 	}
 	st = json_get_str(c->header, "kid", 1, 256, &c->kid);
+	if (st == JSON_MISSING && (pr->need & TOKEN_NEED_KID)) {
+		*reason = "kid_missing";
+		goto fail;
+	}
 	if (st != JSON_OK && st != JSON_MISSING) {
 		*reason = "kid_type";
 		goto fail;
@@ -108,7 +129,8 @@ token_parse(const char *token, enum token_alg pin, struct token_claims *c,
 		*reason = "iss_missing";
 		goto fail;
 	}
-	if (json_get_str(c->payload, "qsh", 1, 128, &c->qsh) != JSON_OK) {
+	if ((pr->need & TOKEN_NEED_QSH) &&
+	    json_get_str(c->payload, "qsh", 1, 128, &c->qsh) != JSON_OK) {
 		*reason = "qsh_missing";
 		goto fail;
 	}
@@ -123,8 +145,13 @@ token_parse(const char *token, enum token_alg pin, struct token_claims *c,
 		goto fail;
 	}
 	st = json_get_int(c->payload, "nbf", 0, TOKEN_TIME_MAX, &c->nbf);
+	if (st == JSON_MISSING && (pr->need & TOKEN_NEED_NBF)) {
+		*reason = "nbf_missing_or_invalid";
+		goto fail;
+	}
 	if (st != JSON_OK && st != JSON_MISSING) {
-		*reason = "nbf_invalid";
+		*reason = (pr->need & TOKEN_NEED_NBF) ?
+		    "nbf_missing_or_invalid" : "nbf_invalid";
 		goto fail;
 	}
 	st = json_get_str(c->payload, "sub", 1, 255, &c->sub);
@@ -132,7 +159,18 @@ token_parse(const char *token, enum token_alg pin, struct token_claims *c,
 		*reason = "sub_invalid";
 		goto fail;
 	}
+	if ((pr->need & TOKEN_NEED_JTI) &&
+	    json_get_str(c->payload, "jti", 1, 255, &c->jti) != JSON_OK) {
+		*reason = "jti_missing_or_invalid";
+		goto fail;
+	}
 	c->aud = cJSON_GetObjectItemCaseSensitive(c->payload, "aud");
+	if ((pr->need & TOKEN_NEED_AUD_STR) &&
+	    (!cJSON_IsString(c->aud) || c->aud->valuestring == NULL ||
+	    c->aud->valuestring[0] == '\0')) {
+		*reason = "aud_missing_or_invalid";
+		goto fail;
+	}
 	c->context = cJSON_GetObjectItemCaseSensitive(c->payload, "context");
 	if (c->context != NULL && !cJSON_IsObject(c->context)) {
 		*reason = "context_invalid";
@@ -185,7 +223,7 @@ token_check_sig(const char *token, enum token_alg pin, const unsigned char *key,
 		*reason = "no_key";
 		return -1;
 	}
-	if (strnlen(token, TOKEN_MAX_LEN + 1) > TOKEN_MAX_LEN) {
+	if (strnlen(token, TOKEN_LONGEST + 1) > TOKEN_LONGEST) {
 		*reason = "token_too_long";
 		return -1;
 	}

@@ -130,8 +130,14 @@ scrub_registry_copy(struct reaper *r, const char *path, int master,
 	if (keys_derive(r->kr, master, KDF_REGISTRY, key) == -1 ||
 	    db_open_copy(path, key, 1, &db) != DB_OK)
 		goto out;
-	if (sqlite3_exec(db, "PRAGMA secure_delete = ON; BEGIN IMMEDIATE",
-	    NULL, NULL, NULL) != SQLITE_OK)
+	/*
+	 * Foreign keys on: deleting the tenant's row takes every row that
+	 * names it with it (its Forge installations since migration 5),
+	 * in a copy of any schema version.
+	 */
+	if (sqlite3_exec(db, "PRAGMA secure_delete = ON; "
+	    "PRAGMA foreign_keys = ON; BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
 		goto out;
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK ||

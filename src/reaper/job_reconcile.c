@@ -60,14 +60,13 @@
 
 struct recon {
 	struct reaper	*r;
-	/* Tenants to look at: ids only, read again when their turn comes. */
-	char		(*ids)[TENANT_ID_LEN + 1];
-	size_t		 n, cap;
+	struct reaper_ids tenants_due;	/* to look at */
 	size_t		 checked;	/* Jira answered for every id */
 	size_t		 failed;
 	size_t		 asked;		/* issue ids asked of Jira */
 	size_t		 gone;		/* of those, gone */
 	size_t		 removed;	/* nodes removed */
+	size_t		 forge;		/* reached through Forge alone */
 };
 
 /* Why Jira's answer for a tenant was not taken; for the log. */
@@ -101,19 +100,19 @@ static int
 collect(const struct tenant *t, void *arg)
 {
 	struct recon	*c = arg;
-	void		*v;
 
 	if (!askable(t))
 		return 0;
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		if ((v = reallocarray(c->ids, c->cap, sizeof(*c->ids))) ==
-		    NULL)
-			return -1;
-		c->ids = v;
+	/*
+	 * Reached through Forge alone: no shared secret to sign with, and
+	 * Forge's app token lives only in a worker's memory.  Its deleted
+	 * issues arrive as avi:jira:deleted:issue events instead.
+	 */
+	if (t->secret_sealed == NULL) {
+		c->forge++;
+		return 0;
 	}
-	memcpy(c->ids[c->n++], t->id, sizeof(t->id));
-	return 0;
+	return reaper_ids_add(&c->tenants_due, t->id);
 }
 
 /*
@@ -375,11 +374,11 @@ job_reconcile(struct reaper *r)
 	c.r = r;
 	if (registry_each(r->reg, collect, &c) == -1) {
 		log_msg(LOGL_ERR, NULL, "job=reconcile reason=registry_read");
-		free(c.ids);
+		reaper_ids_free(&c.tenants_due);
 		return -1;
 	}
-	for (i = 0; i < c.n; i++) {
-		if ((st = reconcile_tenant(&c, c.ids[i])) == -1) {
+	for (i = 0; i < c.tenants_due.n; i++) {
+		if ((st = reconcile_tenant(&c, c.tenants_due.ids[i])) == -1) {
 			c.failed++;
 			rc = -1;
 		} else if (st == 1)
@@ -387,8 +386,9 @@ job_reconcile(struct reaper *r)
 	}
 	snprintf(r->detail, sizeof(r->detail), "%zu tenants checked, %zu "
 	    "issue ids asked, %zu gone, %zu nodes removed, %zu tenants "
-	    "failed%s", c.checked, c.asked, c.gone, c.removed, c.failed,
+	    "failed, %zu Forge-only tenants left to Forge's events%s",
+	    c.checked, c.asked, c.gone, c.removed, c.failed, c.forge,
 	    r->dry_run ? " (nothing removed)" : "");
-	free(c.ids);
+	reaper_ids_free(&c.tenants_due);
 	return rc;
 }

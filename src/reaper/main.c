@@ -57,8 +57,10 @@ static const struct job {
 	long long	 every;
 	int		(*fn)(struct reaper *);
 } jobs[] = {
+	{ "silence", 0, job_silence },	/* Forge: no uninstall event */
 	{ "purge", 0, job_purge },
 	{ "reconcile", 20 * 3600, job_reconcile },
+	{ "report", 0, job_report },	/* each tenant's own cycle */
 	{ "rotate", 0, job_rotate },	/* its keys' ages say what is due */
 	{ "backup", 20 * 3600, job_backup },
 	{ "prune", 0, job_prune },
@@ -70,7 +72,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: cellar-reaper [--config DIR] [--now] "
-	    "[--dry-run] run|purge|reconcile|rotate|backup|prune\n"
+	    "[--dry-run] run|silence|purge|reconcile|report|rotate|backup|prune\n"
 	    "       cellar-reaper --version\n");
 	return 2;
 }

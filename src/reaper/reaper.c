@@ -123,3 +123,27 @@ reaper_send_offsite(struct reaper *r, const char *job, const char *run,
 	}
 	return st;
 }
+
+int
+reaper_ids_add(struct reaper_ids *l, const char *id)
+{
+	void	*v;
+	size_t	 cap;
+
+	if (l->n == l->cap) {
+		cap = l->cap ? l->cap * 2 : 64;
+		if ((v = reallocarray(l->ids, cap, sizeof(*l->ids))) == NULL)
+			return -1;
+		l->ids = v;
+		l->cap = cap;
+	}
+	memcpy(l->ids[l->n++], id, sizeof(*l->ids));
+	return 0;
+}
+
+void
+reaper_ids_free(struct reaper_ids *l)
+{
+	free(l->ids);
+	memset(l, 0, sizeof(*l));
+}

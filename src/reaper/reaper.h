@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "cellar/registry.h"
+
 struct conf;
 struct keyring;
 struct registry;
@@ -34,11 +36,26 @@ struct reaper {
 };
 
 /*
+ * Tenants a job visits one by one: ids only, each read again from the
+ * registry when its turn comes (the earlier tenants' work took time).
+ */
+struct reaper_ids {
+	char		(*ids)[TENANT_ID_LEN + 1];
+	size_t		 n, cap;
+};
+
+/* Appends id (TENANT_ID_LEN hex); 0, or -1 out of memory. */
+int	 reaper_ids_add(struct reaper_ids *, const char *id);
+void	 reaper_ids_free(struct reaper_ids *);
+
+/*
  * Each job returns 0 when all its work is done, -1 when any part failed
  * (each failure already written to the log on stderr: job, reason code,
  * tenant id at most).  r->detail says what was done, in counts.
  */
+int	 job_silence(struct reaper *r);
 int	 job_purge(struct reaper *r);
+int	 job_report(struct reaper *r);
 int	 job_reconcile(struct reaper *r);
 int	 job_rotate(struct reaper *r);
 int	 job_backup(struct reaper *r);

@@ -112,6 +112,40 @@ port), in a thread of the test process.  It plays two parts:
 
    set_down() (part 3) applies to this endpoint as to every other.
 
+6. Atlassian's personal-data API as a Connect app reaches it: POST
+   /rest/atlassian-connect/latest/report-accounts on the site (JWT
+   verified like every site call) with {"accounts": [{"accountId",
+   "updatedAt"}]}: 1..90 entries, each accountId 1..128 of
+   [A-Za-z0-9:-] and never "unknown", updatedAt RFC 3339 ("...Z"), no
+   id twice, nothing else in an entry; anything else is 400
+   {"errorType": "INVALID_REQUEST", ...} and counts as a protocol error
+   (site.report_errors()).  A well-formed request is recorded as a batch
+   and answered by the next scripted answer, else "auto":
+
+   - "auto": 200 {"accounts": [{"accountId", "status"}]} naming the ids
+     sent that close_accounts / update_accounts marked ("closed" wins),
+     in the order sent; 204 with no body when none is;
+   - "204": 204 whatever was sent;
+   - "429" / "429:S", "503" / "503:S": that status, with Retry-After: S
+     when S is given ({"errorType": "RATE_LIMITED"} / unavailable);
+   - "400", "500": that status with {"errorType", "errorMessage"};
+   - "malformed": a 200 whose JSON is cut short (the auto answer's);
+   - "unsent": the auto answer plus a closed account not in the request.
+
+   set_cycle_period(v) adds "Cycle-Period: v" to every 200 and 204 (None:
+   no header).
+
+       site.close_accounts(acct1, acct2)
+       site.update_accounts(acct3)
+       site.script_reports("429:2", "auto")   # the next two answers
+       site.set_cycle_period("14 Days")
+       site.report_batches()   # [(ids sent, status answered)] per request
+       site.reported_ids()     # every id in a request answered 200/204
+       site.report_errors()    # [why] of each malformed request
+
+   Other sites keep their replies: a test's own site.reply() for this
+   path wins, as for every handler.
+
 Every request under a site is counted: site.count(method, path), and
 site.counts() gives {(method, path): n} at once (to assert caching and
 batching: take it before and after).
@@ -119,6 +153,7 @@ batching: take it before and after).
 Nothing here talks to the network beyond 127.0.0.1.
 """
 import json as jsonlib
+import re
 import secrets
 import threading
 import time
@@ -138,6 +173,13 @@ BULKFETCH = "/rest/api/3/issue/bulkfetch"
 ISSUES_MAX = 1000       # issue ids in one permissions/check call
 BULKFETCH_MAX = 100     # issue ids or keys in one bulkfetch call
 BROWSE = "BROWSE_PROJECTS"
+REPORT_ACCOUNTS = "/rest/atlassian-connect/latest/report-accounts"
+REPORT_BATCH_MAX = 90   # accounts in one report-accounts request
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9:-]{1,128}$")
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"
+                     r"(Z|[+-]\d\d:\d\d)$")
+REPORT_ANSWERS = re.compile(r"^(auto|204|(429|503)(:\d+)?|400|500|"
+                            r"malformed|unsent)$")
 
 
 class KeyReply:
@@ -210,10 +252,18 @@ class Site:
         self.bulkfetch_failure = None   # None, "500", "garbage",
         self.bulkfetch_up = threading.Event()   # "timeout" or "close"
         self.bulkfetch_up.set()
+        # Part 6: report-accounts.
+        self.closed_accounts = set()
+        self.updated_accounts = set()
+        self.report_script = []     # answers still to give, in order
+        self.cycle_period = None    # Cycle-Period on 200 and 204
+        self.report_log = []        # (ids sent, status answered)
+        self.report_protocol_errors = []
         self.handlers = {
             ("POST", PERMISSIONS_CHECK): self._permissions_check,
             ("GET", USER_GROUPS): self._user_groups,
             ("POST", BULKFETCH): self._bulkfetch,
+            ("POST", REPORT_ACCOUNTS): self._report_accounts,
         }
 
     @property
@@ -407,6 +457,114 @@ class Site:
                 self.bulkfetch_up.clear()
             else:
                 self.bulkfetch_up.set()
+
+    # Part 6: report-accounts.
+
+    def close_accounts(self, *accounts):
+        """Atlassian says these accounts are closed from now on."""
+        with self.fake.lock:
+            self.closed_accounts.update(accounts)
+
+    def update_accounts(self, *accounts):
+        """Atlassian says these accounts' profiles were updated."""
+        with self.fake.lock:
+            self.updated_accounts.update(accounts)
+
+    def script_reports(self, *answers):
+        """The next report-accounts answers, in order (the module
+        comment, part 6, lists them); "auto" once they are used up."""
+        for a in answers:
+            assert REPORT_ANSWERS.match(a), a
+        with self.fake.lock:
+            self.report_script = list(answers)
+
+    def set_cycle_period(self, value):
+        """Cycle-Period header on every 200 and 204 (None: none)."""
+        with self.fake.lock:
+            self.cycle_period = value
+
+    def report_batches(self):
+        """[(ids sent, status answered)] of every well-formed request."""
+        with self.fake.lock:
+            return [(list(ids), st) for ids, st in self.report_log]
+
+    def reported_ids(self):
+        """Every id of a request answered 200 or 204, in order sent."""
+        return [i for ids, st in self.report_batches() if st in (200, 204)
+                for i in ids]
+
+    def report_errors(self):
+        """Why each malformed report-accounts request was refused."""
+        with self.fake.lock:
+            return list(self.report_protocol_errors)
+
+    def _report_check(self, body):
+        """The ids of a well-formed request body; ValueError if not."""
+        q = jsonlib.loads(body)
+        if not isinstance(q, dict) or set(q) != {"accounts"}:
+            raise ValueError("not {\"accounts\": [...]}")
+        accts = q["accounts"]
+        if not isinstance(accts, list) or not \
+                1 <= len(accts) <= REPORT_BATCH_MAX:
+            raise ValueError(f"1 to {REPORT_BATCH_MAX} accounts")
+        ids = []
+        for a in accts:
+            if not isinstance(a, dict) or set(a) != {"accountId",
+                                                     "updatedAt"}:
+                raise ValueError("entry not {accountId, updatedAt}")
+            i, at = a["accountId"], a["updatedAt"]
+            if not isinstance(i, str) or not ACCOUNT_ID.match(i) or \
+                    i == "unknown":
+                raise ValueError("accountId")
+            if not isinstance(at, str) or not RFC3339.match(at):
+                raise ValueError("updatedAt")
+            ids.append(i)
+        if len(set(ids)) != len(ids):
+            raise ValueError("an accountId twice")
+        return ids
+
+    def _report_accounts(self, rec):
+        try:
+            ids = self._report_check(rec.body)
+        except ValueError as e:
+            with self.fake.lock:
+                self.report_protocol_errors.append(str(e))
+            return 400, {"errorType": "INVALID_REQUEST",
+                         "errorMessage": f"bad request: {e}"}
+        with self.fake.lock:
+            kind = self.report_script.pop(0) if self.report_script \
+                else "auto"
+            named = [{"accountId": i, "status": "closed"
+                      if i in self.closed_accounts else "updated"}
+                     for i in ids if i in self.closed_accounts or
+                     i in self.updated_accounts]
+            cycle = self.cycle_period
+        code, _, wait = kind.partition(":")
+        headers = {"Cycle-Period": cycle} if cycle is not None else {}
+        if code in ("429", "503"):
+            out = (int(code), {"errorType": "RATE_LIMITED" if code == "429"
+                               else "SERVICE_UNAVAILABLE",
+                               "errorMessage": "try later"},
+                   {"Retry-After": wait} if wait else {})
+        elif code in ("400", "500"):
+            out = (int(code), {"errorType": "INVALID_REQUEST" if code ==
+                               "400" else "INTERNAL_ERROR",
+                               "errorMessage": "refused"}, {})
+        elif code == "204" or (code == "auto" and not named):
+            out = (204, None, headers)
+        elif code == "malformed":
+            text = jsonlib.dumps({"accounts": named or [
+                {"accountId": ids[0], "status": "closed"}]})
+            out = (200, text[:len(text) // 2].encode(), headers)
+        elif code == "unsent":
+            out = (200, {"accounts": named + [
+                {"accountId": "557058:never-sent", "status": "closed"}]},
+                   headers)
+        else:
+            out = (200, {"accounts": named}, headers)
+        with self.fake.lock:
+            self.report_log.append((ids, out[0]))
+        return out
 
     def set_slow(self, account, seconds):
         """Permission checks about account answer after seconds (0: at
@@ -651,7 +809,10 @@ class _Handler(BaseHTTPRequestHandler):
                               {"Content-Type": "application/json"})
         handler = site.handlers.get((self.command, rel))
         if (self.command, rel) not in site.replies and handler is not None:
-            status, obj = handler(rec)
+            # (status, JSON object) or (status, object or raw bytes or
+            # None for no body, extra headers).
+            status, obj, *more = handler(rec)
+            extra = more[0] if more else {}
             rec.status = status
             if status == "close":
                 self.close_connection = True
@@ -660,8 +821,12 @@ class _Handler(BaseHTTPRequestHandler):
                 rec.status = 200
                 return self._send(200, b"<html>not json",
                                   {"Content-Type": "application/json"})
-            return self._send(status, jsonlib.dumps(obj).encode(),
-                              {"Content-Type": "application/json"})
+            if obj is None and more:
+                return self._send(status, b"", extra)
+            body = obj if isinstance(obj, bytes) else \
+                jsonlib.dumps(obj).encode()
+            return self._send(status, body, {
+                "Content-Type": "application/json", **extra})
         status, rbody, rheaders = site.replies.get(
             (self.command, rel), (404, b'{"message":"not found"}',
                                   {"Content-Type": "application/json"}))

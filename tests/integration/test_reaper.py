@@ -61,7 +61,7 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 SQLITE_MAGIC = b"SQLite format 3\0"
 PROMISES = ["at_rest", "key_rotation", "departed_deleted", "backup_daily",
             "backup_verified", "backup_offsite", "backup_retention",
-            "access_log", "app_log"]
+            "access_log", "app_log", "accounts_reported"]
 # The durable steps (src/reaper/job_*.c); test_backup_... and
 # test_purge_... check that a real run passes exactly these.
 PURGE_STEPS = ["purge.keys_destroyed", "purge.files_removed",

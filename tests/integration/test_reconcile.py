@@ -51,7 +51,8 @@ STEPS = ["reconcile.issue_removed", "reconcile.tenant_done"]
 DETAIL = re.compile(
     r"^reconcile: (ok|FAILED)(, dry run)?, (\d+) tenants checked, (\d+) "
     r"issue ids asked, (\d+) gone, (\d+) nodes removed, (\d+) tenants "
-    r"failed( \(nothing removed\))? \(\d+\.\d\d s\)$", re.M)
+    r"failed, \d+ Forge-only tenants left to Forge's events"
+    r"( \(nothing removed\))? \(\d+\.\d\d s\)$", re.M)
 DROP_IN = f"[jira]\ncache_seconds = 0\ntimeout_ms = {TIMEOUT_MS}\n"
 
 
@@ -268,7 +269,8 @@ def test_reconcile_removes_the_nodes_of_deleted_issues_and_nothing_else(
     out = ok(p1)
     jobs = [ln.split(":")[0] for ln in out.splitlines()
             if re.match(r"^[a-z]+: ", ln)]
-    assert jobs == ["purge", "reconcile", "rotate", "backup", "prune"], out
+    assert jobs == ["silence", "purge", "reconcile", "report", "rotate",
+                    "backup", "prune"], out
     assert detail(out) == {"status": "ok", "checked": 1, "asked": 122,
                            "gone": 2, "removed": 3, "failed": 0}, out
     assert set(steps_of(p1)) >= set(STEPS), steps_of(p1)

@@ -46,7 +46,7 @@ fx_tenant_setup(struct fx_tenant *f, const char *ck)
 {
 	struct install	 in = { ck != NULL ? ck : "client-key-ut",
 	    "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t", "https://unit.example.net",
-	    NULL, "jira", NULL, NULL, NULL, NULL };
+	    NULL, "jira", NULL, NULL, NULL, NULL, NULL, NULL, 0 };
 	char		 err[256];
 	int		 created;
 

@@ -17,6 +17,10 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <sodium.h>
 
 #include "cellar/clock.h"
@@ -27,9 +31,16 @@
 #include "fakeio.h"
 #include "fcgi.h"
 #include "fixture.h"
+#include "forgekey.h"
+#include "forgetoken.h"
 
 #define SECRET	"s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"
 #define LEEWAY	30		/* the default [auth] leeway */
+#define APP_ID	"ari:cloud:ecosystem::app/11111111-2222-4333-8444-555555555555"
+#define INST	"ari:cloud:ecosystem::installation/" \
+		"aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+#define KID	"forge/invocation-token/wf-unit"
+#define FLEEWAY	10		/* the default [forge] leeway */
 
 struct afx {
 	struct fx_tenant f;
@@ -56,7 +67,9 @@ setup(void **state)
 	assert_non_null(fp = fopen(path, "w"));
 	fprintf(fp, "[app]\nkey = com.example.unit\n"
 	    "base_url = http://127.0.0.1:1\n[server]\nstate_dir = %s\n"
-	    "[keys]\ndir = %s\n", a->f.dir, a->f.keys);
+	    "[keys]\ndir = %s\n[forge]\napp_id = %s\nkey_dir = %s/forge\n"
+	    "jwks_url = http://127.0.0.1:1/jwks.json\n", a->f.dir, a->f.keys,
+	    APP_ID, a->f.dir);
 	fclose(fp);
 	assert_non_null(a->app.cfg = conf_load_cellar(etc, err));
 	a->app.kr = a->f.kr;
@@ -76,6 +89,8 @@ teardown(void **state)
 	fx_log_stop();
 	clock_fake(0);
 	auth_cache_clear();
+	forgekey_forget();
+	forgetoken_clear();
 	conf_free(a->app.cfg);
 	fx_tenant_teardown(&a->f);
 	free(a);
@@ -124,6 +139,7 @@ authenticate(struct afx *a, const char *tok, long long now, struct req *r,
 	assert_int_equal(req_init(r, &io, "", &a->app), ERR_OK);
 	memset(st, 0, sizeof(*st));
 	r->route = &ctx_route;
+	r->auth_level = ctx_route.auth;
 	r->auth = st;
 	clock_fake(now);
 	return auth_request(r, AUTH_PHASE_HEADERS);
@@ -314,6 +330,447 @@ test_many_tokens_in_use_each_checked(void **state)
 	free(bad);
 }
 
+/* ------------------------------------------------------------- Forge */
+
+/* Two RSA keys: the set's (its public half in key_dir) and a stranger. */
+static char	*forge_priv, *forge_pub, *other_priv;
+
+static void
+rsa_pems(char **priv, char **pub)
+{
+	EVP_PKEY	*k;
+	BIO		*b;
+	char		*p;
+	long		 n;
+
+	assert_non_null(k = EVP_RSA_gen(2048));
+	assert_non_null(b = BIO_new(BIO_s_mem()));
+	assert_int_equal(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	n = BIO_get_mem_data(b, &p);
+	assert_non_null(*priv = strndup(p, (size_t)n));
+	BIO_free(b);
+	if (pub != NULL) {
+		assert_non_null(b = BIO_new(BIO_s_mem()));
+		assert_int_equal(PEM_write_bio_PUBKEY(b, k), 1);
+		n = BIO_get_mem_data(b, &p);
+		assert_non_null(*pub = strndup(p, (size_t)n));
+		BIO_free(b);
+	}
+	EVP_PKEY_free(k);
+}
+
+static int
+forge_group_setup(void **state)
+{
+	(void)state;
+	rsa_pems(&forge_priv, &forge_pub);
+	rsa_pems(&other_priv, NULL);
+	return 0;
+}
+
+static int
+forge_group_teardown(void **state)
+{
+	(void)state;
+	free(forge_priv);
+	free(forge_pub);
+	free(other_priv);
+	return 0;
+}
+
+/* The operator's copy of the set's key: key_dir/KID.pem. */
+static int
+forge_setup(void **state)
+{
+	struct afx	*a;
+	char		 path[256];
+	FILE		*fp;
+
+	setup(state);
+	a = *state;
+	snprintf(path, sizeof(path), "%s/forge", a->f.dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/forge/forge", a->f.dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/forge/forge/invocation-token",
+	    a->f.dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/forge/%s.pem", a->f.dir, KID);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(forge_pub, fp);
+	fclose(fp);
+	return 0;
+}
+
+/* What a FIT says, and how it is signed; fit_defaults fills it in. */
+struct fit_spec {
+	const char	*alg;		/* "RS256", "HS256", "none" */
+	const char	*key;		/* PEM (private, or the HS secret) */
+	const char	*kid;
+	const char	*iss;
+	const char	*aud;
+	const char	*installation;
+	const char	*principal;	/* NULL: none */
+	long long	 iat, exp, nbf;
+};
+
+static void
+fit_defaults(struct fit_spec *f, long long now)
+{
+	memset(f, 0, sizeof(*f));
+	f->alg = "RS256";
+	f->key = forge_priv;
+	f->kid = KID;
+	f->iss = "forge/invocation-token";
+	f->aud = APP_ID;
+	f->installation = INST;
+	f->principal = "5b10ac8d82e05b22cc7d4ef5";
+	f->iat = f->nbf = now;
+	f->exp = now + 25;
+}
+
+/* A FIT in the official shape (license, contexts, extension). */
+static char *
+fit_sign(const struct fit_spec *f)
+{
+	cJSON		*c, *app, *o, *ctx, *ext;
+	jwt_t		*jwt = NULL;
+	char		*json, *tok;
+	jwt_alg_t	 alg;
+
+	assert_non_null(c = cJSON_CreateObject());
+	cJSON_AddStringToObject(c, "iss", f->iss);
+	cJSON_AddStringToObject(c, "aud", f->aud);
+	json_add_int(c, "iat", f->iat);
+	json_add_int(c, "nbf", f->nbf);
+	json_add_int(c, "exp", f->exp);
+	cJSON_AddStringToObject(c, "jti",
+	    "b5c3b6a0-2f1e-4f3e-9d4c-0123456789ab");
+	app = cJSON_AddObjectToObject(c, "app");
+	cJSON_AddStringToObject(app, "id", APP_ID);
+	cJSON_AddStringToObject(app, "installationId", f->installation);
+	cJSON_AddStringToObject(app, "apiBaseUrl",
+	    "https://api.atlassian.com/ex/jira/"
+	    "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+	cJSON_AddStringToObject(app, "appVersion", "2.1.0");
+	o = cJSON_AddObjectToObject(app, "environment");
+	cJSON_AddStringToObject(o, "type", "PRODUCTION");
+	o = cJSON_AddObjectToObject(app, "module");
+	cJSON_AddStringToObject(o, "type", "jira:issuePanel");
+	cJSON_AddStringToObject(o, "key", "cellar-panel");
+	o = cJSON_AddObjectToObject(app, "license");
+	cJSON_AddBoolToObject(o, "isActive", 1);
+	if (f->principal != NULL)
+		cJSON_AddStringToObject(c, "principal", f->principal);
+	ctx = cJSON_AddObjectToObject(c, "context");
+	cJSON_AddStringToObject(ctx, "cloudId",
+	    "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+	cJSON_AddStringToObject(ctx, "moduleKey", "cellar-panel");
+	cJSON_AddStringToObject(ctx, "siteUrl", "https://ut.atlassian.net");
+	ext = cJSON_AddObjectToObject(ctx, "extension");
+	o = cJSON_AddObjectToObject(ext, "project");
+	cJSON_AddStringToObject(o, "id", "10000");
+	o = cJSON_AddObjectToObject(ext, "issue");
+	cJSON_AddStringToObject(o, "id", "10042");
+	assert_non_null(json = cJSON_PrintUnformatted(c));
+	cJSON_Delete(c);
+	alg = strcmp(f->alg, "RS256") == 0 ? JWT_ALG_RS256 :
+	    strcmp(f->alg, "HS256") == 0 ? JWT_ALG_HS256 : JWT_ALG_NONE;
+	assert_int_equal(jwt_new(&jwt), 0);
+	assert_int_equal(jwt_add_grants_json(jwt, json), 0);
+	if (f->kid != NULL)
+		assert_int_equal(jwt_add_header(jwt, "kid", f->kid), 0);
+	assert_int_equal(jwt_set_alg(jwt, alg, alg == JWT_ALG_NONE ? NULL :
+	    (const unsigned char *)f->key, alg == JWT_ALG_NONE ? 0 :
+	    (int)strlen(f->key)), 0);
+	assert_non_null(tok = jwt_encode_str(jwt));
+	jwt_free(jwt);
+	free(json);
+	return tok;
+}
+
+/*
+ * A Forge request (GET /forge/api/tenant, level AUTH_FORGE) with
+ * "Authorization: authz" (NULL: none) and x-forge-oauth-system sys (NULL:
+ * none) at now.
+ */
+static enum err
+forge_auth(struct afx *a, const char *authz, const char *sys, long long now,
+    struct req *r, struct auth_state *st)
+{
+	const char	*params[9];
+	struct fake	 f;
+	struct http_io	 io;
+	size_t		 n = 0;
+
+	params[n++] = "REQUEST_METHOD";
+	params[n++] = "GET";
+	params[n++] = "REQUEST_URI";
+	params[n++] = "/forge/api/tenant";
+	if (authz != NULL) {
+		params[n++] = "HTTP_AUTHORIZATION";
+		params[n++] = authz;
+	}
+	if (sys != NULL) {
+		params[n++] = "HTTP_X_FORGE_OAUTH_SYSTEM";
+		params[n++] = sys;
+	}
+	params[n] = NULL;
+	memset(&f, 0, sizeof(f));
+	f.params = params;
+	io = fake_io(&f);
+	assert_int_equal(req_init(r, &io, "", &a->app), ERR_OK);
+	memset(st, 0, sizeof(*st));
+	r->route = &ctx_route;
+	r->auth_level = AUTH_FORGE;
+	r->forge = 1;
+	r->auth = st;
+	clock_fake(now);
+	return auth_request(r, AUTH_PHASE_HEADERS);
+}
+
+/* The outcome of a FIT made from spec, presented at now. */
+static enum err
+fit_outcome(struct afx *a, const struct fit_spec *spec, long long now)
+{
+	struct auth_state st;
+	struct req	 r;
+	char		*tok, authz[16384];
+	enum err	 e;
+
+	tok = fit_sign(spec);
+	snprintf(authz, sizeof(authz), "Bearer %s", tok);
+	e = forge_auth(a, authz, NULL, now, &r, &st);
+	if (e != ERR_OK) {
+		assert_null(r.tenant);
+		assert_null(r.fit);
+		assert_null(r.account);
+	}
+	auth_release(&r);
+	req_free(&r);
+	free(tok);
+	return e;
+}
+
+/* A system token (unsigned: cellar reads its exp only) expiring at exp. */
+static char *
+system_token(long long exp)
+{
+	char	 payload[128], *b64, *tok;
+	size_t	 cap;
+
+	snprintf(payload, sizeof(payload), "{\"sub\":\"app\",\"exp\":%lld}",
+	    exp);
+	cap = sodium_base64_encoded_len(strlen(payload),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	assert_non_null(b64 = malloc(cap));
+	sodium_bin2base64(b64, cap, (const unsigned char *)payload,
+	    strlen(payload), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	assert_non_null(tok = malloc(cap + 64));
+	snprintf(tok, cap + 64, "eyJhbGciOiJSUzI1NiJ9.%s.c2lnbmF0dXJl", b64);
+	free(b64);
+	return tok;
+}
+
+/*
+ * A valid FIT of an installation never seen makes its tenant (not the
+ * Connect tenant of the fixture), and the next finds the same one; the
+ * handlers see the installation, the principal as the account and the
+ * extension's project; the system token is kept for the installation
+ * until its exp; nothing of either token reaches the log.
+ */
+static void
+test_forge_token_makes_then_finds_its_tenant(void **state)
+{
+	struct afx	*a = *state;
+	struct fit_spec	 spec;
+	struct auth_state st;
+	struct req	 r;
+	struct tenant	 t;
+	char		*tok, *sys, authz[16384], id[TENANT_ID_LEN + 1];
+
+	fit_defaults(&spec, FX_NOW);
+	tok = fit_sign(&spec);
+	sys = system_token(FX_NOW + 3600);
+	snprintf(authz, sizeof(authz), "Bearer %s", tok);
+	assert_int_equal(forge_auth(a, authz, sys, FX_NOW + 1, &r, &st),
+	    ERR_OK);
+	assert_non_null(r.tenant);
+	assert_string_not_equal(r.tenant->id, a->f.t.id);
+	assert_null(r.tenant->client_key);
+	assert_string_equal(r.fit->installation_id, INST);
+	assert_string_equal(r.fit->project_id, "10000");
+	assert_string_equal(r.account, "5b10ac8d82e05b22cc7d4ef5");
+	snprintf(id, sizeof(id), "%s", r.tenant->id);
+	auth_release(&r);
+	assert_null(r.fit);
+	req_free(&r);
+	assert_non_null(strstr(fx_log_text(), "event=forge_tenant_created"));
+	assert_int_equal(registry_forge_find(a->f.reg, INST, &t), ERR_OK);
+	assert_string_equal(t.id, id);
+	registry_tenant_free(&t);
+	/* Kept: a later request of the installation can call Jira. */
+	assert_non_null(forgetoken_get(INST, FX_NOW + 100));
+	assert_string_equal(forgetoken_get(INST, FX_NOW + 100), sys);
+	assert_null(forgetoken_get(INST, FX_NOW + 3600));
+	/* The next FIT: the same tenant, nothing made. */
+	assert_int_equal(forge_auth(a, authz, NULL, FX_NOW + 2, &r, &st),
+	    ERR_OK);
+	assert_string_equal(r.tenant->id, id);
+	auth_release(&r);
+	req_free(&r);
+	assert_null(strstr(fx_log_text(), tok + 7));
+	assert_null(strstr(fx_log_text(), sys));
+	free(tok);
+	free(sys);
+}
+
+/*
+ * Every way a FIT can be wrong is 401, with a fit_ reason in the log,
+ * and makes no tenant.
+ */
+static void
+test_forge_refusals(void **state)
+{
+	static const struct {
+		const char	*what;
+		const char	*reason;
+	} cases[] = {
+		{ "iss", "fit_iss" },
+		{ "aud", "fit_aud" },
+		/* No key set: only the operator's key, which is another. */
+		{ "kid", "fit_jwks_unavailable" },
+		{ "expired", "fit_expired" },
+		{ "nbf", "fit_not_yet_valid" },
+		{ "iat", "fit_iat_in_future" },
+		{ "life", "fit_lifetime_too_long" },
+		{ "other_key", "fit_bad_signature" },
+		{ "hs256", "fit_" },
+		{ "none", "fit_" },
+		{ "installation", "fit_installation" },
+	};
+	struct afx	*a = *state;
+	struct fit_spec	 spec;
+	struct tenant	 t;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fit_defaults(&spec, FX_NOW);
+		if (strcmp(cases[i].what, "iss") == 0)
+			spec.iss = "forge/other-token";
+		else if (strcmp(cases[i].what, "aud") == 0)
+			spec.aud = "ari:cloud:ecosystem::app/"
+			    "99999999-2222-4333-8444-555555555555";
+		else if (strcmp(cases[i].what, "kid") == 0)
+			spec.kid = "forge/invocation-token/wf-unknown";
+		else if (strcmp(cases[i].what, "expired") == 0) {
+			spec.iat = spec.nbf = FX_NOW - 100;
+			spec.exp = FX_NOW - FLEEWAY - 1;
+		} else if (strcmp(cases[i].what, "nbf") == 0)
+			spec.nbf = FX_NOW + FLEEWAY + 5;
+		else if (strcmp(cases[i].what, "iat") == 0) {
+			spec.iat = spec.nbf = FX_NOW + FLEEWAY + 5;
+			spec.exp = FX_NOW + 40;
+		} else if (strcmp(cases[i].what, "life") == 0)
+			spec.exp = FX_NOW + 301;
+		else if (strcmp(cases[i].what, "other_key") == 0)
+			spec.key = other_priv;
+		else if (strcmp(cases[i].what, "hs256") == 0) {
+			/* The public key as an HMAC secret. */
+			spec.alg = "HS256";
+			spec.key = forge_pub;
+		} else if (strcmp(cases[i].what, "none") == 0)
+			spec.alg = "none";
+		else if (strcmp(cases[i].what, "installation") == 0)
+			spec.installation =
+			    "ari:cloud:ecosystem::installation/x";
+		fx_log_stop();
+		fx_log_start();
+		if (fit_outcome(a, &spec, FX_NOW) != ERR_UNAUTHORIZED)
+			fail_msg("%s: accepted", cases[i].what);
+		if (strstr(fx_log_text(), cases[i].reason) == NULL)
+			fail_msg("%s: log says %s", cases[i].what,
+			    fx_log_text());
+	}
+	assert_int_equal(registry_forge_find(a->f.reg, INST, &t),
+	    ERR_NOT_FOUND);
+}
+
+/* Only "Authorization: Bearer" carries a FIT, within FIT_MAX_LEN. */
+static void
+test_forge_token_only_as_bearer(void **state)
+{
+	struct afx	*a = *state;
+	struct fit_spec	 spec;
+	struct auth_state st;
+	struct req	 r;
+	char		*tok, *big, authz[16384];
+
+	fit_defaults(&spec, FX_NOW);
+	tok = fit_sign(&spec);
+	snprintf(authz, sizeof(authz), "JWT %s", tok);
+	assert_int_equal(forge_auth(a, authz, NULL, FX_NOW, &r, &st),
+	    ERR_UNAUTHORIZED);
+	auth_release(&r);
+	req_free(&r);
+	assert_non_null(strstr(fx_log_text(), "reason=fit_auth_scheme"));
+	assert_int_equal(forge_auth(a, NULL, NULL, FX_NOW, &r, &st),
+	    ERR_UNAUTHORIZED);
+	auth_release(&r);
+	req_free(&r);
+	assert_non_null(strstr(fx_log_text(), "reason=fit_missing"));
+	/* A Connect context token as a Bearer: not a FIT. */
+	free(tok);
+	tok = context_token(SECRET, "acct-1", FX_NOW, FX_NOW + 180);
+	snprintf(authz, sizeof(authz), "Bearer %s", tok);
+	assert_int_equal(forge_auth(a, authz, NULL, FX_NOW, &r, &st),
+	    ERR_UNAUTHORIZED);
+	auth_release(&r);
+	req_free(&r);
+	/* Oversized: refused before any parser. */
+	assert_non_null(big = malloc(FIT_MAX_LEN + 16));
+	memcpy(big, "Bearer ", 7);
+	memset(big + 7, 'A', FIT_MAX_LEN + 1);
+	big[7 + FIT_MAX_LEN + 1] = '\0';
+	assert_int_equal(forge_auth(a, big, NULL, FX_NOW, &r, &st),
+	    ERR_UNAUTHORIZED);
+	auth_release(&r);
+	req_free(&r);
+	assert_non_null(strstr(fx_log_text(), "reason=fit_too_long"));
+	free(big);
+	free(tok);
+}
+
+/* A pre-uninstalled (departed) tenant is back with its next FIT. */
+static void
+test_forge_departed_tenant_reinstated(void **state)
+{
+	struct afx	*a = *state;
+	struct fit_spec	 spec;
+	struct tenant	 t;
+	char		 id[TENANT_ID_LEN + 1];
+
+	fit_defaults(&spec, FX_NOW);
+	assert_int_equal(fit_outcome(a, &spec, FX_NOW), ERR_OK);
+	assert_int_equal(registry_forge_find(a->f.reg, INST, &t), ERR_OK);
+	snprintf(id, sizeof(id), "%s", t.id);
+	registry_tenant_free(&t);
+	assert_int_equal(registry_forge_preuninstall(a->f.reg, INST,
+	    FX_NOW + 5, 21), ERR_OK);
+	assert_int_equal(registry_forge_find(a->f.reg, INST, &t), ERR_OK);
+	assert_int_not_equal(t.state, TENANT_INSTALLED);
+	registry_tenant_free(&t);
+	fit_defaults(&spec, FX_NOW + 10);
+	assert_int_equal(fit_outcome(a, &spec, FX_NOW + 10), ERR_OK);
+	assert_int_equal(registry_forge_find(a->f.reg, INST, &t), ERR_OK);
+	assert_int_equal(t.state, TENANT_INSTALLED);
+	assert_string_equal(t.id, id);
+	registry_tenant_free(&t);
+	assert_non_null(strstr(fx_log_text(),
+	    "event=forge_tenant_reinstated"));
+}
+
 int
 main(void)
 {
@@ -334,6 +791,20 @@ main(void)
 		    test_sub_that_is_no_account_id_gives_no_account, setup,
 		    teardown),
 	};
+	const struct CMUnitTest forge[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_forge_token_makes_then_finds_its_tenant, forge_setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_forge_refusals,
+		    forge_setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_forge_token_only_as_bearer, forge_setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_forge_departed_tenant_reinstated, forge_setup,
+		    teardown),
+	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests_name("auth", tests, NULL, NULL) |
+	    cmocka_run_group_tests_name("auth_forge", forge,
+	    forge_group_setup, forge_group_teardown);
 }

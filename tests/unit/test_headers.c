@@ -15,14 +15,17 @@
 
 #include <cmocka.h>
 
+#include "cellar/accounts.h"
 #include "cellar/buf.h"
 #include "cellar/clock.h"
 #include "cellar/conf.h"
 #include "cellar/db.h"
 #include "cellar/err.h"
+#include "cellar/fit.h"
 #include "cellar/http.h"
 #include "cellar/jira.h"
 #include "cellar/json.h"
+#include "cellar/jwks.h"
 #include "cellar/keys.h"
 #include "cellar/log.h"
 #include "cellar/outbound.h"

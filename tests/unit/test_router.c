@@ -114,12 +114,15 @@ h_rekeyed(struct req *r, struct reply *rep)
 	return h_ok(r, rep);	/* counts the call itself */
 }
 
+static enum auth_level	 seen_level;
+
 static enum err
 verifier(struct req *r, enum auth_phase phase)
 {
-	(void)r;
-	if (phase == AUTH_PHASE_HEADERS)
+	if (phase == AUTH_PHASE_HEADERS) {
 		auth_calls++;
+		seen_level = r->auth_level;
+	}
 	if (phase == AUTH_PHASE_REFRESH)
 		refresh_calls++;
 	return auth_result;
@@ -153,16 +156,24 @@ static const struct route tab[] = {
 	    h_internal, 0 },
 	{ METHOD_POST, "/optional", "optional", AUTH_PAGE, 64, JSON, h_ok,
 	    1 },
+	{ METHOD_POST, "/forge/events", "forge_events", AUTH_FORGE, 64, JSON,
+	    h_ok, 0 },
+	{ METHOD_GET, "/secure/{}", "secure_item", AUTH_CONTEXT, 0, NULL,
+	    h_ok, 0 },
 };
 #define NTAB	(sizeof(tab) / sizeof(tab[0]))
 
 /* ------------------------------------------------------------- match */
+
+/* Whether the requests matched have Forge Remote on (req.h). */
+static int	 forge_on;
 
 static enum err
 match(enum http_method m, const char *path, struct req *r, char *allow,
     size_t allowsz)
 {
 	memset(r, 0, sizeof(*r));
+	r->forge = forge_on;
 	r->method = m;
 	r->content_length = -1;
 	if ((r->path = strdup(path)) == NULL)
@@ -301,6 +312,63 @@ test_match_allow_small_buffer(void **state)
 	assert_int_equal(match(METHOD_POST, "/items/1", &r, allow, 0),
 	    ERR_METHOD);
 	req_free(&r);
+}
+
+/* The level a path is matched at (the route must match). */
+static enum auth_level
+level_of(enum http_method m, const char *path)
+{
+	struct req	 r;
+	enum auth_level	 l;
+	char		 allow[64];
+
+	if (match(m, path, &r, allow, sizeof(allow)) != ERR_OK)
+		fail_msg("%s %s: no route", http_method_name(m), path);
+	l = r.auth_level;
+	req_free(&r);
+	return l;
+}
+
+/*
+ * Forge Remote: one route table, one more level.  Its own rows below
+ * /forge/, the context routes below /forge/ at level AUTH_FORGE, no
+ * other route from there; and nothing at all while it is off.
+ */
+static void
+test_match_forge(void **state)
+{
+	(void)state;
+	forge_on = 0;
+	expect_refusal(METHOD_POST, "/forge/events", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/forge/secure", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/forge/secure/7", ERR_NOT_FOUND, "");
+	assert_int_equal(level_of(METHOD_GET, "/secure"), AUTH_CONTEXT);
+
+	forge_on = 1;
+	expect_route(METHOD_POST, "/forge/events", "forge_events", "");
+	assert_int_equal(level_of(METHOD_POST, "/forge/events"), AUTH_FORGE);
+	expect_refusal(METHOD_GET, "/forge/events", ERR_METHOD, "POST");
+	/* A context route, reached at AUTH_FORGE, with its parameters. */
+	expect_route(METHOD_GET, "/forge/secure", "secure_get", "");
+	assert_int_equal(level_of(METHOD_GET, "/forge/secure"), AUTH_FORGE);
+	expect_route(METHOD_GET, "/forge/secure/7", "secure_item", "7");
+	assert_int_equal(level_of(METHOD_GET, "/forge/secure/7"), AUTH_FORGE);
+	/* The same route without the prefix keeps its own level. */
+	assert_int_equal(level_of(METHOD_GET, "/secure"), AUTH_CONTEXT);
+	assert_int_equal(level_of(METHOD_POST, "/secure"), AUTH_PAGE);
+	/* No other level from below /forge/: public, page, none. */
+	expect_refusal(METHOD_GET, "/forge/items", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/forge/", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/forge/forge/events", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_POST, "/forge/optional", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/forge", ERR_NOT_FOUND, "");
+	/* POST /secure is AUTH_PAGE: never reached from Forge. */
+	expect_refusal(METHOD_POST, "/forge/secure", ERR_METHOD, "GET");
+	/* Forge's rows only below the prefix, and only the whole prefix. */
+	expect_refusal(METHOD_POST, "/events", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/forgesecure", ERR_NOT_FOUND, "");
+	expect_refusal(METHOD_GET, "/forgex/secure", ERR_NOT_FOUND, "");
+	forge_on = 0;
 }
 
 /* -------------------------------------------------------- check_body */
@@ -466,6 +534,7 @@ dispatch(const char *method, const char *uri, const char *cl,
 		req_free(&r);
 		fail_msg("req_init refused %s %s", method, uri);
 	}
+	r.forge = forge_on;
 	router_dispatch(tab, NTAB, auth, &r, &io, &rep);
 	o->status = rep.status;
 	if (rep.body != NULL) {
@@ -693,6 +762,50 @@ test_dispatch_auth_fail_closed(void **state)
 	assert_int_equal(auth_calls, 3);
 }
 
+/*
+ * A context route below /forge/ is authenticated at AUTH_FORGE (the
+ * verifier is told so) and runs the same handler; with Forge off the
+ * whole prefix is 404 with the fixed JSON body, no verifier asked.
+ */
+static void
+test_dispatch_forge(void **state)
+{
+	struct outcome	 o;
+
+	(void)state;
+	forge_on = 1;
+	dispatch("GET", "/forge/secure/12", NULL, NULL, NULL, "Bearer a.b.c",
+	    verifier, &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(seen_level, AUTH_FORGE);
+	assert_string_equal(seen_params, "12");
+	assert_non_null(strstr(o.body, "\"secure_item\""));
+	dispatch("GET", "/secure/12", NULL, NULL, NULL, "JWT a.b.c",
+	    verifier, &o);
+	assert_int_equal(seen_level, AUTH_CONTEXT);
+	dispatch("POST", "/forge/events", "2", JSON, "{}", "Bearer a.b.c",
+	    verifier, &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(seen_level, AUTH_FORGE);
+	assert_int_equal(auth_calls, 3);
+	/* Refused as the verifier says, 401 with the fixed body. */
+	auth_result = ERR_UNAUTHORIZED;
+	dispatch("GET", "/forge/secure", NULL, NULL, NULL, NULL, verifier,
+	    &o);
+	expect_error_reply(&o, ERR_UNAUTHORIZED);
+	assert_int_equal(handler_calls, 3);
+	forge_on = 0;
+	auth_result = ERR_OK;
+	dispatch("POST", "/forge/events", "2", JSON, "{}", "Bearer a.b.c",
+	    verifier, &o);
+	expect_error_reply(&o, ERR_NOT_FOUND);
+	dispatch("GET", "/forge/secure", NULL, NULL, NULL, "Bearer a.b.c",
+	    verifier, &o);
+	expect_error_reply(&o, ERR_NOT_FOUND);
+	assert_int_equal(auth_calls, 4);
+	assert_int_equal(handler_calls, 3);
+}
+
 static void
 test_dispatch_handler_errors(void **state)
 {
@@ -839,6 +952,7 @@ test_real_table_has_no_shadowed_route(void **state)
 		path[n] = '\0';
 		memset(&r, 0, sizeof(r));
 		r.method = routes[i].method;
+		r.forge = 1;
 		assert_non_null(r.path = strdup(path));
 		if (router_match(routes, nroutes, &r, allow, sizeof(allow)) !=
 		    ERR_OK || r.route != &routes[i])
@@ -860,6 +974,7 @@ main(void)
 		cmocka_unit_test(test_match_trailing_slash),
 		cmocka_unit_test(test_match_405),
 		cmocka_unit_test(test_match_allow_small_buffer),
+		cmocka_unit_test(test_match_forge),
 		cmocka_unit_test(test_check_body_no_body_route),
 		cmocka_unit_test(test_check_body_length),
 		cmocka_unit_test(test_check_body_media_type),
@@ -877,6 +992,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_handler_errors,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_forge, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_never_echoes,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
