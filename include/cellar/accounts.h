@@ -64,6 +64,13 @@ struct tenantdb;
 #define ACCOUNTS_RETRY_DEFAULT	3600
 /* Retry-After honoured at most (s): jira.c's own cap. */
 #define ACCOUNTS_RETRY_MAX	(7 * 86400LL)
+/*
+ * How long a run's claim on a tenant's cycle holds (s) unless renewed:
+ * each batch renews it, so it only has to outlast one batch (a call
+ * bounded by [jira] timeout_ms) and the writes around it.  A run that
+ * died leaves the tenant to others this long after its last batch.
+ */
+#define ACCOUNTS_CLAIM_SECS	120
 /* The path a Connect app posts to, on the tenant's site. */
 #define ACCOUNTS_PATH_CONNECT	"/rest/atlassian-connect/latest/report-accounts"
 
@@ -209,6 +216,7 @@ enum accounts_outcome {
 	ACC_BAD_REPLY,		/* a 200 not taken whole: nothing erased */
 	ACC_UNREACHABLE,	/* no answer */
 	ACC_DRY_RUN,		/* due; would_report ids would be sent */
+	ACC_BUSY,		/* another run holds the cycle: nothing done */
 	ACC__MAX
 };
 
@@ -240,8 +248,22 @@ struct accounts_result {
  * (ACC_REFUSED, ACC_BAD_REPLY, ACC_UNREACHABLE) and the cycle resumes
  * from the cursor at the next call.  With no id left the cycle is
  * complete: its counts kept as the last cycle's, the next due a cycle
- * after now (ACC_DONE).  ERR_OK with res filled, whatever Atlassian
- * said; else a storage error (res says how far it got).
+ * after now (ACC_DONE).
+ *
+ * One run at a time per tenant (two Forge triggers on two workers, a
+ * worker and the reaper): before its first send a run claims the
+ * tenant's cycle (account_report.claimed_until = now +
+ * ACCOUNTS_CLAIM_SECS, with its pid, in a BEGIN IMMEDIATE
+ * transaction, when it is free or expired; a claim further ahead than
+ * twice that is taken as a clock stepped back, expired; one whose
+ * holder process is gone, a run killed, is free at once: the workers
+ * and the reaper share a host), reads the state again under it,
+ * renews it in each batch's transaction and releases it at the end.  A
+ * run that finds it held sends nothing, changes nothing: ACC_BUSY; one
+ * that lost it (no batch for ACCOUNTS_CLAIM_SECS and another took it)
+ * stores nothing more and stops: ACC_BUSY too.  A dry run claims
+ * nothing.  ERR_OK with res filled, whatever Atlassian said; else a
+ * storage error (res says how far it got).
  */
 enum err	 accounts_report(struct tenantdb *, long long now,
 		    const struct accounts_io *io, struct accounts_result *res)

@@ -17,6 +17,8 @@
 
 /* Largest reply body read from Jira. */
 #define JIRA_MAX_REPLY	(1024 * 1024)
+/* Longest Retry-After kept, seconds (a week). */
+#define JIRA_RETRY_AFTER_MAX	(7 * 86400LL)
 /* Token lifetime for outbound calls, seconds. */
 #define JIRA_TOKEN_TTL	180
 
@@ -24,7 +26,10 @@ struct jira_reply {
 	long		 status;	/* HTTP status of Jira's answer */
 	char		*body;		/* NUL-terminated, malloc'd */
 	size_t		 len;
-	/* Retry-After in seconds (a 429 or 503), -1 absent or a date. */
+	/*
+	 * Retry-After in seconds (a 429 or 503), at most
+	 * JIRA_RETRY_AFTER_MAX; -1 absent or a date.
+	 */
 	long long	 retry_after;
 	/* Cycle-Period, as sent (personal-data reporting); "" absent. */
 	char		 cycle_period[64];

@@ -187,7 +187,7 @@ enum err	 registry_install(struct registry *, const struct install *,
  * or by an operator (cellarctl tenant link), never guessed from a
  * shared cloud id.  Audit events: forge_install, forge_reinstated,
  * forge_cloud_shared, forge_link, forge_link_moved, forge_preuninstall
- * and forge_silent (details: codes and counts only).
+ * and forge_silent (details: codes, counts and our own tenant ids only).
  */
 
 /*
@@ -209,7 +209,9 @@ enum err	 registry_forge_find(struct registry *,
  * one becomes a new tenant (random id, data key, encrypted file, no
  * Connect clientKey, no secret), audited "forge_install"; if another
  * live tenant has the same cloud id, audited "forge_cloud_shared" too
- * (never linked by guess: cellarctl tenant link does that).  All or
+ * (detail: how many, and the ids of the first three, oldest first:
+ * our random ids, never customer data; also logged as a WARN line),
+ * never linked by guess: cellarctl tenant link does that.  All or
  * nothing, as registry_install.  *created: 1 new.  ERR_OK with out
  * (free with registry_tenant_free), ERR_UNAVAILABLE busy,
  * ERR_STORAGE_FULL, ERR_INTERNAL (also for a bad how).
@@ -248,20 +250,28 @@ enum err	 registry_forge_preuninstall(struct registry *,
  * audited "forge_link_moved".  Already this tenant's: its cloud id and
  * api base url are filled in, nothing else (no audit).  The tenant's
  * state is not changed (its installation's next FIT reinstates a
- * departed tenant).  ERR_NOT_FOUND: no such tenant (or it is being
- * purged); ERR_INTERNAL also for a bad how.
+ * departed tenant).  What the operator is told (cellarctl tenant
+ * link): from (may be NULL) receives the id of the tenant the
+ * installation moved from ("" if it did not move), *departed (may be
+ * NULL) 1 if that tenant departed by it.  ERR_NOT_FOUND: no such
+ * tenant (or it is being purged); ERR_INTERNAL also for a bad how.
  */
 enum err	 registry_forge_link(struct registry *, const char *tenant_id,
 		    const struct forge_seen *, const char *how, long long now,
-		    long long grace_days) __attribute__((warn_unused_result));
+		    long long grace_days, char from[TENANT_ID_LEN + 1],
+		    int *departed) __attribute__((warn_unused_result));
 
 /*
- * Calls fn for every tenant still installed that has at least one
- * installation and whose every installation was last seen before
- * cutoff; an installation never heard from through Forge (linked by a
- * Connect payload or an operator, not seen since) is not silent: its
- * silence proves nothing.  fn returning -1 stops; fn must not write
- * the registry (collect, then act).  How many, or -1.
+ * Calls fn for every tenant still installed, reached through Forge
+ * alone (no Connect clientKey), that has at least one installation and
+ * whose every installation was last seen before cutoff.  A tenant that
+ * is also a Connect install ("both") is never silent: Connect on Forge
+ * keeps Connect's lifecycle (its /uninstalled departs it) and Connect
+ * traffic is not recorded as heard from, so a live site whose Forge
+ * trigger stopped must not be deleted.  An installation never heard
+ * from through Forge (linked by an operator, not seen since) is not
+ * silent either: its silence proves nothing.  fn returning -1 stops; fn
+ * must not write the registry (collect, then act).  How many, or -1.
  */
 int		 registry_forge_silent(struct registry *, long long cutoff,
 		    int (*fn)(const struct tenant *, void *), void *arg);
@@ -269,9 +279,13 @@ int		 registry_forge_silent(struct registry *, long long cutoff,
 /*
  * The silence job's step for one tenant registry_forge_silent listed,
  * in one transaction and only if it is still silent since cutoff (a
- * FIT may have come meanwhile): it departs at now (deletion due
- * grace_days later), audited "forge_silent".  ERR_OK, ERR_NOT_FOUND
- * (no longer silent, or no such installed tenant: nothing done).
+ * FIT may have come meanwhile) and still Forge-only: it departs as of
+ * its last word, not of now: uninstalled_at is the newest last seen of
+ * its installations and deletion is due grace_days after that (at the
+ * next purge, if that is past already), so that data is deleted within
+ * grace_days of the site's last word; audited "forge_silent" at now.
+ * ERR_OK, ERR_NOT_FOUND (no longer silent, a Connect tenant, or no
+ * such installed tenant: nothing done).
  */
 enum err	 registry_forge_silent_depart(struct registry *,
 		    const char *id, long long cutoff, long long now,

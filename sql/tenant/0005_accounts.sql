@@ -30,6 +30,14 @@ CREATE TABLE account_report (
 	last_status	INTEGER NOT NULL DEFAULT 0,
 	last_attempt_at	INTEGER NOT NULL DEFAULT 0,
 	-- Closed accounts erased since the file was made.
-	erased_total	INTEGER NOT NULL DEFAULT 0
+	erased_total	INTEGER NOT NULL DEFAULT 0,
+	-- The run working this cycle (a worker after a Forge trigger, or
+	-- the reaper) holds it until then; 0 or past: free.  Taken in a
+	-- write transaction, renewed with each batch, released at the end:
+	-- two runs at once never report one account twice.  claimed_pid:
+	-- the holder's process (the workers and the reaper share a host);
+	-- gone (killed), its claim is free at once.
+	claimed_until	INTEGER NOT NULL DEFAULT 0,
+	claimed_pid	INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO account_report (id) VALUES (1);

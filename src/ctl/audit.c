@@ -25,6 +25,7 @@
 
 #include "cellar/accounts.h"
 #include "cellar/backup.h"
+#include "cellar/buf.h"
 #include "cellar/clock.h"
 #include "cellar/conf.h"
 #include "cellar/db.h"
@@ -38,7 +39,7 @@
 
 #define DAILY_MAX	(26 * 3600LL)
 #define LOG_DAYS_MAX	8
-#define EVIDENCE	512
+#define EVIDENCE	1024
 
 struct audit {
 	struct conf	*cfg;
@@ -556,17 +557,25 @@ app_log(struct audit *a, char *ev)
  * read from each tenant's own file (sql/tenant/0005).  A tenant is
  * overdue when its last completed cycle (or, never reported, its
  * install) is older than its cycle plus a daily run's slack, or lies in
- * the future (a wrong clock is no evidence).  A held tenant cannot be
- * read: counted apart (backup_daily and the log name it).
+ * the future (a wrong clock is no evidence).  A tenant that stores no
+ * account id and never reported has nothing to report: not overdue.  A
+ * held tenant cannot be read: counted apart (backup_daily and the log
+ * name it).  Tenants reached through Forge alone are reported after
+ * Forge's hourly trigger, not by the reaper: counted apart, and the
+ * overdue ones named (the first few), so the operator knows where to
+ * look.
  */
 static int
 accounts_reported(struct audit *a, char *ev)
 {
 	struct accounts_state s;
+	struct account_seen *seen = NULL;
 	struct tenantdb	*tdb;
+	struct buf	 late = BUF_INIT(0);
 	size_t		 i, live = 0, done = 0, waiting = 0, overdue = 0;
-	size_t		 held = 0, unreadable = 0;
+	size_t		 held = 0, unreadable = 0, forge = 0, none = 0, nseen;
 	long long	 base, age, worst = 0, erased = 0, ids = 0;
+	int		 bad;
 
 	for (i = 0; i < a->n; i++) {
 		if (a->ts[i].state != TENANT_INSTALLED)
@@ -580,12 +589,22 @@ accounts_reported(struct audit *a, char *ev)
 			unreadable++;
 			continue;
 		}
-		if (accounts_state_get(tdb, &s) != ERR_OK) {
+		nseen = 0;
+		if (accounts_state_get(tdb, &s) != ERR_OK ||
+		    accounts_stored(tdb, "", 1, &seen, &nseen) != ERR_OK) {
 			unreadable++;
 			tenantdb_close(tdb);
 			continue;
 		}
+		accounts_seen_free(seen, nseen);
+		seen = NULL;
 		tenantdb_close(tdb);
+		if (a->ts[i].secret_sealed == NULL)
+			forge++;
+		if (nseen == 0 && s.last_completed_at == 0) {
+			none++;
+			continue;
+		}
 		erased += s.erased_total;
 		ids += s.last_reported;
 		base = s.last_completed_at ? s.last_completed_at :
@@ -593,7 +612,10 @@ accounts_reported(struct audit *a, char *ev)
 		age = a->now - base;
 		if (age > (long long)s.cycle_days * CLOCK_DAY + DAILY_MAX ||
 		    age < -3600) {
-			overdue++;
+			if (overdue++ < 5)
+				buf_addf(&late, "%s%s%s", late.len ? ", " : "",
+				    a->ts[i].id, a->ts[i].secret_sealed ==
+				    NULL ? " (Forge only)" : "");
 			if (age > worst)
 				worst = age;
 		} else if (s.last_completed_at != 0)
@@ -602,11 +624,17 @@ accounts_reported(struct audit *a, char *ev)
 			waiting++;
 	}
 	snprintf(ev, EVIDENCE, "%zu of %zu installed tenants reported within "
-	    "their cycle, %zu installed since and due at the next run, %zu "
-	    "overdue (oldest %lld days), %zu held, %zu unreadable; %lld ids "
-	    "in the last cycles, %lld closed accounts erased", done, live,
-	    waiting, overdue, worst / CLOCK_DAY, held, unreadable, ids, erased);
-	return overdue > 0 || unreadable > 0;
+	    "their cycle, %zu with no account id to report, %zu installed "
+	    "since and due at the next run, %zu overdue (oldest %lld days%s%s)"
+	    ", %zu held, %zu unreadable; %zu reached through Forge alone "
+	    "(reported after its hourly trigger); %lld ids in the last "
+	    "cycles, %lld closed accounts erased", done, live, none, waiting,
+	    overdue, worst / CLOCK_DAY, late.len ? ": " : "",
+	    late.p != NULL && !late.failed ? late.p : "", held, unreadable,
+	    forge, ids, erased);
+	bad = overdue > 0 || unreadable > 0;
+	buf_free(&late);
+	return bad;
 }
 
 static const struct promise {

@@ -1,6 +1,6 @@
 /*
  * cellarctl's commands, one file per group: setup.c (init, config check,
- * config example), tenants.c (tenants, tenant ping/release/link,
+ * config example), tenants.c (tenants, tenant show/ping/release/link,
  * orphans), backups.c (backup list/verify, restore), audit.c (audit),
  * keys.c (rotate --status).
  * main.c holds the command table.  Private to src/ctl.
@@ -22,6 +22,7 @@ int	 cmd_init(const char *dir, char **args);
 int	 cmd_config_check(const char *dir, char **args);
 int	 cmd_config_example(const char *dir, char **args);
 int	 cmd_tenants(const char *dir, char **args);
+int	 cmd_tenant_show(const char *dir, char **args);
 int	 cmd_tenant_ping(const char *dir, char **args);
 int	 cmd_tenant_release(const char *dir, char **args);
 int	 cmd_tenant_link(const char *dir, char **args);

@@ -45,6 +45,9 @@ static const struct cmd {
 	    cmd_config_check },
 	{ { "tenants", NULL }, 0, 0, "", 1, "list the tenants (no secrets)",
 	    cmd_tenants },
+	{ { "tenant", "show" }, 1, 1, " TENANT-ID", 1, "one tenant as "
+	    "tenants lists it, with its Forge installations (ids, cloud id, "
+	    "link, last seen; no secrets)", cmd_tenant_show },
 	{ { "tenant", "ping" }, 1, 1, " TENANT-ID", 1, "a signed call to the "
 	    "tenant's Jira", cmd_tenant_ping },
 	{ { "tenant", "release" }, 1, 1, " TENANT-ID", 1, "lift a "

@@ -1,7 +1,8 @@
 /*
- * The tenants, as an operator sees them: the list, a signed call to a
- * tenant's Jira, releasing a held tenant, linking a Forge installation,
- * and tenant files nobody owns.
+ * The tenants, as an operator sees them: the list, one tenant with its
+ * Forge installations, a signed call to a tenant's Jira, releasing a
+ * held tenant, linking a Forge installation, and tenant files nobody
+ * owns.
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,24 +62,28 @@ sum_installation(const struct installation *in, void *arg)
  * then how many Forge installations it has and when the last was heard
  * from (the reaper's silence job reads the same times).
  */
+static const char *
+tenant_kind(const struct tenant *t, const struct forge_sum *f)
+{
+	if (t->client_key == NULL)
+		return "forge";
+	return f->n > 0 ? "both" : "connect";
+}
+
 static int
 print_tenant(const struct tenant *t, void *arg)
 {
 	struct registry	*reg = arg;
 	struct forge_sum f = { 0, 0 };
-	const char	*kind;
 	char		 a[21], b[21], c[21], d[21];
 
 	if (registry_installations(reg, t->id, sum_installation, &f) == -1)
 		return -1;
-	if (t->client_key == NULL)
-		kind = "forge";
-	else
-		kind = f.n > 0 ? "both" : "connect";
 	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t->id,
 	    tenant_state(t), t->enabled ? "enabled" : "disabled",
 	    iso(a, t->installed_at), iso(b, t->delete_after),
-	    iso(c, t->quarantined_at), kind, f.n, iso(d, f.last_seen),
+	    iso(c, t->quarantined_at), tenant_kind(t, &f), f.n,
+	    iso(d, f.last_seen),
 	    t->base_url != NULL ? t->base_url : "-");
 	return 0;
 }
@@ -102,6 +107,84 @@ cmd_tenants(const char *dir, char **args)
 			fprintf(stderr, "cellarctl: cannot read the "
 			    "registry\n");
 	}
+	close_registry(cfg, kr, reg);
+	return ferror(stdout) ? 1 : rc;
+}
+
+/* 1 if id has the form of a tenant id, else 0 (and says so). */
+static int
+tenant_id_ok(const char *id)
+{
+	if (strlen(id) == TENANT_ID_LEN &&
+	    strspn(id, "0123456789abcdef") == TENANT_ID_LEN)
+		return 1;
+	fprintf(stderr, "cellarctl: %s is not a tenant id (32 lowercase hex "
+	    "digits, as cellarctl tenants lists them)\n", id);
+	return 0;
+}
+
+static int
+print_installation(const struct installation *in, void *arg)
+{
+	char	 a[21], b[21], c[21];
+
+	(void)arg;
+	printf("%s\t%s\t%s\t%s\t%s\t%s\n", in->installation_id,
+	    in->cloud_id != NULL ? in->cloud_id : "-", in->linked_by,
+	    iso(a, in->linked_at), iso(b, in->last_seen_at),
+	    iso(c, in->preuninstall_at));
+	return 0;
+}
+
+/*
+ * One tenant: the fields cellarctl tenants lists, one "name<TAB>value"
+ * line each, then its Forge installations under a "# installation_id"
+ * header, one a line (what cellarctl tenant link and the
+ * forge_cloud_shared audit records are read with).  No secrets.
+ */
+int
+cmd_tenant_show(const char *dir, char **args)
+{
+	struct conf	*cfg = NULL;
+	struct keyring	*kr;
+	struct registry	*reg;
+	struct tenant	 t;
+	struct forge_sum f = { 0, 0 };
+	const char	*id = args[0];
+	char		 a[21], b[21], c[21], d[21];
+	enum err	 e;
+	int		 rc = 1;
+
+	memset(&t, 0, sizeof(t));
+	if (!tenant_id_ok(id))
+		return 2;
+	if (open_registry(dir, &cfg, &kr, &reg) == -1)
+		goto out;
+	if ((e = registry_get(reg, id, &t)) != ERR_OK) {
+		fprintf(stderr, "cellarctl: %s: %s\n", id, e ==
+		    ERR_NOT_FOUND ? "no such tenant" : "registry error");
+		goto out;
+	}
+	if (registry_installations(reg, id, sum_installation, &f) == -1) {
+		fprintf(stderr, "cellarctl: cannot read the registry\n");
+		goto out;
+	}
+	printf("id\t%s\nstate\t%s\nenabled\t%s\ninstalled\t%s\n"
+	    "delete_after\t%s\nquarantined\t%s\nkind\t%s\n"
+	    "installations\t%d\nlast_seen\t%s\nbase_url\t%s\n", t.id,
+	    tenant_state(&t), t.enabled ? "enabled" : "disabled",
+	    iso(a, t.installed_at), iso(b, t.delete_after),
+	    iso(c, t.quarantined_at), tenant_kind(&t, &f), f.n,
+	    iso(d, f.last_seen), t.base_url != NULL ? t.base_url : "-");
+	printf("# installation_id\tcloud_id\tlinked_by\tlinked_at\t"
+	    "last_seen\tpreuninstall_at\n");
+	if (registry_installations(reg, id, print_installation, NULL) == -1) {
+		fprintf(stderr, "cellarctl: cannot read the registry\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	registry_tenant_free(&t);
 	close_registry(cfg, kr, reg);
 	return ferror(stdout) ? 1 : rc;
 }
@@ -198,7 +281,7 @@ out:
  * installation id, first seen as a tenant of its own) and the customer
  * wants the data it had.  If the installation was another tenant's it
  * moves, and that tenant, left with nothing, departs with the usual
- * grace (cellarctl tenants shows both).  Audited ("forge_link").
+ * grace: the output names it and says so.  Audited ("forge_link").
  */
 int
 cmd_tenant_link(const char *dir, char **args)
@@ -207,17 +290,15 @@ cmd_tenant_link(const char *dir, char **args)
 	struct keyring	*kr;
 	struct registry	*reg;
 	struct forge_seen s = { args[1], NULL, NULL };
+	struct tenant	 old;
 	const char	*id = args[0];
+	char		 from[TENANT_ID_LEN + 1], when[21];
 	enum err	 e;
-	int		 rc = 1;
+	int		 rc = 1, departed;
 
-	if (strlen(id) != TENANT_ID_LEN ||
-	    strspn(id, "0123456789abcdef") != TENANT_ID_LEN) {
-		fprintf(stderr, "cellarctl: %s is not a tenant id (32 "
-		    "lowercase hex digits, as cellarctl tenants lists them)\n",
-		    id);
+	memset(&old, 0, sizeof(old));
+	if (!tenant_id_ok(id))
 		return 2;
-	}
 	if (!fit_installation_ok(args[1])) {
 		fprintf(stderr, "cellarctl: not an installation id: expected "
 		    "ari:cloud:ecosystem::installation/ and a lowercase "
@@ -227,19 +308,35 @@ cmd_tenant_link(const char *dir, char **args)
 	if (open_registry(dir, &cfg, &kr, &reg) == -1)
 		goto out;
 	e = registry_forge_link(reg, id, &s, "operator", clock_now(),
-	    conf_int(cfg, C_REAPER_GRACE_DAYS));
-	if (e == ERR_NOT_FOUND)
+	    conf_int(cfg, C_REAPER_GRACE_DAYS), from, &departed);
+	if (e == ERR_NOT_FOUND) {
 		fprintf(stderr, "cellarctl: %s: no such tenant\n", id);
-	else if (e != ERR_OK)
+		goto out;
+	}
+	if (e != ERR_OK) {
 		fprintf(stderr, "cellarctl: %s: cannot update the registry "
 		    "(try again)\n", id);
-	else {
-		printf("%s: installation linked\n", id);
-		rc = 0;
+		goto out;
 	}
+	rc = 0;
+	if (from[0] == '\0')
+		printf("%s: installation linked\n", id);
+	else if (!departed)
+		printf("%s: installation linked; moved from tenant %s, which "
+		    "stays as it was (a Connect install or other "
+		    "installations, or departed already)\n", id, from);
+	else if (registry_get(reg, from, &old) == ERR_OK)
+		printf("%s: installation linked; moved from tenant %s, which "
+		    "had nothing left and departed (deleted after %s unless "
+		    "it is installed again)\n", id, from,
+		    iso(when, old.delete_after));
+	else
+		printf("%s: installation linked; moved from tenant %s, which "
+		    "had nothing left and departed\n", id, from);
 out:
+	registry_tenant_free(&old);
 	close_registry(cfg, kr, reg);
-	return rc;
+	return ferror(stdout) ? 1 : rc;
 }
 
 struct orphans {

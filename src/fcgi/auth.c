@@ -375,7 +375,13 @@ forge_token_check(struct req *r, const char **reason)
  * The tenant of a verified FIT's installation into r->auth->tenant:
  * found and installed (then touched: last seen), or made or reinstated
  * by registry_forge_install (first contact, or back after a silence or
- * a pre-uninstall).  ERR_OK, or ERR_UNAVAILABLE (logged).
+ * a pre-uninstall).  On /forge/pre-uninstall a departed tenant is only
+ * found, never reinstated: a retried pre-uninstall must not cancel the
+ * departure the first one recorded and start it again with a later
+ * purge date (the handler leaves a departed tenant as it is).
+ * "forge_tenant_reinstated" is logged only for a tenant found departed
+ * (an unknown installation another request made meanwhile is just
+ * found).  ERR_OK, or ERR_UNAVAILABLE (logged).
  */
 static enum err
 forge_tenant(struct req *r)
@@ -384,20 +390,23 @@ forge_tenant(struct req *r)
 	struct forge_seen seen;
 	long long	 now = clock_now();
 	enum err	 e;
-	int		 created = 0;
+	int		 created = 0, departed = 0;
 
 	e = registry_forge_find(r->app->reg, f->installation_id,
 	    &r->auth->tenant);
-	if (e == ERR_OK && r->auth->tenant.state == TENANT_INSTALLED) {
-		if (registry_forge_seen(r->app->reg, f->installation_id,
+	if (e == ERR_OK && (r->auth->tenant.state == TENANT_INSTALLED ||
+	    r->route->handler == route_forge_preuninstall)) {
+		if (r->auth->tenant.state == TENANT_INSTALLED &&
+		    registry_forge_seen(r->app->reg, f->installation_id,
 		    f->api_base_url, now) != ERR_OK)
 			log_msg(LOGL_WARN, r->rid, "reason=forge_seen_failed "
 			    "tenant=%s", r->auth->tenant.id);
 		return ERR_OK;
 	}
-	if (e == ERR_OK)
+	if (e == ERR_OK) {
+		departed = 1;
 		registry_tenant_free(&r->auth->tenant);
-	else if (e != ERR_NOT_FOUND)
+	} else if (e != ERR_NOT_FOUND)
 		goto fail;
 	memset(&seen, 0, sizeof(seen));
 	seen.installation_id = f->installation_id;
@@ -408,9 +417,10 @@ forge_tenant(struct req *r)
 	    r->route->handler == route_forge_events ? "event" : "fit", now,
 	    &r->auth->tenant, &created)) != ERR_OK)
 		goto fail;
-	log_msg(LOGL_INFO, r->rid, "event=%s tenant=%s", created ?
-	    "forge_tenant_created" : "forge_tenant_reinstated",
-	    r->auth->tenant.id);
+	if (created || departed)
+		log_msg(LOGL_INFO, r->rid, "event=%s tenant=%s", created ?
+		    "forge_tenant_created" : "forge_tenant_reinstated",
+		    r->auth->tenant.id);
 	return ERR_OK;
 fail:
 	log_msg(LOGL_WARN, r->rid, "reason=forge_tenant_%s route=%s",

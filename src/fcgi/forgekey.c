@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,13 +21,24 @@
 #include "installkey.h"
 
 /*
- * The cache file: {"fetchedAt": T, "maxAge": S, "jwks": "<the set as
- * fetched>"}.  The set is kept as the text that came, a JSON string, so
- * that what a worker reads back is exactly what was fetched (jwks_parse
- * checks it again).  Escaping at most doubles it, plus \u00XX for
- * control bytes a valid set never holds.
+ * The cache file: {"url": U, "fetchedAt": T, "maxAge": S, "jwks": "<the
+ * set as fetched>"}.  The set is kept as the text that came, a JSON
+ * string, so that what a worker reads back is exactly what was fetched
+ * (jwks_parse checks it again).  Escaping at most doubles it, plus
+ * \u00XX for control bytes a valid set never holds.  U is the jwks_url
+ * it was fetched from: a file of another URL (jwks_url changed) is no
+ * set at all, its keys never verify and its time throttles nothing.
  */
 #define CACHE_MAX	(2 * JWKS_MAX_BYTES + 1024)
+/* Longest jwks_url kept (the configuration's own limit is lower). */
+#define URL_MAX		4096
+/*
+ * The last fetch attempt of any worker, FORGEKEY_TRIED in key_dir:
+ * {"url": U, "triedAt": T}, read and rewritten under an exclusive
+ * flock, so the throttle holds across workers and their restarts
+ * whether the fetch succeeded or not.
+ */
+#define TRIED_MAX	(URL_MAX + 256)
 /* Longest Cache-Control value read. */
 #define CC_MAX		256
 
@@ -48,6 +60,7 @@ static struct {
 	long long	 fetched;	/* when fetched (by any worker) */
 	long long	 max_age;
 	long long	 tried;		/* this worker's last fetch; 0: never */
+	char		*url;		/* the set's jwks_url (malloc'd) */
 	/* The cache file as last read: read again only once it changed. */
 	dev_t		 dev;
 	ino_t		 ino;
@@ -68,6 +81,7 @@ forgekey_forget(void)
 	size_t	i;
 
 	jwks_free(&held.set);
+	free(held.url);
 	memset(&held, 0, sizeof(held));
 	for (i = 0; i < FORGEKEY_OPERATOR_KEYS; i++)
 		jwks_key_free(&operators[i].key);
@@ -133,15 +147,43 @@ fetch_outbound(const char *url, long timeout_ms, struct buf *body, char *cc,
 	return 0;
 }
 
-/* Takes set as the one held (fetched at fetched, for max_age). */
+/*
+ * Takes set, fetched from url, as the one held (fetched at fetched, for
+ * max_age).  With no memory for the url, nothing is held (fail closed).
+ */
 static void
-held_take(struct jwks *set, long long fetched, long long max_age)
+held_take(struct jwks *set, const char *url, long long fetched,
+    long long max_age)
 {
+	char	*u;
+
+	if ((u = strdup(url)) == NULL)
+		return;
 	jwks_free(&held.set);
+	free(held.url);
+	held.url = u;
 	held.set = *set;
 	memset(set, 0, sizeof(*set));
 	held.fetched = fetched;
 	held.max_age = max_age;
+}
+
+/*
+ * Drops the set held when it came from another url than the one
+ * configured: no key of it verifies, and its fetch time throttles
+ * nothing.  The cache file is read again (it may be url's).
+ */
+static void
+held_check_url(const char *url)
+{
+	if (held.set.n == 0 || (held.url != NULL &&
+	    strcmp(held.url, url) == 0))
+		return;
+	jwks_free(&held.set);
+	free(held.url);
+	held.url = NULL;
+	held.fetched = held.max_age = held.tried = 0;
+	held.file_seen = 0;
 }
 
 /*
@@ -150,12 +192,12 @@ held_take(struct jwks *set, long long fetched, long long max_age)
  * malformed file is no set (a fetch makes a new one).
  */
 static void
-cache_read(const char *dir)
+cache_read(const char *dir, const char *url)
 {
 	struct stat	 st;
 	struct jwks	 set;
 	cJSON		*w = NULL;
-	const char	*text, *why;
+	const char	*text, *why, *from;
 	char		 path[4096], *buf = NULL;
 	long long	 fetched, age;
 	size_t		 got = 0;
@@ -188,6 +230,8 @@ cache_read(const char *dir)
 		if ((n = read(fd, buf + got, (size_t)st.st_size - got)) <= 0)
 			break;
 	if (got != (size_t)st.st_size || json_parse(buf, got, &w) != JSON_OK ||
+	    json_get_str(w, "url", 1, URL_MAX, &from) != JSON_OK ||
+	    strcmp(from, url) != 0 ||
 	    json_get_int(w, "fetchedAt", 1, 1LL << 40, &fetched) != JSON_OK ||
 	    json_get_int(w, "maxAge", FORGEKEY_AGE_MIN, FORGEKEY_AGE_MAX,
 	    &age) != JSON_OK ||
@@ -195,7 +239,7 @@ cache_read(const char *dir)
 	    jwks_parse(text, strlen(text), &set, &why) == -1)
 		goto out;
 	if (held.set.n == 0 || fetched > held.fetched)
-		held_take(&set, fetched, age);
+		held_take(&set, url, fetched, age);
 out:
 	jwks_free(&set);
 	cJSON_Delete(w);
@@ -210,14 +254,15 @@ out:
  * all the same.
  */
 static void
-cache_write(const char *dir, const char *text, size_t len, long long fetched,
-    long long age, const char *rid)
+cache_write(const char *dir, const char *url, const char *text, size_t len,
+    long long fetched, long long age, const char *rid)
 {
 	struct stat	 st;
 	cJSON		*w;
 	char		 path[4096], tmp[4096], *out = NULL;
 
 	if ((w = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(w, "url", url) == NULL ||
 	    json_add_int(w, "fetchedAt", fetched) == NULL ||
 	    json_add_int(w, "maxAge", age) == NULL ||
 	    cJSON_AddStringToObject(w, "jwks", text) == NULL ||
@@ -249,6 +294,69 @@ fail:
 out:
 	free(out);
 	cJSON_Delete(w);
+}
+
+/*
+ * Whether a fetch of url may start at now, as far as other workers (and
+ * this one before a restart) are concerned: 1 when key_dir's record of
+ * the last attempt is of another url, malformed, absent or at least
+ * FORGEKEY_REFETCH old (or ahead: the clock stepped back), and then now
+ * is recorded as the last attempt, under the same lock (two workers
+ * never both take one slot); else 0.  Without a usable record (key_dir
+ * not writable, not a regular file) only this worker's memory
+ * throttles: 1, logged.
+ */
+static int
+attempt_take(const char *dir, const char *url, long long now,
+    const char *rid)
+{
+	struct stat	 st;
+	cJSON		*w = NULL, *o = NULL;
+	const char	*from;
+	char		 path[4096], buf[TRIED_MAX + 1], *out = NULL;
+	long long	 tried;
+	ssize_t		 n;
+	size_t		 len;
+	int		 fd = -1, ok = 1;
+
+	if (file_pathf(path, sizeof(path), "%s/%s", dir, FORGEKEY_TRIED) ==
+	    -1)
+		goto fail;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		goto fail;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0600)) == -1 || fstat(fd, &st) == -1 ||
+	    !S_ISREG(st.st_mode) || flock(fd, LOCK_EX) == -1)
+		goto fail;
+	if ((n = pread(fd, buf, TRIED_MAX, 0)) > 0) {
+		buf[n] = '\0';
+		if (json_parse(buf, (size_t)n, &w) == JSON_OK &&
+		    json_get_str(w, "url", 1, URL_MAX, &from) == JSON_OK &&
+		    strcmp(from, url) == 0 &&
+		    json_get_int(w, "triedAt", 1, 1LL << 40, &tried) ==
+		    JSON_OK && !long_ago(tried, now, FORGEKEY_REFETCH)) {
+			ok = 0;
+			goto out;
+		}
+	}
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(o, "url", url) == NULL ||
+	    json_add_int(o, "triedAt", now) == NULL ||
+	    (out = cJSON_PrintUnformatted(o)) == NULL)
+		goto fail;
+	len = strlen(out);
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, out, len, 0) != (ssize_t)len)
+		goto fail;
+	goto out;
+fail:
+	log_msg(LOGL_WARN, rid, "reason=forge_jwks_tried_unrecorded");
+out:
+	if (fd != -1)
+		close(fd);		/* and the lock with it */
+	free(out);
+	cJSON_Delete(o);
+	cJSON_Delete(w);
+	return ok;
 }
 
 /*
@@ -290,9 +398,9 @@ fetch(const struct conf *cfg, long long now, const char *rid)
 	    FORGEKEY_AGE_MAX, FORGEKEY_AGE_DEFAULT);
 	log_msg(LOGL_INFO, rid, "event=forge_jwks_fetched keys=%zu "
 	    "max_age=%lld", set.n, age);
-	cache_write(conf_str(cfg, C_FORGE_KEY_DIR), body.p, body.len, now,
+	cache_write(conf_str(cfg, C_FORGE_KEY_DIR), url, body.p, body.len, now,
 	    age, rid);
-	held_take(&set, now, age);
+	held_take(&set, url, now, age);
 out:
 	jwks_free(&set);
 	buf_free(&body);
@@ -373,6 +481,7 @@ forgekey_get(const struct conf *cfg, const char *kid, const char *rid,
 {
 	const struct jwks_key *k;
 	const char	*dir = conf_str(cfg, C_FORGE_KEY_DIR);
+	const char	*url = conf_str(cfg, C_FORGE_JWKS_URL);
 	long long	 now = clock_now();
 	int		 stale, fetched = 0, found;
 
@@ -382,10 +491,11 @@ forgekey_get(const struct conf *cfg, const char *kid, const char *rid,
 	}
 	if ((k = operator_get(dir, kid, &found, reason)) != NULL || found)
 		return k;
+	held_check_url(url);
 	stale = held.set.n == 0 || long_ago(held.fetched, now, held.max_age);
 	if (stale || jwks_find(&held.set, kid) == NULL) {
 		/* What another worker fetched meanwhile, if anything. */
-		cache_read(dir);
+		cache_read(dir, url);
 		stale = held.set.n == 0 ||
 		    long_ago(held.fetched, now, held.max_age);
 		/*
@@ -395,7 +505,8 @@ forgekey_get(const struct conf *cfg, const char *kid, const char *rid,
 		 */
 		if ((stale || jwks_find(&held.set, kid) == NULL) &&
 		    long_ago(held.tried, now, FORGEKEY_REFETCH) &&
-		    (stale || long_ago(held.fetched, now, FORGEKEY_REFETCH))) {
+		    (stale || long_ago(held.fetched, now, FORGEKEY_REFETCH)) &&
+		    attempt_take(dir, url, now, rid)) {
 			fetch(cfg, now, rid);
 			fetched = 1;
 		}

@@ -6,16 +6,21 @@
  *      install keys are, installkey_pem_read);
  *   2. the key set this worker holds (Atlassian's JWKS, jwks.h);
  *   3. the key set's cache file key_dir/jwks.json, shared by the
- *      workers: the set as fetched, with its fetch time and max-age;
+ *      workers: the set as fetched, with its URL, fetch time and
+ *      max-age (a file fetched from another URL than [forge] jwks_url,
+ *      after jwks_url changed, is as if absent: its keys never verify,
+ *      its fetch time throttles nothing);
  *   4. a fetch of [forge] jwks_url (https, or http to a loopback
  *      address), fetch_timeout_ms, at most JWKS_MAX_BYTES, kept for
  *      its Cache-Control max-age clamped to [FORGEKEY_AGE_MIN,
  *      FORGEKEY_AGE_MAX] (FORGEKEY_AGE_DEFAULT without one).
  *
  * A set past its max-age is fetched again; a kid the set does not hold
- * makes a fetch too, at most once per FORGEKEY_REFETCH seconds per
- * worker and not while the cache file is younger than that (another
- * worker just fetched).  A kid is unauthenticated input: whatever an
+ * makes a fetch too; either at most once per FORGEKEY_REFETCH seconds
+ * across all workers and their restarts, fetches that failed included:
+ * every attempt is recorded in key_dir/FORGEKEY_TRIED (with its URL)
+ * under a lock, before it starts; and an unknown kid not while the set
+ * held is younger than that (another worker just fetched).  A kid is unauthenticated input: whatever an
  * unknown kid costs, it is that one fetch per FORGEKEY_REFETCH.  A fetch
  * that fails keeps the set held (and its keys keep verifying, stale or
  * not): only a kid outside it fails closed.
@@ -44,6 +49,8 @@
 #define FORGEKEY_OPERATOR_KEYS	8
 /* The cache file's name in key_dir. */
 #define FORGEKEY_CACHE		"jwks.json"
+/* The last fetch attempt's record in key_dir. */
+#define FORGEKEY_TRIED		"jwks.tried"
 
 /*
  * The public key for kid, parsed (jwks.h): forgekey's own, valid until

@@ -189,6 +189,11 @@ forge_report_log(const struct forge_report *fr, const struct forge_send *x,
 		log_msg(LOGL_DEBUG, fr->rid, "event=forge_report tenant=%s "
 		    "outcome=not_due", fr->tenant_id);
 		break;
+	case ACC_BUSY:
+		/* Another worker's trigger (or the reaper) works it now. */
+		log_msg(LOGL_INFO, fr->rid, "event=forge_report tenant=%s "
+		    "outcome=busy reason=report_busy", fr->tenant_id);
+		break;
 	case ACC_DONE:
 		log_msg(LOGL_INFO, fr->rid, "event=forge_report tenant=%s "
 		    "outcome=cycle_done batches=%zu reported=%zu closed=%zu "
@@ -344,6 +349,17 @@ route_forge_preuninstall(struct req *r, struct reply *rep)
 {
 	enum err	 e;
 
+	/*
+	 * Departed already (a retried delivery, or gone silent first):
+	 * left as it is, its purge date and audit trail unchanged
+	 * (authentication found it without reinstating it).
+	 */
+	if (r->tenant->state != TENANT_INSTALLED) {
+		log_msg(LOGL_INFO, r->rid, "event=forge_preuninstall "
+		    "tenant=%s outcome=already_departed", r->tenant->id);
+		rep->status = 204;
+		return ERR_OK;
+	}
 	e = registry_forge_preuninstall(r->app->reg, r->fit->installation_id,
 	    clock_now(), conf_int(r->app->cfg, C_REAPER_GRACE_DAYS));
 	if (e == ERR_NOT_FOUND)

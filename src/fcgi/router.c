@@ -126,12 +126,18 @@ router_match(const struct route *tab, size_t n, struct req *r, char *allow,
 	return e;
 }
 
-/* Whether r comes with a body to read (its route may take none). */
+/*
+ * Whether r comes with a body to read (its route may take none).  On a
+ * route whose body is optional, a zero Content-Length is no body
+ * whatever the Content-Type says (a client that sets the type on every
+ * call), and so is a request with neither header.
+ */
 static int
 router_has_body(const struct req *r)
 {
 	return r->route->body_max > 0 && !(r->route->body_optional &&
-	    r->content_length <= 0 && r->content_type == NULL);
+	    (r->content_length == 0 ||
+	    (r->content_length < 0 && r->content_type == NULL)));
 }
 
 enum err

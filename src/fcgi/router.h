@@ -29,8 +29,9 @@ struct route {
 	const char	*ctype;		/* media type required with a body */
 	route_fn	 handler;
 	/*
-	 * A route with a body that may also go without one (no
-	 * Content-Type, no or a zero Content-Length): r->json NULL then.
+	 * A route with a body that may also go without one (a zero
+	 * Content-Length, whatever the Content-Type; or neither header):
+	 * r->json NULL then.
 	 */
 	int		 body_optional;
 };

@@ -9,9 +9,12 @@
  * transaction function starts from scratch and changes only the
  * database and its own output.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -46,6 +49,10 @@ enum astmt {
 	A_PANO_BUMP,
 	A_HIST_INSERT,
 	A_HIST_TRIM,
+	A_CLAIM_GET,
+	A_CLAIM,
+	A_CLAIM_RENEW,
+	A_CLAIM_RELEASE,
 	A__MAX
 };
 
@@ -120,6 +127,20 @@ static const char *const asql[A__MAX] = {
 	[A_HIST_TRIM] = "DELETE FROM pano_history WHERE panorama_id = ?1 AND "
 	    "id <= (SELECT id FROM pano_history WHERE panorama_id = ?1 ORDER "
 	    "BY id DESC LIMIT 1 OFFSET ?2)",
+	/*
+	 * The run's claim on the cycle (accounts_report): read, then
+	 * taken until ?1 by process ?2 (claim_fn decides whether it is
+	 * free); renewed from ?1 (the run's own) to ?2; released only
+	 * while it is still the run's own (?1).
+	 */
+	[A_CLAIM_GET] = "SELECT claimed_until, claimed_pid FROM "
+	    "account_report WHERE id = 1",
+	[A_CLAIM] = "UPDATE account_report SET claimed_until = ?1, "
+	    "claimed_pid = ?2 WHERE id = 1",
+	[A_CLAIM_RENEW] = "UPDATE account_report SET claimed_until = ?2 "
+	    "WHERE id = 1 AND claimed_until = ?1",
+	[A_CLAIM_RELEASE] = "UPDATE account_report SET claimed_until = 0, "
+	    "claimed_pid = 0 WHERE id = 1 AND claimed_until = ?1",
 };
 
 static const char *const outcome_codes[ACC__MAX] = {
@@ -130,6 +151,7 @@ static const char *const outcome_codes[ACC__MAX] = {
 	[ACC_BAD_REPLY] = "bad_reply",
 	[ACC_UNREACHABLE] = "unreachable",
 	[ACC_DRY_RUN] = "dry_run",
+	[ACC_BUSY] = "busy",
 };
 
 const char *
@@ -572,6 +594,7 @@ struct batch_tx {
 	long		 status;
 	int		 cycle_days;	/* 0: no Cycle-Period */
 	long long	 now;
+	long long	 claim, renew;	/* the run's claim, renewed to */
 	size_t		 closed, updated;	/* out */
 };
 
@@ -588,6 +611,17 @@ batch_fn(sqlite3 *db, void *arg)
 	memset(&c, 0, sizeof(c));
 	c.db = db;
 	x->closed = x->updated = 0;
+	/* Still this run's cycle, held for another batch; else ERR_CONFLICT. */
+	if ((s = st(&c, A_CLAIM_RENEW)) == NULL)
+		goto out;
+	sqlite3_bind_int64(s, 1, x->claim);
+	sqlite3_bind_int64(s, 2, x->renew);
+	if (exec_done(s) == -1)
+		goto out;
+	if (sqlite3_changes(db) != 1) {
+		e = ERR_CONFLICT;
+		goto out;
+	}
 	if ((closed = calloc(x->n + 1, sizeof(*closed))) == NULL)
 		goto out;
 	for (i = 0; i < x->n; i++) {
@@ -634,6 +668,8 @@ out:
 struct state_tx {
 	enum astmt	 which;
 	long long	 a, b, c;
+	int		 changed;	/* out: the row changed */
+	int		 may_miss;	/* no change is no error (claims) */
 };
 
 static enum err
@@ -653,8 +689,12 @@ state_fn(sqlite3 *db, void *arg)
 		sqlite3_bind_int64(s, 2, x->b);
 		sqlite3_bind_int64(s, 3, x->c);
 	}
-	if (exec_done(s) == 0 && sqlite3_changes(db) == 1)
-		e = ERR_OK;
+	x->changed = 0;
+	if (exec_done(s) == 0) {
+		x->changed = sqlite3_changes(db) == 1;
+		if (x->changed || x->may_miss)
+			e = ERR_OK;
+	}
 out:
 	stmts_end(&c);
 	return e;
@@ -666,11 +706,105 @@ state_set(struct tenantdb *tdb, enum astmt which, long long a, long long b,
 {
 	struct state_tx	 x;
 
+	memset(&x, 0, sizeof(x));
 	x.which = which;
 	x.a = a;
 	x.b = b;
 	x.c = c;
 	return tenantdb_tx(tdb, state_fn, &x);
+}
+
+/* A claim: the run's time, and whether it got it (out). */
+struct claim_tx {
+	long long	 now;
+	int		 got;
+};
+
+/*
+ * Free: never taken or released, expired, further ahead than a run
+ * renews it (a clock stepped back), or its holder is no process any
+ * more (a run killed: the next one need not wait for the expiry).
+ * This process's own claim is held (a run of it is working).
+ */
+static int
+claim_free(long long until, long long pid, long long now)
+{
+	if (until <= now || until > now + 2 * ACCOUNTS_CLAIM_SECS)
+		return 1;
+	return pid > 0 && pid != (long long)getpid() && pid <= INT32_MAX &&
+	    kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+static enum err
+claim_fn(sqlite3 *db, void *arg)
+{
+	struct claim_tx	*x = arg;
+	struct stmts	 c;
+	sqlite3_stmt	*s;
+	long long	 until, pid;
+	enum err	 e = ERR_INTERNAL;
+
+	memset(&c, 0, sizeof(c));
+	c.db = db;
+	x->got = 0;
+	if ((s = st(&c, A_CLAIM_GET)) == NULL || sqlite3_step(s) != SQLITE_ROW)
+		goto out;
+	until = sqlite3_column_int64(s, 0);
+	pid = sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	if (!claim_free(until, pid, x->now)) {
+		e = ERR_OK;
+		goto out;
+	}
+	if ((s = st(&c, A_CLAIM)) == NULL)
+		goto out;
+	sqlite3_bind_int64(s, 1, x->now + ACCOUNTS_CLAIM_SECS);
+	sqlite3_bind_int64(s, 2, (long long)getpid());
+	if (exec_done(s) == -1 || sqlite3_changes(db) != 1)
+		goto out;
+	x->got = 1;
+	e = ERR_OK;
+out:
+	stmts_end(&c);
+	return e;
+}
+
+/*
+ * Takes the tenant's cycle for a run at now until now +
+ * ACCOUNTS_CLAIM_SECS (accounts.h): ERR_OK with *got 1, or 0 when
+ * another run holds it; or a storage error.
+ */
+static enum err
+claim_take(struct tenantdb *tdb, long long now, int *got)
+{
+	struct claim_tx	 x;
+	enum err	 e;
+
+	memset(&x, 0, sizeof(x));
+	x.now = now;
+	e = tenantdb_tx(tdb, claim_fn, &x);
+	*got = e == ERR_OK && x.got;
+	return e;
+}
+
+/* Releases the run's claim (until claim), if it still is the run's. */
+static enum err
+claim_release(struct tenantdb *tdb, long long claim)
+{
+	struct state_tx	 x;
+
+	memset(&x, 0, sizeof(x));
+	x.which = A_CLAIM_RELEASE;
+	x.a = claim;
+	x.may_miss = 1;
+	return tenantdb_tx(tdb, state_fn, &x);
+}
+
+/* The run's clock: now at its start, plus the time it has run. */
+static long long
+run_now(long long now, long long mono0)
+{
+	return now + (clock_mono_usec() - mono0) / 1000000;
 }
 
 static void
@@ -739,9 +873,9 @@ accounts_report(struct tenantdb *tdb, long long now,
 	struct batch_tx	 bx;
 	enum account_status *sts = NULL;
 	enum accounts_outcome o;
-	long long	 retry_at;
+	long long	 retry_at, claim = 0, mono0;
 	size_t		 n = 0, i, k;
-	int		 days;
+	int		 days, claimed = 0;
 	enum err	 e;
 
 	memset(res, 0, sizeof(*res));
@@ -751,10 +885,27 @@ accounts_report(struct tenantdb *tdb, long long now,
 	res->cycle_days = s.cycle_days;
 	if (!accounts_due(&s, now))
 		return ERR_OK;
+	if (!io->dry_run) {
+		/* One run at a time; what it reads, it reads under its claim. */
+		mono0 = clock_mono_usec();
+		if ((e = claim_take(tdb, now, &claimed)) != ERR_OK)
+			return e;
+		if (!claimed) {
+			res->outcome = ACC_BUSY;
+			return ERR_OK;
+		}
+		claim = now + ACCOUNTS_CLAIM_SECS;
+		if ((e = accounts_state_get(tdb, &s)) != ERR_OK)
+			goto out;
+		res->cycle_days = s.cycle_days;
+		if (!accounts_due(&s, now))
+			goto out;	/* another run just completed it */
+	} else
+		mono0 = 0;
 	if (s.cycle_started_at == 0)
 		s.cursor[0] = '\0';	/* a new cycle starts from the first */
 	if ((e = accounts_stored(tdb, s.cursor, SIZE_MAX, &a, &n)) != ERR_OK)
-		return e;
+		goto out;
 	if (io->dry_run) {
 		res->outcome = ACC_DRY_RUN;
 		res->would_report = n;
@@ -784,8 +935,18 @@ accounts_report(struct tenantdb *tdb, long long now,
 		bx.status = res->status;
 		bx.cycle_days = days;
 		bx.now = now;
-		if ((e = tenantdb_tx(tdb, batch_fn, &bx)) != ERR_OK)
+		bx.claim = claim;
+		bx.renew = run_now(now, mono0) + ACCOUNTS_CLAIM_SECS;
+		if ((e = tenantdb_tx(tdb, batch_fn, &bx)) != ERR_OK) {
+			if (e == ERR_CONFLICT) {
+				/* Expired and taken: that run's now. */
+				res->outcome = ACC_BUSY;
+				claimed = 0;
+				e = ERR_OK;
+			}
 			goto out;
+		}
+		claim = bx.renew;
 		if (days > 0)
 			res->cycle_days = days;
 		res->batches++;
@@ -799,6 +960,12 @@ accounts_report(struct tenantdb *tdb, long long now,
 	res->outcome = ACC_DONE;
 	step(io, "report.cycle_done");
 out:
+	/*
+	 * A release that fails leaves the claim to expire: the next run
+	 * waits for it, nothing is lost, so it fails nothing here.
+	 */
+	if (claimed)
+		(void)claim_release(tdb, claim);
 	free(sts);
 	accounts_seen_free(a, n);
 	return e;

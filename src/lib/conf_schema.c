@@ -116,7 +116,7 @@ const struct conf_key conf_schema[C__MAX] = {
 	[C_FORGE_APP_ID] = { "forge", "app_id", CONF_STR, 0, "", 0, 100,
 	    NULL, "the Forge app id (ari:cloud:ecosystem::app/UUID) every "
 	    "Forge Invocation Token must name as its audience; empty: Forge "
-	    "Remote is off and /forge/ routes answer 404", NULL },
+	    "Remote is off and every /forge/ route answers a JSON 404", NULL },
 	[C_FORGE_JWKS_URL] = { "forge", "jwks_url", CONF_URL, 0,
 	    "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json",
 	    0, 0, NULL, "Atlassian's key set (JWKS) that signs Forge "
@@ -124,8 +124,10 @@ const struct conf_key conf_schema[C__MAX] = {
 	    "again at most every 30 s for an unknown kid", NULL },
 	[C_FORGE_KEY_DIR] = { "forge", "key_dir", CONF_PATH, 0,
 	    "/var/lib/cellar/forge-keys", 0, 0, NULL, "Forge token keys an "
-	    "admin drops in as KID.pem (used besides the key set), and the "
-	    "fetched key set's cache", NULL },
+	    "admin drops in as KID.pem (Atlassian's kids hold '/': "
+	    "forge/invocation-token/wf-UUID.pem, in subdirectories; used "
+	    "besides the key set), and the fetched key set's cache "
+	    "jwks.json", NULL },
 	[C_FORGE_LEEWAY] = { "forge", "leeway", CONF_INT, 0, "10", 0, 30,
 	    NULL, "clock skew allowed on a Forge token's exp, iat and nbf "
 	    "(seconds); Forge's tokens live 25 s: keep the clock in sync",
@@ -134,10 +136,12 @@ const struct conf_key conf_schema[C__MAX] = {
 	    0, "3000", 100, 5000, NULL,
 	    "timeout for fetching the key set (milliseconds)", NULL },
 	[C_FORGE_SILENT_DAYS] = { "forge", "silent_days", CONF_INT, 0, "14",
-	    1, 90, NULL, "Forge sends no uninstall event: a tenant whose "
-	    "installations sent nothing (no token, no hourly trigger) for "
-	    "this many days is treated as uninstalled, and [reaper] "
-	    "grace_days later deleted", NULL },
+	    1, 30, NULL, "Forge sends no uninstall event: a tenant reached "
+	    "through Forge alone whose installations sent nothing (no token, "
+	    "no hourly trigger) for this many days is treated as uninstalled "
+	    "since its last word, and deleted [reaper] grace_days after that "
+	    "word (or at once, if that is past): within 30 days of it either "
+	    "way", NULL },
 	[C_FORGE_REPORT_URL] = { "forge", "report_url", CONF_URL, 0,
 	    "https://api.atlassian.com/app/report-accounts/", 0, 0, NULL,
 	    "Atlassian's personal-data reporting API for a tenant reached "

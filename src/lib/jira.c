@@ -65,9 +65,18 @@ jira_header(void *arg, const char *line, size_t len)
 
 	if (outbound_header_value(line, len, "Retry-After", v,
 	    sizeof(v)) == 1) {
-		/* Seconds only; an HTTP date is treated as absent. */
-		rep->retry_after = util_strtonum(v, 0, 86400 * 7, &n) == 0 ?
-		    n : -1;
+		/*
+		 * Seconds only; an HTTP date is treated as absent.  More
+		 * than JIRA_RETRY_AFTER_MAX (or too many digits to read)
+		 * is that maximum: a long wait asked for is a long wait.
+		 */
+		if (util_strtonum(v, 0, JIRA_RETRY_AFTER_MAX, &n) == 0)
+			rep->retry_after = n;
+		else if (v[0] != '\0' && strspn(v, "0123456789") ==
+		    strlen(v))
+			rep->retry_after = JIRA_RETRY_AFTER_MAX;
+		else
+			rep->retry_after = -1;
 	} else if (outbound_header_value(line, len, "Cycle-Period",
 	    rep->cycle_period, sizeof(rep->cycle_period)) == -1)
 		rep->cycle_period[0] = '\0';

@@ -87,6 +87,12 @@ enum stmt {
 	STMT__MAX
 };
 
+/*
+ * How many other tenants of a shared cloud id forge_cloud_shared names
+ * (our random ids: enough for an operator to start from).
+ */
+#define FORGE_SHARED_IDS	3
+
 /* A tenant row with its current data key, as tenant_row reads it. */
 #define TENANT_ROW "SELECT t.id, t.client_key, t.base_url, t.state, " \
 	"t.enabled, t.installed_at, t.updated_at, t.uninstalled_at, " \
@@ -252,11 +258,12 @@ static const char *const stmts[STMT__MAX] = {
 	    "uninstalled_at = NULL, delete_after = NULL, updated_at = ?2 "
 	    "WHERE id = ?1 AND state = 'departed' AND purge_started_at IS "
 	    "NULL",
-	/* Other live tenants of cloud id ?2 (a count: never who). */
-	[STMT_FORGE_CLOUD_SHARED] = "SELECT count(*) FROM tenants t WHERE "
+	/* Other live tenants of cloud id ?2: our ids, oldest first. */
+	[STMT_FORGE_CLOUD_SHARED] = "SELECT t.id FROM tenants t WHERE "
 	    "t.id <> ?1 AND t.state = 'installed' AND t.purge_started_at IS "
 	    "NULL AND (t.cloud_id = ?2 OR EXISTS (SELECT 1 FROM installations "
-	    "i WHERE i.tenant_id = t.id AND i.cloud_id = ?2))",
+	    "i WHERE i.tenant_id = t.id AND i.cloud_id = ?2)) ORDER BY "
+	    "t.installed_at, t.id",
 	/* At most once a minute, or when the api base url moved. */
 	[STMT_FORGE_SEEN] = "UPDATE installations SET last_seen_at = ?2, "
 	    "api_base_url = coalesce(?3, api_base_url) WHERE installation_id "
@@ -280,19 +287,28 @@ static const char *const stmts[STMT__MAX] = {
 	    "(SELECT 1 FROM installations WHERE tenant_id = ?1) FROM tenants "
 	    "WHERE id = ?1",
 	/*
-	 * Installed tenants with installations, none heard from since ?1;
-	 * one never heard from through Forge (NULL) is not silent.
+	 * Installed Forge-only tenants (no Connect clientKey: Connect has
+	 * its own uninstall, and its traffic is not "heard from") with
+	 * installations, none heard from since ?1; one never heard from
+	 * through Forge (NULL) is not silent.
 	 */
 	[STMT_FORGE_SILENT] = TENANT_ROW "WHERE t.state = 'installed' AND "
-	    "t.purge_started_at IS NULL AND EXISTS (SELECT 1 FROM "
+	    "t.purge_started_at IS NULL AND t.client_key IS NULL AND EXISTS "
+	    "(SELECT 1 FROM "
 	    "installations i WHERE i.tenant_id = t.id) AND NOT EXISTS "
 	    "(SELECT 1 FROM installations i WHERE i.tenant_id = t.id AND "
 	    "(i.last_seen_at IS NULL OR i.last_seen_at >= ?1)) ORDER BY "
 	    "t.installed_at, t.id",
+	/*
+	 * The same test, then the departure dated from its last word (the
+	 * newest last seen; ?3: the grace in seconds), not from now.
+	 */
 	[STMT_FORGE_SILENT_DEPART] = "UPDATE tenants SET state = 'departed', "
-	    "uninstalled_at = ?2, delete_after = ?3, updated_at = ?2 WHERE "
-	    "id = ?1 AND state = 'installed' AND purge_started_at IS NULL AND "
-	    "EXISTS (SELECT 1 FROM installations i WHERE i.tenant_id = ?1) "
+	    "uninstalled_at = (SELECT max(last_seen_at) FROM installations "
+	    "WHERE tenant_id = ?1), delete_after = (SELECT max(last_seen_at) "
+	    "FROM installations WHERE tenant_id = ?1) + ?3, updated_at = ?2 "
+	    "WHERE id = ?1 AND state = 'installed' AND purge_started_at IS "
+	    "NULL AND client_key IS NULL AND EXISTS (SELECT 1 FROM installations i WHERE i.tenant_id = ?1) "
 	    "AND NOT EXISTS (SELECT 1 FROM installations i WHERE i.tenant_id "
 	    "= ?1 AND (i.last_seen_at IS NULL OR i.last_seen_at >= ?4))",
 	[STMT_FORGE_COUNT] = "SELECT count(*) FROM installations WHERE "
@@ -897,6 +913,8 @@ struct install_tx {
 	int			 created;
 	int			 file_made;	/* id's file is ours */
 	long long		 cloud_shared;	/* other tenants, same cloud */
+	char			 shared_ids[FORGE_SHARED_IDS * (TENANT_ID_LEN +
+				    1)];	/* the first, ","-joined */
 };
 
 /* 1 if how is one of the words of list (NULL-terminated). */
@@ -993,12 +1011,13 @@ installation_owner(struct registry *reg, const char *installation_id,
 
 /*
  * registry_forge_link's work inside the caller's transaction: tenant
- * id exists and is not being purged.
+ * id exists and is not being purged.  from and *departed (either may
+ * be NULL) as registry_forge_link's, set once it succeeds.
  */
 static enum err
 forge_link_in(struct registry *reg, const char *id,
     const struct forge_seen *s, const char *how, long long now,
-    long long grace_days)
+    long long grace_days, char from[TENANT_ID_LEN + 1], int *departed)
 {
 	sqlite3_stmt	*st;
 	char		 owner[TENANT_ID_LEN + 1], detail[64];
@@ -1053,10 +1072,15 @@ forge_link_in(struct registry *reg, const char *id,
 	db_stmt_done(st);
 	if (left && (n = tenant_depart(reg, owner, now, grace_days)) == -1)
 		return ERR_INTERNAL;
-	snprintf(detail, sizeof(detail), "how=%s departed=%d", how,
-	    left && n == 1);
-	return audit(reg, now, "forge_link_moved", owner, detail) == -1 ?
-	    ERR_INTERNAL : ERR_OK;
+	left = left && n == 1;
+	snprintf(detail, sizeof(detail), "how=%s departed=%d", how, left);
+	if (audit(reg, now, "forge_link_moved", owner, detail) == -1)
+		return ERR_INTERNAL;
+	if (from != NULL)
+		memcpy(from, owner, TENANT_ID_LEN + 1);
+	if (departed != NULL)
+		*departed = left;
+	return ERR_OK;
 }
 
 /*
@@ -1240,7 +1264,7 @@ install_tx(sqlite3 *db, void *arg)
 		grace = tx->in->grace_days > 0 ? tx->in->grace_days :
 		    REGISTRY_GRACE_DAYS;
 		e = forge_link_in(tx->reg, tx->id, &seen, "connect", tx->now,
-		    grace);
+		    grace, NULL, NULL);
 	}
 out:
 	if (e != ERR_OK)
@@ -1320,8 +1344,10 @@ forge_new(struct install_tx *tx)
 	unsigned char	 wrapped[KEYS_SEALED_LEN(KEY_BYTES)];
 	unsigned char	 rnd[TENANT_ID_LEN / 2];
 	sqlite3_stmt	*st;
-	char		 detail[48];
-	int		 kmaster;
+	const char	*v;
+	char		 detail[48 + sizeof(tx->shared_ids)];
+	size_t		 n;
+	int		 kmaster, step;
 	enum err	 e;
 
 	randombytes_buf(rnd, sizeof(rnd));
@@ -1352,16 +1378,26 @@ forge_new(struct install_tx *tx)
 	/* The same site as another tenant: said, never linked by guess. */
 	if ((st = stmt_prepare(tx->reg, STMT_FORGE_CLOUD_SHARED)) == NULL)
 		return ERR_INTERNAL;
-	tx->cloud_shared = -1;
-	if (db_bind_text(st, 1, tx->id) == 0 &&
-	    db_bind_text(st, 2, s->cloud_id) == 0 &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		tx->cloud_shared = sqlite3_column_int64(st, 0);
-	db_stmt_done(st);
-	if (tx->cloud_shared == -1)
+	if (db_bind_text(st, 1, tx->id) == -1 ||
+	    db_bind_text(st, 2, s->cloud_id) == -1) {
+		db_stmt_done(st);
 		return ERR_INTERNAL;
-	snprintf(detail, sizeof(detail), "how=%s tenants=%lld", tx->how,
-	    tx->cloud_shared);
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		v = (const char *)sqlite3_column_text(st, 0);
+		if (v == NULL || strlen(v) != TENANT_ID_LEN)
+			break;
+		if (tx->cloud_shared++ < FORGE_SHARED_IDS) {
+			n = strlen(tx->shared_ids);
+			snprintf(tx->shared_ids + n, sizeof(tx->shared_ids) -
+			    n, "%s%s", n > 0 ? "," : "", v);
+		}
+	}
+	db_stmt_done(st);
+	if (step != SQLITE_DONE)
+		return ERR_INTERNAL;
+	snprintf(detail, sizeof(detail), "how=%s tenants=%lld others=%s",
+	    tx->how, tx->cloud_shared, tx->shared_ids);
 	return tx->cloud_shared > 0 && audit(tx->reg, tx->now,
 	    "forge_cloud_shared", tx->id, detail) == -1 ? ERR_INTERNAL :
 	    ERR_OK;
@@ -1378,6 +1414,7 @@ forge_install_tx(sqlite3 *db, void *arg)
 	install_undo_file(tx);
 	tx->created = 0;
 	tx->cloud_shared = 0;
+	tx->shared_ids[0] = '\0';
 	if ((e = tenant_lookup(tx->reg, STMT_FORGE_FIND,
 	    tx->seen->installation_id, &t)) == ERR_OK) {
 		e = forge_again(tx, &t);
@@ -1413,8 +1450,9 @@ registry_forge_install(struct registry *reg, const struct forge_seen *s,
 	*created = tx.created;
 	if (tx.cloud_shared > 0)
 		log_msg(LOGL_WARN, NULL, "event=forge_cloud_shared tenant=%s "
-		    "others=%lld (not linked: cellarctl tenant link)", tx.id,
-		    tx.cloud_shared);
+		    "others=%lld ids=%s (not linked: cellarctl tenant show, "
+		    "cellarctl tenant link)", tx.id, tx.cloud_shared,
+		    tx.shared_ids);
 	return registry_get(reg, tx.id, out);
 }
 
@@ -1522,7 +1560,7 @@ silent_tx(sqlite3 *db, void *arg)
 		return ERR_INTERNAL;
 	switch (stmt_run(d->reg, st, db_bind_text(st, 1, d->key) == 0 &&
 	    sqlite3_bind_int64(st, 2, d->now) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 3, d->now + d->grace_days * CLOCK_DAY) ==
+	    sqlite3_bind_int64(st, 3, d->grace_days * CLOCK_DAY) ==
 	    SQLITE_OK && sqlite3_bind_int64(st, 4, d->cutoff) == SQLITE_OK)) {
 	case 1:
 		break;
@@ -1573,6 +1611,8 @@ struct link_tx {
 	const struct forge_seen	*seen;
 	const char		*how;
 	long long		 now, grace_days;
+	char			*from;
+	int			*departed;
 };
 
 static enum err
@@ -1586,18 +1626,27 @@ link_tx(sqlite3 *db, void *arg)
 	if ((e = tenant_lookup(l->reg, STMT_GET, l->id, &t)) != ERR_OK)
 		return e;
 	registry_tenant_free(&t);
+	if (l->from != NULL)
+		l->from[0] = '\0';
+	if (l->departed != NULL)
+		*l->departed = 0;
 	return forge_link_in(l->reg, l->id, l->seen, l->how, l->now,
-	    l->grace_days);
+	    l->grace_days, l->from, l->departed);
 }
 
 enum err
 registry_forge_link(struct registry *reg, const char *tenant_id,
     const struct forge_seen *s, const char *how, long long now,
-    long long grace_days)
+    long long grace_days, char from[TENANT_ID_LEN + 1], int *departed)
 {
 	static const char *const hows[] = { "connect", "operator", NULL };
-	struct link_tx	 l = { reg, tenant_id, s, how, now, grace_days };
+	struct link_tx	 l = { reg, tenant_id, s, how, now, grace_days, from,
+			    departed };
 
+	if (from != NULL)
+		from[0] = '\0';
+	if (departed != NULL)
+		*departed = 0;
 	if (!how_ok(how, hows) || s->installation_id == NULL)
 		return ERR_INTERNAL;
 	return reg_tx(reg, link_tx, &l);

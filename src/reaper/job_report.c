@@ -23,6 +23,10 @@
  *     behind.  The job fails when our side does: the registry, a
  *     tenant file that does not open or take the write.
  *
+ * One run per tenant at a time (accounts_report's claim): a tenant
+ * whose cycle another run holds is left to it, logged
+ * reason=report_busy, counted as due.
+ *
  * A tenant without a Connect secret (Forge only) is skipped, counted,
  * logged reason=report_forge_via_cron: its report goes through Forge's
  * app system token, which only a Forge invocation brings and cellar
@@ -146,11 +150,15 @@ report_tenant(struct report *c, const char *id)
 	io.dry_run = r->dry_run;
 	now = clock_now();
 	e = accounts_report(tdb, now, &io, &res);
-	/* Whatever got stored before a failure counts. */
+	/*
+	 * Whatever got stored before a failure counts, and a tenant whose
+	 * write failed was due (or could not be told not to be): the
+	 * summary never says "0 tenants due, ... 1 failed".
+	 */
 	c->reported += res.reported;
 	c->closed += res.closed;
 	c->updated += res.updated;
-	if (res.outcome != ACC_NOT_DUE)
+	if (res.outcome != ACC_NOT_DUE || e != ERR_OK)
 		c->tenants++;
 	if (e != ERR_OK) {
 		log_msg(LOGL_ERR, NULL, "job=report tenant=%s "
@@ -160,6 +168,12 @@ report_tenant(struct report *c, const char *id)
 	}
 	switch (res.outcome) {
 	case ACC_NOT_DUE:
+		rc = 0;
+		break;
+	case ACC_BUSY:
+		/* A worker's run after a Forge trigger, or another reaper. */
+		log_msg(LOGL_INFO, NULL, "job=report tenant=%s "
+		    "reason=report_busy", id);
 		rc = 0;
 		break;
 	case ACC_DRY_RUN:

@@ -1,11 +1,15 @@
 /*
  * silence: Forge has no uninstall event.  Its installations are heard
  * from by every FIT, every event and the hourly scheduled trigger
- * (POST /forge/cron), each recording "last seen"; a tenant whose every
- * installation has been silent for [forge] silent_days is treated as
- * uninstalled: it departs, and the purge follows after [reaper]
- * grace_days as for a Connect uninstall (a FIT within the grace
- * reinstates it, keeping its data).
+ * (POST /forge/cron), each recording "last seen"; a tenant reached
+ * through Forge alone whose every installation has been silent for
+ * [forge] silent_days is treated as uninstalled since its last word: it
+ * departs as of its newest last seen, and the purge follows [reaper]
+ * grace_days after that word (at once if that is past), so its data is
+ * gone within grace_days of the site's last word, as for a Connect
+ * uninstall (a FIT before the purge reinstates it, keeping its data).
+ * A tenant that is also a Connect install is left to Connect's own
+ * /uninstalled: its Connect traffic is not "heard from".
  *
  * One step per tenant, one registry transaction each
  * (registry_forge_silent_depart), which departs it only if it is still
@@ -25,6 +29,17 @@
 #include "cellar/registry.h"
 #include "cellar/util.h"
 #include "reaper.h"
+
+/* registry_installations's callback: the newest last seen, into arg. */
+static int
+newest(const struct installation *in, void *arg)
+{
+	long long	*last = arg;
+
+	if (in->last_seen_at > *last)
+		*last = in->last_seen_at;
+	return 0;
+}
 
 /* The silent tenants' ids, collected before any is changed. */
 struct silent {
@@ -53,15 +68,16 @@ int
 job_silence(struct reaper *r)
 {
 	struct silent	 s;
-	long long	 days, cutoff;
+	long long	 days, cutoff, grace, last;
 	size_t		 i, departed = 0, failed = 0;
-	char		 when[21];
+	char		 when[21], seen[21], due[21];
 	enum err	 e;
 
 	memset(&s, 0, sizeof(s));
 	s.r = r;
 	days = conf_int(r->cfg, C_FORGE_SILENT_DAYS);
 	cutoff = r->now - days * CLOCK_DAY;
+	grace = conf_int(r->cfg, C_REAPER_GRACE_DAYS);
 	if (registry_forge_silent(r->reg, cutoff, collect, &s) == -1) {
 		log_msg(LOGL_ERR, NULL, "job=silence reason=registry_read");
 		free(s.ids);
@@ -70,13 +86,23 @@ job_silence(struct reaper *r)
 	util_iso8601(when, cutoff);
 	for (i = 0; i < s.n; i++) {
 		if (r->dry_run) {
-			printf("silence: would depart tenant %s (no "
-			    "installation heard from since %s)\n", s.ids[i],
-			    when);
+			last = 0;
+			if (registry_installations(r->reg, s.ids[i], newest,
+			    &last) == -1) {
+				log_msg(LOGL_ERR, NULL, "job=silence tenant=%s "
+				    "reason=registry_read", s.ids[i]);
+				failed++;
+				continue;
+			}
+			util_iso8601(seen, last);
+			util_iso8601(due, last + grace * CLOCK_DAY);
+			printf("silence: would depart tenant %s (last heard "
+			    "from %s, before the cutoff %s; deletion due "
+			    "%s)\n", s.ids[i], seen, when, due);
 			continue;
 		}
 		e = registry_forge_silent_depart(r->reg, s.ids[i], cutoff,
-		    r->now, conf_int(r->cfg, C_REAPER_GRACE_DAYS));
+		    r->now, grace);
 		if (e == ERR_NOT_FOUND)
 			continue;	/* heard from meanwhile */
 		if (e != ERR_OK) {

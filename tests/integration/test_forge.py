@@ -6,8 +6,10 @@ the tenant a Connect install shares with its Forge installation.  The
 fake Forge (forge_fake.py) signs FITs with PyJWT and serves the key set
 and each installation's app.apiBaseUrl, on the module's fake Atlassian.
 """
+import hashlib
 import json
 import secrets
+import struct
 import subprocess
 import time
 import uuid
@@ -106,12 +108,32 @@ class Env:
         assert p.returncode == 0, p.stdout + p.stderr
         return p.stdout
 
-    def tenant_state(self, tid):
+    def tenant_row(self, tid):
         rows = [ln.split("\t") for ln in self.ctl("tenants").splitlines()
                 if ln and not ln.startswith("#")]
         mine = [r for r in rows if r[0] == tid]
         assert len(mine) == 1, rows
-        return mine[0][1]
+        return mine[0]
+
+    def tenant_state(self, tid):
+        return self.tenant_row(tid)[1]
+
+    def audit_events(self, tid):
+        """The registry's audit events of tenant tid, in order (read
+        with sqlcipher and the registry key of master key 1)."""
+        master = (self.st.dir / "keys" / "master-0001.key").read_bytes()
+        key = hashlib.blake2b(b"", digest_size=32, key=master,
+                              salt=struct.pack("<Q", 1) + bytes(8),
+                              person=b"REGISTRY" + bytes(8)).hexdigest()
+        script = (f"PRAGMA key = \"x'{key}'\";\n.timeout 10000\n"
+                  f"SELECT event FROM audit WHERE tenant_id = '{tid}' "
+                  "ORDER BY id;\n")
+        p = subprocess.run(["sqlcipher", str(self.st.dir / "state" /
+                                             "registry.db")],
+                           input=script, capture_output=True, text=True,
+                           timeout=60)
+        assert p.returncode == 0 and "Error" not in p.stderr, p.stderr
+        return p.stdout.split()
 
 
 @pytest.fixture(scope="module")
@@ -411,9 +433,14 @@ def test_cron_keeps_the_system_token_and_never_logs_it(env):
     t.create(admin, scope="global")
     recs = inst.site.requests_to("POST", PERMISSIONS_CHECK)
     assert recs and recs[-1].verified and recs[-1].token == sys_tok, recs
-    # Without a body too (Forge may post none).
+    # Without a body too (Forge may post none), also when it says
+    # Content-Type: application/json over Content-Length: 0.
     r = env.st.request("POST", "/forge/cron", headers=FakeForge.headers(
         env.forge.fit(inst, event=True)))
+    assert r.status_code == 204, r.text
+    h = FakeForge.headers(env.forge.fit(inst, event=True))
+    h["Content-Type"] = "application/json"
+    r = env.st.request("POST", "/forge/cron", headers=h, data=b"")
     assert r.status_code == 204, r.text
     for log in (env.st.app_log, env.st.access_log, env.st.nginx_error_log):
         assert sys_tok not in read_text(log), log
@@ -436,6 +463,34 @@ def test_preuninstall_departs_and_a_later_fit_reinstates(env):
     assert tenant_id(t, acct) == tid
     assert env.tenant_state(tid) == "installed"
     assert tpl["id"] in t.ids(acct)
+
+
+def test_preuninstall_delivered_again_keeps_the_purge_date(env):
+    # Forge retries a pre-uninstall it got no answer to in time: the
+    # retry must not reinstate the tenant and depart it again with a
+    # later purge date.
+    inst = env.forge.installation()
+    t = env.templates(inst)
+    tid = tenant_id(t, t.user())
+    r = env.post("/forge/pre-uninstall", env.forge.fit(inst, event=True))
+    assert r.status_code == 204, r.text
+    row = env.tenant_row(tid)
+    assert row[1] == "departed", row
+    time.sleep(1.1)         # a new departure would have a later date
+    for body in (None, {}):
+        r = env.post("/forge/pre-uninstall",
+                     env.forge.fit(inst, event=True), body=body)
+        assert r.status_code == 204, r.text
+    assert env.tenant_row(tid) == row
+    events = env.audit_events(tid)
+    assert events.count("forge_preuninstall") == 1, events
+    assert "forge_reinstated" not in events, events
+    # And with Forge's Content-Type on an empty body (Content-Length 0).
+    h = FakeForge.headers(env.forge.fit(inst, event=True))
+    h["Content-Type"] = "application/json"
+    r = env.st.request("POST", "/forge/pre-uninstall", headers=h, data=b"")
+    assert r.status_code == 204, r.text
+    assert env.tenant_row(tid) == row
 
 
 # The key set.

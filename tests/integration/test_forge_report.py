@@ -19,9 +19,12 @@ What Forge, Atlassian and an account owner rely on:
   sends nothing, a later one resumes from the cursor (no batch twice);
 - a tenant linked to a Connect install is the reaper's: never reported
   by a trigger;
+- two triggers at once on two workers: one run works the cycle, the
+  other finds it claimed and sends nothing (each id once a cycle);
 - the app log holds counts, never an account id or a token.
 """
 import re
+import threading
 import time
 import uuid
 
@@ -235,3 +238,48 @@ def test_forge_report_not_for_a_connect_linked_tenant(env, fake):
     assert site.report_batches() == []
     no_account_in_log(env, [acct])
 
+
+
+def test_forge_report_two_triggers_at_once_report_each_id_once(env):
+    # Two deliveries of the trigger land on the two workers together
+    # while Atlassian is slow: one run works the cycle, the other finds
+    # it claimed (or, later, done) and sends nothing.
+    inst, t, accounts, _ = forge_tenant(env, BATCH_MAX + 10)
+    tid = tenant_id(t, accounts[0])
+    replies = []
+
+    def trigger():
+        replies.append(env.cron(inst, system=env.system(inst))[0])
+
+    env.forge.report.set_delay(1.0)
+    try:
+        threads = [threading.Thread(target=trigger) for _ in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+        assert len(replies) == 2
+        deadline = time.monotonic() + 20
+        done = []
+        while not done and time.monotonic() < deadline:
+            done = [ln for r in replies for ln in env.lines(
+                r.headers["X-Request-Id"], "forge_report")
+                if "outcome=cycle_done" in ln]
+            time.sleep(0.1)
+        assert len(done) == 1, done
+        assert f"tenant={tid} " in done[0], done
+        time.sleep(2.5)
+    finally:
+        env.forge.report.set_delay(0)
+    batches = env.forge.report.batches(inst)
+    answered = [i for ids, st in batches if st in (200, 204) for i in ids]
+    assert sorted(answered) == sorted(accounts), \
+        [len(ids) for ids, _ in batches]
+    assert [len(ids) for ids, _ in batches] == \
+        [BATCH_MAX, len(accounts) - BATCH_MAX]
+    # The other run, if it got as far as the claim, said so.
+    lines = [ln for r in replies for ln in env.lines(
+        r.headers["X-Request-Id"], "forge_report")]
+    assert all("outcome=cycle_done" in ln or "outcome=busy" in ln
+               for ln in lines), lines
+    no_account_in_log(env, accounts)

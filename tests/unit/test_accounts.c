@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
@@ -952,6 +954,203 @@ test_a_closed_last_id_never_becomes_the_cursor(void **state)
 	fake_free(&f);
 }
 
+/*
+ * 4. One run at a time per tenant.  A second run (another worker's
+ * trigger, the reaper) that starts while one is sending finds the
+ * cycle claimed and does nothing; so every account is reported once a
+ * cycle even when two runs start together.
+ */
+
+/* What the test makes happen during a run's first send. */
+static struct {
+	struct fx_tenant *t;
+	enum { DURING_NOTHING, DURING_SECOND_RUN, DURING_CLAIM_TAKEN } what;
+	struct accounts_result second;
+	size_t		 second_calls;
+	int		 sends;
+} during;
+
+static long long
+claimed_until(struct fx_tenant *t)
+{
+	sqlite3_stmt	*st;
+	long long	 v;
+
+	assert_int_equal(sqlite3_prepare_v2(tenantdb_sqlite(t->tdb),
+	    "SELECT claimed_until FROM account_report WHERE id = 1", -1, &st,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void
+claim_set_by(struct fx_tenant *t, long long until, long long pid)
+{
+	char	 sql[160];
+
+	snprintf(sql, sizeof(sql), "UPDATE account_report SET claimed_until "
+	    "= %lld, claimed_pid = %lld WHERE id = 1", until, pid);
+	assert_int_equal(sqlite3_exec(tenantdb_sqlite(t->tdb), sql, NULL,
+	    NULL, NULL), SQLITE_OK);
+}
+
+static void
+claim_set(struct fx_tenant *t, long long until)
+{
+	claim_set_by(t, until, 0);
+}
+
+/* The pid of a process that has exited (and been reaped). */
+static long long
+dead_pid(void)
+{
+	pid_t	 p;
+	int	 status;
+
+	assert_true((p = fork()) != -1);
+	if (p == 0)
+		_exit(0);
+	assert_int_equal(waitpid(p, &status, 0), p);
+	return (long long)p;
+}
+
+static enum err
+during_send(void *arg, const char *body, struct accounts_reply *rep)
+{
+	static const struct answer ok204[] = { { ERR_OK, 204, NULL, -1,
+	    NULL } };
+	struct fake	 g = { ok204, 1, 0, { 0 }, { 0 }, "" };
+	struct accounts_io io;
+
+	if (during.sends++ == 0 && during.what == DURING_SECOND_RUN) {
+		memset(&io, 0, sizeof(io));
+		io.send = fake_send;
+		io.arg = &g;
+		assert_int_equal(accounts_report(during.t->tdb, NOW + 1, &io,
+		    &during.second), ERR_OK);
+		during.second_calls = g.calls;
+		fake_free(&g);
+	}
+	if (during.sends == 1 && during.what == DURING_CLAIM_TAKEN)
+		claim_set(during.t, NOW + 5000);	/* expired, taken */
+	return fake_send(arg, body, rep);
+}
+
+static struct accounts_result
+report_during(struct fx_tenant *t, struct fake *f, long long now)
+{
+	struct accounts_io io;
+	struct accounts_result res;
+
+	memset(&io, 0, sizeof(io));
+	io.send = during_send;
+	io.arg = f;
+	during.t = t;
+	during.sends = 0;
+	assert_int_equal(accounts_report(t->tdb, now, &io, &res), ERR_OK);
+	return res;
+}
+
+static void
+test_one_run_at_a_time(void **state)
+{
+	struct fx_tenant *t = *state;
+	static const struct answer ok204[] = { { ERR_OK, 204, NULL, -1,
+	    NULL } };
+	struct fake	 f = { ok204, 1, 0, { 0 }, { 0 }, "" };
+	struct accounts_result r;
+	struct accounts_state s;
+
+	many(t, 200);
+	/* A second run while the first sends its first batch: nothing. */
+	memset(&during, 0, sizeof(during));
+	during.what = DURING_SECOND_RUN;
+	r = report_during(t, &f, NOW);
+	assert_int_equal(during.second.outcome, ACC_BUSY);
+	assert_string_equal(accounts_outcome_code(ACC_BUSY), "busy");
+	assert_int_equal(during.second_calls, 0);
+	assert_int_equal(during.second.reported, 0);
+	assert_int_equal(r.outcome, ACC_DONE);
+	assert_int_equal(r.reported, 200);
+	assert_int_equal(f.calls, 3);
+	assert_int_equal(ids_in(&f, 0) + ids_in(&f, 1) + ids_in(&f, 2), 200);
+	assert_int_equal(state_of(t).last_reported, 200);
+	/* Released at the end. */
+	assert_int_equal(claimed_until(t), 0);
+	fake_free(&f);
+
+	/* A run that died holding it: the next waits until it expires. */
+	claim_set(t, NOW + 7 * DAY + ACCOUNTS_CLAIM_SECS - 20);
+	f.answers = ok204;
+	f.nanswers = 1;
+	r = report(t, &f, NOW + 7 * DAY, 0);
+	assert_int_equal(r.outcome, ACC_BUSY);
+	assert_int_equal(f.calls, 0);
+	s = state_of(t);
+	assert_int_equal(s.cycle_started_at, 0);
+	assert_int_equal(s.last_completed_at, NOW);
+	r = report(t, &f, NOW + 7 * DAY + ACCOUNTS_CLAIM_SECS - 20, 0);
+	assert_int_equal(r.outcome, ACC_DONE);
+	assert_int_equal(f.calls, 3);
+	assert_int_equal(claimed_until(t), 0);
+	fake_free(&f);
+
+	/*
+	 * A run killed (kill -9) holding it: its process is gone, so the
+	 * claim is free at once; a live holder's is not.
+	 */
+	claim_set_by(t, NOW + 15 * DAY + 60, (long long)getppid());
+	f.answers = ok204;
+	f.nanswers = 1;
+	r = report(t, &f, NOW + 15 * DAY, 0);
+	assert_int_equal(r.outcome, ACC_BUSY);
+	assert_int_equal(f.calls, 0);
+	claim_set_by(t, NOW + 15 * DAY + 60, dead_pid());
+	r = report(t, &f, NOW + 15 * DAY, 0);
+	assert_int_equal(r.outcome, ACC_DONE);
+	assert_int_equal(f.calls, 3);
+	fake_free(&f);
+
+	/* A claim far ahead (a clock stepped back) is taken as expired. */
+	claim_set(t, NOW + 90 * DAY);
+	f.answers = ok204;
+	f.nanswers = 1;
+	r = report(t, &f, NOW + 22 * DAY, 0);
+	assert_int_equal(r.outcome, ACC_DONE);
+	assert_int_equal(f.calls, 3);
+	fake_free(&f);
+
+	/*
+	 * A run whose claim expired and was taken meanwhile stores nothing
+	 * more: the batch it was sending is the other run's to report.
+	 */
+	memset(&during, 0, sizeof(during));
+	during.what = DURING_CLAIM_TAKEN;
+	f.answers = ok204;
+	f.nanswers = 1;
+	r = report_during(t, &f, NOW + 40 * DAY);
+	assert_int_equal(r.outcome, ACC_BUSY);
+	assert_int_equal(r.batches, 0);
+	assert_int_equal(f.calls, 1);
+	s = state_of(t);
+	assert_string_equal(s.cursor, "");
+	assert_int_equal(s.cur_reported, 0);
+	/* Not released: it is the other run's. */
+	assert_int_equal(claimed_until(t), NOW + 5000);
+	fake_free(&f);
+
+	/* A dry run claims nothing, and runs while the cycle is held. */
+	claim_set(t, NOW + 40 * DAY + 60);
+	f.answers = ok204;
+	f.nanswers = 1;
+	r = report(t, &f, NOW + 40 * DAY, 1);
+	assert_int_equal(r.outcome, ACC_DRY_RUN);
+	assert_int_equal(claimed_until(t), NOW + 40 * DAY + 60);
+	fake_free(&f);
+}
+
 int
 main(void)
 {
@@ -973,6 +1172,7 @@ main(void)
 		FX_TENANT_TEST(
 		    test_erase_is_idempotent_and_leaves_others_alone),
 		FX_TENANT_TEST(test_a_closed_last_id_never_becomes_the_cursor),
+		FX_TENANT_TEST(test_one_run_at_a_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -493,7 +493,7 @@ test_no_set_at_all_fails_closed(void **state)
 	svc.fail = 1;
 	assert_false(get_at(k, T0, KID1, "fit_jwks_unavailable"));
 	/* A malformed cache file is no set either. */
-	assert_int_equal(mkdir(k->keys, 0700), 0);
+	(void)mkdir(k->keys, 0700);	/* the attempt's record made it */
 	snprintf(path, sizeof(path), "%s/%s", k->keys, FORGEKEY_CACHE);
 	assert_non_null(fp = fopen(path, "w"));
 	fputs("{\"fetchedAt\": 1, \"maxAge\": 600, \"jwks\": \"{}\"}", fp);
@@ -504,6 +504,102 @@ test_no_set_at_all_fails_closed(void **state)
 	/* Neither a bad kid nor an insecure key service is asked. */
 	assert_false(get_at(k, T0 + 200, "../etc/passwd", "fit_kid_invalid"));
 	assert_int_equal(svc.calls, 2);
+}
+
+/*
+ * jwks_url changed (the operator moved to another key service): the set
+ * held and the cache file fetched from the old URL are as if absent, in
+ * a worker that reads the new configuration and in one that starts
+ * after it: a valid token of the new set is not refused as "unknown
+ * recently", an old key never verifies again, and the file is the new
+ * URL's from then on.
+ */
+static void
+test_cache_of_another_url_is_no_cache(void **state)
+{
+	struct kfx	*k = *state;
+	char		 path[256], *s;
+
+	assert_true(get_at(k, T0, KID1, NULL));
+	assert_int_equal(svc.calls, 1);
+	free(svc.body);
+	svc.body = rotated_set();
+	/* The same worker, the new configuration: fetched at once. */
+	config_load(k, "https://forge-new.example.com/jwks.json");
+	assert_true(get_at(k, T0 + 5, KID_NEW, NULL));
+	assert_int_equal(svc.calls, 2);
+	assert_false(get_at(k, T0 + 6, KID1, "fit_kid_unknown_recently"));
+	snprintf(path, sizeof(path), "%s/%s", k->keys, FORGEKEY_CACHE);
+	s = slurp(path);
+	assert_non_null(strstr(s, "\"url\":\"https://forge-new.example.com/"
+	    "jwks.json\""));
+	free(s);
+	/*
+	 * A restart on a third URL: the cache file (the second's, 5 s
+	 * old) neither verifies its keys nor delays the fetch.
+	 */
+	config_load(k, "https://forge-third.example.com/jwks.json");
+	forgekey_forget();
+	free(svc.body);
+	assert_non_null(svc.body = strdup(set_json));
+	assert_true(get_at(k, T0 + 7, KID1, NULL));
+	assert_int_equal(svc.calls, 3);
+	assert_false(get_at(k, T0 + 8, KID_NEW, "fit_kid_unknown_recently"));
+	assert_int_equal(svc.calls, 3);
+	/*
+	 * Back to the second URL: the cache file is the third's (no set),
+	 * and a fetch is allowed: the record is the third URL's.  Within
+	 * 30 s of that attempt, no other.
+	 */
+	config_load(k, "https://forge-new.example.com/jwks.json");
+	forgekey_forget();
+	svc.fail = 1;
+	assert_false(get_at(k, T0 + 20, KID1, "fit_jwks_unavailable"));
+	assert_int_equal(svc.calls, 4);
+	forgekey_forget();
+	assert_false(get_at(k, T0 + 21, KID1, "fit_jwks_unavailable"));
+	assert_int_equal(svc.calls, 4);
+}
+
+/*
+ * The throttle outlives the worker and failed fetches: a key service
+ * answering 500 is asked at most once per 30 s however many workers
+ * start and ask meanwhile (the record is in key_dir, the cache file
+ * untouched by the failures).
+ */
+static void
+test_failed_fetches_throttled_across_restarts(void **state)
+{
+	struct kfx	*k = *state;
+	char		 path[256];
+	long long	 t;
+	struct stat	 st;
+
+	svc.status = 500;
+	assert_false(get_at(k, T0, KID1, "fit_jwks_unavailable"));
+	assert_int_equal(svc.calls, 1);
+	for (t = T0 + 1; t < T0 + 30; t += 2) {
+		forgekey_forget();	/* a worker restarted, or another */
+		assert_false(get_at(k, t, KID1, "fit_jwks_unavailable"));
+	}
+	assert_int_equal(svc.calls, 1);
+	snprintf(path, sizeof(path), "%s/%s", k->keys, FORGEKEY_CACHE);
+	assert_int_equal(stat(path, &st), -1);
+	forgekey_forget();
+	assert_false(get_at(k, T0 + 30, KID1, "fit_jwks_unavailable"));
+	assert_int_equal(svc.calls, 2);
+	/* A record from a clock that was ahead does not block. */
+	forgekey_forget();
+	assert_false(get_at(k, T0 + 10, KID1, "fit_jwks_unavailable"));
+	assert_int_equal(svc.calls, 3);
+	/* The service is back: the next slot fetches, all workers share it. */
+	svc.status = 200;
+	forgekey_forget();
+	assert_true(get_at(k, T0 + 40, KID1, NULL));
+	assert_int_equal(svc.calls, 4);
+	forgekey_forget();
+	assert_true(get_at(k, T0 + 41, KID3, NULL));
+	assert_int_equal(svc.calls, 4);
 }
 
 /*
@@ -546,6 +642,11 @@ main(void)
 		    test_failed_fetch_keeps_the_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_no_set_at_all_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cache_of_another_url_is_no_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_fetches_throttled_across_restarts, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unreachable_key_service, setup, teardown),
 	};

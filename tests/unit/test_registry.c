@@ -467,6 +467,10 @@ test_rotation_keeps_a_working_key_at_every_step(void **state)
 		"1a2b3c4d-5e6f-4a8b-9c0d-e1f2a3b4c5d6"
 #define INST_C	"ari:cloud:ecosystem::installation/" \
 		"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+#define INST_D	"ari:cloud:ecosystem::installation/" \
+		"4c3b2a19-0f8e-4d7c-b6a5-948372615f0e"
+#define INST_E	"ari:cloud:ecosystem::installation/" \
+		"7d6c5b4a-3f2e-4e1d-a0c9-b8a7f6e5d4c3"
 #define API_A	"https://api.atlassian.com/ex/jira/cloud-a"
 
 /* A Forge installation's first contact; checks created. */
@@ -737,7 +741,8 @@ test_connect_install_adopts_a_forge_tenant_seen_first(void **state)
 /*
  * A link moves an installation; the tenant it leaves with nothing (no
  * clientKey, no other installation) departs, one with a clientKey
- * stays.
+ * stays; the caller is told which tenant it left and whether it
+ * departed.
  */
 static void
 test_link_moves_and_departs_the_tenant_left_with_nothing(void **state)
@@ -745,11 +750,14 @@ test_link_moves_and_departs_the_tenant_left_with_nothing(void **state)
 	struct fx_tenant *f = *state;
 	struct forge_seen a = { INST_A, NULL, NULL }, c = { INST_C, NULL, NULL };
 	struct tenant	 t, u, b;
-	char		 detail[64];
+	char		 detail[64], from[TENANT_ID_LEN + 1];
+	int		 departed = -1;
 
 	forge(f, INST_A, "cloud-a", FX_NOW + 1, &t, 1);
 	assert_int_equal(registry_forge_link(f->reg, f->t.id, &a, "operator",
-	    FX_NOW + 10, 21), ERR_OK);
+	    FX_NOW + 10, 21, from, &departed), ERR_OK);
+	assert_string_equal(from, t.id);
+	assert_int_equal(departed, 1);
 	assert_int_equal(registry_forge_find(f->reg, INST_A, &u), ERR_OK);
 	assert_string_equal(u.id, f->t.id);
 	registry_tenant_free(&u);
@@ -770,29 +778,43 @@ test_link_moves_and_departs_the_tenant_left_with_nothing(void **state)
 	install(f, "client-b", "another-secret-another-secret-xx", FX_NOW + 11,
 	    &b, 1);
 	assert_int_equal(registry_forge_link(f->reg, b.id, &a, "connect",
-	    FX_NOW + 12, 21), ERR_OK);
+	    FX_NOW + 12, 21, from, &departed), ERR_OK);
+	assert_string_equal(from, f->t.id);
+	assert_int_equal(departed, 0);
 	assert_int_equal(registry_get(f->reg, f->t.id, &u), ERR_OK);
 	assert_int_equal(u.state, TENANT_INSTALLED);
 	registry_tenant_free(&u);
+	/* A first link, and the same one again: moved from nobody. */
+	assert_int_equal(registry_forge_link(f->reg, b.id, &c, "operator",
+	    FX_NOW + 13, 21, from, &departed), ERR_OK);
+	assert_string_equal(from, "");
+	assert_int_equal(departed, 0);
+	assert_int_equal(registry_forge_link(f->reg, b.id, &c, "operator",
+	    FX_NOW + 14, 21, NULL, NULL), ERR_OK);
 	/* Refused: no such tenant, a bad how; nothing changed. */
+	c.installation_id = INST_D;
 	assert_int_equal(registry_forge_link(f->reg,
-	    "0123456789abcdef0123456789abcdef", &c, "operator", FX_NOW, 21),
-	    ERR_NOT_FOUND);
+	    "0123456789abcdef0123456789abcdef", &c, "operator", FX_NOW, 21,
+	    from, &departed), ERR_NOT_FOUND);
+	assert_string_equal(from, "");
 	assert_int_equal(registry_forge_link(f->reg, b.id, &c, "fit", FX_NOW,
-	    21), ERR_INTERNAL);
-	assert_int_equal(registry_forge_find(f->reg, INST_C, &u),
+	    21, NULL, NULL), ERR_INTERNAL);
+	assert_int_equal(registry_forge_find(f->reg, INST_D, &u),
 	    ERR_NOT_FOUND);
 	registry_tenant_free(&b);
 	registry_tenant_free(&t);
 }
 
-/* Another tenant of the same site: said in the audit, never linked. */
+/*
+ * Another tenant of the same site: said in the audit with the other
+ * tenants' ids (the first three, oldest first), never linked.
+ */
 static void
 test_a_shared_cloud_id_is_audited_never_linked(void **state)
 {
 	struct fx_tenant *f = *state;
-	struct tenant	 t;
-	char		 detail[64];
+	struct tenant	 t, t2, t3;
+	char		 detail[256], want[256];
 
 	install_linked(f, "client-a", "https://b.example.net", NULL,
 	    "cloud-shared", FX_NOW + 1, &t, 0);
@@ -802,10 +824,26 @@ test_a_shared_cloud_id_is_audited_never_linked(void **state)
 	assert_int_equal(installations_of(f, f->t.id).n, 0);
 	assert_int_equal(audits(f, "forge_cloud_shared", t.id, detail,
 	    sizeof(detail)), 1);
-	assert_string_equal(detail, "how=fit tenants=1");
+	snprintf(want, sizeof(want), "how=fit tenants=1 others=%s", f->t.id);
+	assert_string_equal(detail, want);
+	/* More of them: counted all, the first three named. */
+	forge(f, INST_C, "cloud-shared", FX_NOW + 3, &t2, 1);
+	forge(f, INST_D, "cloud-shared", FX_NOW + 4, &t3, 1);
+	registry_tenant_free(&t3);
+	forge(f, INST_E, "cloud-shared", FX_NOW + 5, &t3, 1);
+	assert_int_equal(audits(f, "forge_cloud_shared", t3.id, detail,
+	    sizeof(detail)), 1);
+	assert_non_null(strstr(detail, "how=fit tenants=4 others="));
+	snprintf(want, sizeof(want), "others=%s,%s,%s", f->t.id, t.id, t2.id);
+	assert_non_null(strstr(detail, want));
+	assert_int_equal(strlen(strstr(detail, "others=")), strlen(want));
 	registry_tenant_free(&t);
+	registry_tenant_free(&t2);
+	registry_tenant_free(&t3);
 	/* Another site: nothing said. */
-	forge(f, INST_C, "cloud-other", FX_NOW + 3, &t, 1);
+	forge(f, "ari:cloud:ecosystem::installation/"
+	    "00000000-1111-4222-8333-444444444444", "cloud-other", FX_NOW + 6,
+	    &t, 1);
 	assert_int_equal(audits(f, "forge_cloud_shared", t.id, NULL, 0), 0);
 	registry_tenant_free(&t);
 }
@@ -858,9 +896,12 @@ collect_ids(const struct tenant *t, void *arg)
 }
 
 /*
- * Silent: every installation last seen before the cutoff.  Never heard
- * from through Forge is not silent; a FIT between the list and the
- * departure wins.
+ * Silent: a Forge-only tenant whose every installation was last seen
+ * before the cutoff.  Never heard from through Forge is not silent; a
+ * tenant with a Connect clientKey ("both") never is, however long its
+ * Forge side was quiet (Connect's /uninstalled departs it); a FIT
+ * between the list and the departure wins.  The departure dates from
+ * the last word, not from the job's run.
  */
 static void
 test_silent_tenants_depart_only_while_still_silent(void **state)
@@ -872,9 +913,15 @@ test_silent_tenants_depart_only_while_still_silent(void **state)
 
 	forge(f, INST_A, NULL, FX_NOW, &a, 1);
 	forge(f, INST_B, NULL, FX_NOW + 10 * CLOCK_DAY, &b, 1);
-	/* The fixture's Connect tenant, linked, never heard through Forge. */
+	/* The fixture's Connect tenant, linked, heard from long ago. */
 	install_linked(f, "client-a", "https://b.example.net", INST_C, NULL,
 	    FX_NOW, &u, 0);
+	registry_tenant_free(&u);
+	assert_int_equal(registry_forge_seen(f->reg, INST_C, NULL,
+	    FX_NOW - 30 * CLOCK_DAY), ERR_OK);
+	/* A Connect tenant linked by an operator, never heard from. */
+	install_linked(f, "client-d", "https://d.example.net", INST_D, NULL,
+	    FX_NOW, &u, 1);
 	registry_tenant_free(&u);
 	ids[0] = '\0';
 	assert_int_equal(registry_forge_silent(f->reg, cut, collect_ids, ids),
@@ -889,18 +936,24 @@ test_silent_tenants_depart_only_while_still_silent(void **state)
 	assert_int_equal(registry_get(f->reg, a.id, &u), ERR_OK);
 	assert_int_equal(u.state, TENANT_INSTALLED);
 	registry_tenant_free(&u);
-	/* Later both are silent; the Connect-linked one never is. */
+	/* Later both are silent; the Connect-linked ones never are. */
 	cut = FX_NOW + 20 * CLOCK_DAY;
 	ids[0] = '\0';
 	assert_int_equal(registry_forge_silent(f->reg, cut, collect_ids, ids),
 	    2);
 	assert_null(strstr(ids, f->t.id));
+	assert_int_equal(registry_forge_silent_depart(f->reg, f->t.id, cut,
+	    cut + 15 * CLOCK_DAY, 21), ERR_NOT_FOUND);
+	assert_int_equal(registry_get(f->reg, f->t.id, &u), ERR_OK);
+	assert_int_equal(u.state, TENANT_INSTALLED);
+	registry_tenant_free(&u);
+	/* Departed as of its last word (FX_NOW + 10 days), not of now. */
 	assert_int_equal(registry_forge_silent_depart(f->reg, b.id, cut,
 	    cut + 15 * CLOCK_DAY, 21), ERR_OK);
 	assert_int_equal(registry_get(f->reg, b.id, &u), ERR_OK);
 	assert_int_equal(u.state, TENANT_DEPARTED);
-	assert_int_equal(u.uninstalled_at, cut + 15 * CLOCK_DAY);
-	assert_int_equal(u.delete_after, cut + 36 * CLOCK_DAY);
+	assert_int_equal(u.uninstalled_at, FX_NOW + 10 * CLOCK_DAY);
+	assert_int_equal(u.delete_after, FX_NOW + 31 * CLOCK_DAY);
 	registry_tenant_free(&u);
 	assert_int_equal(audits(f, "forge_silent", b.id, detail,
 	    sizeof(detail)), 1);

@@ -649,8 +649,8 @@ test_dispatch_body_refusals(void **state)
 
 /* A JSON route's body is parsed strictly before the handler runs. */
 /*
- * A route whose body is optional: without one (no type, no or a zero
- * length) the handler runs with no JSON; with one, every body rule
+ * A route whose body is optional: without one (a zero length whatever
+ * the type, or neither header) the handler runs with no JSON; with one, every body rule
  * holds as on any body route.
  */
 static void
@@ -665,10 +665,30 @@ test_dispatch_optional_body(void **state)
 	dispatch("POST", "/optional", "0", NULL, NULL, NULL, verifier, &o);
 	assert_int_equal(o.status, 200);
 	assert_int_equal(seen_json, 0);
+	/*
+	 * A zero length is no body whatever the type says (Forge's cron
+	 * and pre-uninstall with Content-Type: application/json), also
+	 * a type the route would refuse with a body: nothing is read or
+	 * parsed.
+	 */
+	dispatch("POST", "/optional", "0", JSON, NULL, NULL, verifier, &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(seen_json, 0);
+	assert_int_equal(o.body_pos, 0);
+	dispatch("POST", "/optional", "0", "text/plain", NULL, NULL, verifier,
+	    &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(seen_json, 0);
 	dispatch("POST", "/optional", "2", JSON, "{}", NULL, verifier, &o);
 	assert_int_equal(o.status, 200);
 	assert_int_equal(seen_json, 1);
-	assert_int_equal(handler_calls, 3);
+	assert_int_equal(handler_calls, 5);
+	/* A typed body with no length is still refused (411). */
+	dispatch("POST", "/optional", NULL, JSON, "{}", NULL, verifier, &o);
+	expect_error_reply(&o, ERR_LENGTH_REQUIRED);
+	/* A zero length on a route whose body is required still is. */
+	dispatch("POST", "/items", "0", JSON, NULL, NULL, NULL, &o);
+	assert_int_not_equal(o.status, 200);
 	/* A body says what it is, is no larger than allowed, and parses. */
 	dispatch("POST", "/optional", "2", NULL, "{}", NULL, verifier, &o);
 	expect_error_reply(&o, ERR_MEDIA_TYPE);
@@ -676,7 +696,7 @@ test_dispatch_optional_body(void **state)
 	expect_error_reply(&o, ERR_TOO_LARGE);
 	dispatch("POST", "/optional", "1", JSON, "{", NULL, verifier, &o);
 	expect_error_reply(&o, ERR_BAD_REQUEST);
-	assert_int_equal(handler_calls, 3);
+	assert_int_equal(handler_calls, 5);
 }
 
 static void
