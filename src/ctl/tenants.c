@@ -70,21 +70,52 @@ tenant_kind(const struct tenant *t, const struct forge_sum *f)
 	return f->n > 0 ? "both" : "connect";
 }
 
+/* The fields of a tenant both listings show, in their order. */
+#define TENANT_FIELDS	10
+static const char *const tenant_field_names[TENANT_FIELDS] = {
+	"id", "state", "enabled", "installed", "delete_after", "quarantined",
+	"kind", "installations", "last_seen", "base_url",
+};
+
+/*
+ * Prints t's fields (no secrets): as one tab-separated line (cellarctl
+ * tenants), or as one "name<TAB>value" line each (tenant show).
+ */
+static void
+print_fields(const struct tenant *t, const struct forge_sum *f, int named)
+{
+	char		 a[21], b[21], c[21], d[21], n[16];
+	const char	*v[TENANT_FIELDS];
+	size_t		 i;
+
+	snprintf(n, sizeof(n), "%d", f->n);
+	v[0] = t->id;
+	v[1] = tenant_state(t);
+	v[2] = t->enabled ? "enabled" : "disabled";
+	v[3] = iso(a, t->installed_at);
+	v[4] = iso(b, t->delete_after);
+	v[5] = iso(c, t->quarantined_at);
+	v[6] = tenant_kind(t, f);
+	v[7] = n;
+	v[8] = iso(d, f->last_seen);
+	v[9] = t->base_url != NULL ? t->base_url : "-";
+	for (i = 0; i < TENANT_FIELDS; i++)
+		if (named)
+			printf("%s\t%s\n", tenant_field_names[i], v[i]);
+		else
+			printf("%s%s", v[i], i + 1 < TENANT_FIELDS ? "\t" :
+			    "\n");
+}
+
 static int
 print_tenant(const struct tenant *t, void *arg)
 {
 	struct registry	*reg = arg;
 	struct forge_sum f = { 0, 0 };
-	char		 a[21], b[21], c[21], d[21];
 
 	if (registry_installations(reg, t->id, sum_installation, &f) == -1)
 		return -1;
-	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t->id,
-	    tenant_state(t), t->enabled ? "enabled" : "disabled",
-	    iso(a, t->installed_at), iso(b, t->delete_after),
-	    iso(c, t->quarantined_at), tenant_kind(t, &f), f.n,
-	    iso(d, f.last_seen),
-	    t->base_url != NULL ? t->base_url : "-");
+	print_fields(t, &f, 0);
 	return 0;
 }
 
@@ -94,13 +125,15 @@ cmd_tenants(const char *dir, char **args)
 	struct conf	*cfg = NULL;
 	struct keyring	*kr;
 	struct registry	*reg;
+	size_t		 i;
 	int		 rc = 1;
 
 	(void)args;
 	if (open_registry(dir, &cfg, &kr, &reg) == 0) {
-		printf("# id\tstate\tenabled\tinstalled\tdelete_after\t"
-		    "quarantined\tkind\tinstallations\tlast_seen\t"
-		    "base_url\n");
+		for (i = 0; i < TENANT_FIELDS; i++)
+			printf("%s%s", i == 0 ? "# " : "\t",
+			    tenant_field_names[i]);
+		printf("\n");
 		if (registry_each(reg, print_tenant, reg) >= 0)
 			rc = 0;
 		else
@@ -151,7 +184,6 @@ cmd_tenant_show(const char *dir, char **args)
 	struct tenant	 t;
 	struct forge_sum f = { 0, 0 };
 	const char	*id = args[0];
-	char		 a[21], b[21], c[21], d[21];
 	enum err	 e;
 	int		 rc = 1;
 
@@ -169,13 +201,7 @@ cmd_tenant_show(const char *dir, char **args)
 		fprintf(stderr, "cellarctl: cannot read the registry\n");
 		goto out;
 	}
-	printf("id\t%s\nstate\t%s\nenabled\t%s\ninstalled\t%s\n"
-	    "delete_after\t%s\nquarantined\t%s\nkind\t%s\n"
-	    "installations\t%d\nlast_seen\t%s\nbase_url\t%s\n", t.id,
-	    tenant_state(&t), t.enabled ? "enabled" : "disabled",
-	    iso(a, t.installed_at), iso(b, t.delete_after),
-	    iso(c, t.quarantined_at), tenant_kind(&t, &f), f.n,
-	    iso(d, f.last_seen), t.base_url != NULL ? t.base_url : "-");
+	print_fields(&t, &f, 1);
 	printf("# installation_id\tcloud_id\tlinked_by\tlinked_at\t"
 	    "last_seen\tpreuninstall_at\n");
 	if (registry_installations(reg, id, print_installation, NULL) == -1) {
