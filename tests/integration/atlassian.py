@@ -284,12 +284,14 @@ def install_payload(client_key, shared_secret, base_url, event="installed",
     return {k: v for k, v in body.items() if v is not None}
 
 
-def install(st, key, kid, base_url, secret, client_key=None):
+def install(st, key, kid, base_url, secret, client_key=None, **fields):
     """A signed install (or, given its client_key, reinstall) through
     stack st, as Jira sends it: key and kid are the install key the
-    stack trusts.  Asserts 204; returns the client key."""
+    stack trusts; fields go into the payload (install_payload), e.g.
+    installationId and cloudId of a Connect app on Forge.  Asserts 204;
+    returns the client key."""
     client_key = client_key or str(uuid.uuid4())
-    body = install_payload(client_key, secret, base_url)
+    body = install_payload(client_key, secret, base_url, **fields)
     tok = install_token(key, kid, client_key, aud=st.base_url)
     r = st.request("POST", "/installed", json=body,
                    headers={"Authorization": f"JWT {tok}"})

@@ -347,15 +347,9 @@ def test_linked_tenant_shares_its_data_and_no_one_else_sees_it(env, fake):
     inst = env.forge.installation()
     secret = atl.new_secret()
     site = fake.add_site(secret)
-    client_key = str(uuid.uuid4())
-    body = atl.install_payload(client_key, secret, site.base_url,
-                               installationId=inst.id,
-                               cloudId=inst.cloud_id)
-    tok = atl.install_token(env.key, env.kid, client_key,
-                            aud=env.st.base_url)
-    r = env.st.request("POST", "/installed", json=body,
-                       headers={"Authorization": f"JWT {tok}"})
-    assert r.status_code == 204, r.text
+    client_key = atl.install(env.st, env.key, env.kid, site.base_url,
+                             secret, installationId=inst.id,
+                             cloudId=inst.cloud_id)
 
     class Connect(canned_client.Tenant):
         pass
