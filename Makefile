@@ -1,12 +1,16 @@
 # cellar: build, test, run and benchmark.
 #
-#   make                  cgi-bin/cellar.fcgi, build/cellarctl and
-#                         build/cellar-reaper
+#   make                  cgi-bin/cellar.fcgi, build/cellarctl,
+#                         build/cellar-reaper and build/www (the pages'
+#                         static files, content-hashed: src/ui/build-assets)
 #   make test             everything under ASan/UBSan with -Werror: the
 #                         layout check, lint, unit tests (cmocka),
 #                         integration tests against the real stack (nginx +
-#                         spawn-fcgi + multiwatch) and a short fuzz run
-#   make run              the stack in the foreground on 127.0.0.1:$(PORT)
+#                         spawn-fcgi + multiwatch), the pages in headless
+#                         Chromium against that stack (tests/run-ui) and a
+#                         short fuzz run
+#   make run              the stack in the foreground on 127.0.0.1:$(PORT),
+#                         nginx serving build/www
 #   make bench            throughput and latency against a hello-world
 #                         FastCGI program behind the same nginx, then
 #                         the scaling table (1,000 tenants, 1 to 1,000
@@ -17,7 +21,8 @@
 #   make lint             cppcheck
 #   make fuzz             libFuzzer targets for the parsers (FUZZ_SECONDS)
 #   make install          the programs, units, nginx and logrotate files
-#                         under $(DESTDIR)$(PREFIX) (README, "Deploy")
+#                         and the pages' files (www, older hashed files
+#                         kept) under $(DESTDIR)$(PREFIX) (README, "Deploy")
 #
 # Variables: SANITIZE=address,undefined  WERROR=1  PORT=8080  CC=...
 #            PREFIX=/usr/local  DESTDIR=
@@ -30,6 +35,9 @@
 #   src/fcgi/  -> cgi-bin/cellar.fcgi  the FastCGI worker
 #   src/ctl/   -> build/cellarctl      the operator's command line
 #   src/reaper/ -> build/cellar-reaper purge, backup, prune (daily)
+#   src/ui/    -> build/www/ui         the pages Jira frames: HTML, ES
+#                                      modules, CSS and icons, which nginx
+#                                      serves (the worker serves none)
 #
 # Each program links its own objects and the library archive, from which
 # the linker takes only the objects it uses; tests/check-layout fails the
@@ -97,7 +105,7 @@ FCGI_SRCS = src/fcgi/api.c src/fcgi/app.c src/fcgi/auth.c \
 	   src/fcgi/route_lifecycle.c src/fcgi/route_meta.c \
 	   src/fcgi/route_templates.c src/fcgi/route_templates_io.c \
 	   src/fcgi/route_templates_list.c src/fcgi/route_tenant.c \
-	   src/fcgi/router.c src/fcgi/routes.c src/fcgi/tpl_json.c \
+	   src/fcgi/route_ui.c src/fcgi/router.c src/fcgi/routes.c src/fcgi/tpl_json.c \
 	   src/fcgi/tree_cache.c
 FCGI_MAIN = src/fcgi/main.c
 # cellarctl.
@@ -126,7 +134,19 @@ UNIT_BINS  = $(LIB_TESTS:%=$(B)/tests/test_%) $(FCGI_TESTS:%=$(B)/tests/test_%) 
 
 PROGRAMS = $(WORKER) $(B)/cellarctl $(B)/cellar-reaper
 
-all: $(PROGRAMS)
+# The pages' static files (src/ui/build-assets): $(B)/www/ui, rebuilt
+# when any file below src/ui changes (or is added or removed: the
+# directories are prerequisites too).  The stamp lies outside www, so
+# nginx never serves it.
+WWW	 = $(B)/www
+UI_SRCS	:= $(wildcard src/ui/* src/ui/*/* src/ui/*/*/*)
+
+all: $(PROGRAMS) $(B)/www.stamp
+
+$(B)/www.stamp: $(UI_SRCS)
+	@mkdir -p $(B)
+	src/ui/build-assets src/ui $(WWW)
+	@touch $@
 
 # Rebuild everything when the flags change.
 $(B)/.flags: FORCE
@@ -227,13 +247,15 @@ RUN_ENV = CELLAR_BUILD=$(B) CELLAR_FCGI=$(CURDIR)/$(WORKER) \
 	  CELLAR_CTL=$(CURDIR)/$(B)/cellarctl \
 	  CELLAR_REAPER=$(CURDIR)/$(B)/cellar-reaper \
 	  CELLAR_STACK_FCGI=$(CURDIR)/$(WORKER) \
-	  CELLAR_STACK_CTL=$(CURDIR)/$(B)/cellarctl
+	  CELLAR_STACK_CTL=$(CURDIR)/$(B)/cellarctl \
+	  CELLAR_STACK_WWW=$(CURDIR)/$(WWW)
 
 check: all $(UNIT_BINS)
 	@$(RUN_ENV) tests/check-layout
 	@$(MAKE) --no-print-directory lint
 	@tests/run-unit $(UNIT_BINS)
 	@$(RUN_ENV) tests/run-integration
+	@$(RUN_ENV) tests/run-ui
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 # libFuzzer targets for every parser (clang); longer: make fuzz FUZZ_SECONDS=300
@@ -292,8 +314,25 @@ install: all
 	install -m 0644 conf/cellar.conf.example $(DESTDIR)$(DOCDIR)/
 	install -m 0644 conf/packages/runtime $(DESTDIR)$(DOCDIR)/packages
 	install -m 0644 conf/nginx/cellar-http.conf \
-	    conf/nginx/cellar-server.conf conf/nginx/cellar.conf \
-	    $(DESTDIR)$(SHARE)/nginx/
+	    conf/nginx/cellar-server.conf $(DESTDIR)$(SHARE)/nginx/
+	sed 's|/usr/share/cellar/www|$(SHARE)/www|g' conf/nginx/cellar.conf \
+	    >$(DESTDIR)$(SHARE)/nginx/cellar.conf.tmp && \
+	    chmod 0644 $(DESTDIR)$(SHARE)/nginx/cellar.conf.tmp && \
+	    mv $(DESTDIR)$(SHARE)/nginx/cellar.conf.tmp \
+	    $(DESTDIR)$(SHARE)/nginx/cellar.conf
+	# The pages' files.  Hashed files are added, never removed: a
+	# browser holding an older page still loads that page's modules.
+	# Then icons and pages, each renamed into place, so that a page
+	# never names a file not there yet.
+	install -d -m 0755 $(DESTDIR)$(SHARE)/www/ui/static \
+	    $(DESTDIR)$(SHARE)/www/ui/icons $(DESTDIR)$(SHARE)/www/ui/pages
+	cp -R $(WWW)/ui/static/. $(DESTDIR)$(SHARE)/www/ui/static/
+	for f in $(WWW)/ui/icons/* $(WWW)/ui/pages/*; do \
+		[ -f "$$f" ] || continue; \
+		d=$(DESTDIR)$(SHARE)/www/ui/$$(basename $$(dirname $$f)); \
+		install -m 0644 $$f $$d/.install.tmp && \
+		mv $$d/.install.tmp $$d/$$(basename $$f) || exit 1; \
+	done
 	for u in cellar.service cellar.socket cellar-reaper.service \
 	    cellar-reaper.timer; do \
 		sed 's|/usr/lib/cellar/|$(LIBEXEC)/|g' conf/systemd/$$u \

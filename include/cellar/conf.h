@@ -130,6 +130,7 @@ enum conf_id {
 	C_PANORAMAS_NODES_MAX,
 	C_PANORAMAS_PER_TENANT_MAX,
 	C_PANORAMAS_RECONCILE_MAX_PERCENT,
+	C_UI_ALL_JS_URL,
 	C_FORGE_APP_ID,
 	C_FORGE_JWKS_URL,
 	C_FORGE_KEY_DIR,
@@ -150,7 +151,12 @@ enum conf_id {
 
 extern const struct conf_key conf_schema[C__MAX];
 
-/* Loads cellar's configuration from dir (see conf_load). */
+/*
+ * Loads cellar's configuration from dir (see conf_load), then checks
+ * what a key's type alone cannot: [ui] all_js_url goes into pages'
+ * HTML and headers, so it must hold no quote, '<', '>', '&', space or
+ * backslash besides being a URL.
+ */
 struct conf	*conf_load_cellar(const char *dir, char err[CONF_ERRLEN]);
 
 #endif

@@ -117,6 +117,16 @@ enum err	 route_uninstalled(struct req *, struct reply *);
 enum err	 route_enabled(struct req *, struct reply *);
 enum err	 route_disabled(struct req *, struct reply *);
 
+/*
+ * route_ui.c: the gate nginx asks before it serves a page (auth_request):
+ * 204 with the page's Content-Security-Policy (framing by the tenant's
+ * base URL's origin) and X-Cellar-All-Js; 404 for a page name not in its
+ * table, 403 for a tenant without a usable base URL (Forge only).
+ * route_ui_page_known: 1 if name is one of the pages, else 0.
+ */
+enum err	 route_ui(struct req *, struct reply *);
+int		 route_ui_page_known(const char *name);
+
 /* route_tenant.c: 200 with what cellar stores for the caller's tenant. */
 enum err	 route_tenant(struct req *, struct reply *);
 

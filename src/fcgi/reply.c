@@ -12,6 +12,8 @@
 /* Frames are allowed only inside Jira Cloud. */
 #define CSP	"default-src 'none'; frame-ancestors 'self' " \
 		"https://*.atlassian.net https://*.jira.com"
+/* The head of a reply: the fixed headers, a page's policy and URL. */
+#define HEAD_MAX	4096
 
 int
 reply_json(struct reply *rep, int status, const cJSON *v)
@@ -66,11 +68,29 @@ reply_reason(struct reply *rep, const char *reason, long long version)
 	rep->version = version;
 }
 
+enum err
+reply_page(struct reply *rep, char *csp, const char *all_js)
+{
+	free(rep->csp);
+	rep->csp = csp;
+	rep->all_js = all_js;
+	if (csp == NULL || all_js == NULL)
+		return ERR_INTERNAL;
+	free(rep->body);
+	rep->body = NULL;
+	rep->len = 0;
+	rep->status = 204;
+	return ERR_OK;
+}
+
 void
 reply_error(struct reply *rep, enum err e)
 {
 	struct jw	 w = JW_INIT;
 
+	free(rep->csp);
+	rep->csp = NULL;
+	rep->all_js = NULL;
 	free(rep->body);
 	rep->body = NULL;
 	rep->len = 0;
@@ -97,7 +117,7 @@ reply_error(struct reply *rep, enum err e)
 int
 reply_send(const struct reply *rep, const struct http_io *io, const char *rid)
 {
-	char	 head[1024];
+	char	 head[HEAD_MAX];
 	int	 n;
 
 	n = snprintf(head, sizeof(head),
@@ -106,17 +126,22 @@ reply_send(const struct reply *rep, const struct http_io *io, const char *rid)
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "Content-Security-Policy: " CSP "\r\n"
+	    "Content-Security-Policy: %s\r\n"
 	    "Referrer-Policy: no-referrer\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "%s%s%s"
 	    "%s%.0d%s"
+	    "%s%s%s"
 	    "\r\n",
-	    rep->status, http_reason(rep->status), rep->len, rid,
+	    rep->status, http_reason(rep->status), rep->len,
+	    rep->csp != NULL ? rep->csp : CSP, rid,
 	    rep->allow[0] ? "Allow: " : "", rep->allow,
 	    rep->allow[0] ? "\r\n" : "",
 	    rep->retry_after > 0 ? "Retry-After: " : "", rep->retry_after,
-	    rep->retry_after > 0 ? "\r\n" : "");
+	    rep->retry_after > 0 ? "\r\n" : "",
+	    rep->all_js != NULL ? "X-Cellar-All-Js: " : "",
+	    rep->all_js != NULL ? rep->all_js : "",
+	    rep->all_js != NULL ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -1;
 	if (io->write(io->ctx, head, (size_t)n) == -1)
@@ -132,5 +157,6 @@ reply_free(struct reply *rep)
 	if (rep == NULL)
 		return;
 	free(rep->body);
+	free(rep->csp);
 	reply_init(rep);
 }

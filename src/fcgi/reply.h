@@ -34,6 +34,15 @@ struct reply {
 	long long	 limit;		/* -1: none */
 	const char	*reason;	/* NULL: none */
 	long long	 version;	/* -1: none */
+	/*
+	 * A page's gate (route_ui.c, reply_page): the Content-Security-
+	 * Policy nginx serves the page with, sent instead of the API's
+	 * fixed one (malloc'd), and the X-Cellar-All-Js URL (borrowed from
+	 * the configuration).  NULL: none.  Built from the tenant's stored
+	 * base URL and the configuration only, never from the request.
+	 */
+	char		*csp;
+	const char	*all_js;
 };
 
 /* A reply before anything is known: status 200, no details. */
@@ -63,11 +72,19 @@ int		 reply_json(struct reply *, int status, const cJSON *v);
 enum err	 reply_jw(struct reply *, int status, struct jw *);
 
 /*
+ * Makes the reply a page gate's answer: 204 without a body, csp
+ * (malloc'd; the reply owns it from here, also when it is NULL: then
+ * ERR_INTERNAL) as its Content-Security-Policy and all_js (borrowed)
+ * as X-Cellar-All-Js.  ERR_OK or ERR_INTERNAL.
+ */
+enum err	 reply_page(struct reply *, char *csp, const char *all_js);
+
+/*
  * Replaces the reply with the error's JSON body and status: {"error":
  * CODE, "message": TEXT} plus "field", "index", "limit", "reason" and
  * "version" when set (reply_detail, reply_reason), and the error's
- * Retry-After.  Nothing in it comes from
- * the request.
+ * Retry-After, with the API's fixed headers (a page gate's are
+ * dropped).  Nothing in it comes from the request.
  */
 void		 reply_error(struct reply *, enum err);
 

@@ -54,6 +54,127 @@ descriptor_panoramas(cJSON *modules)
 }
 
 /*
+ * The context parameters an issue's modules pass to their page; Jira
+ * substitutes them.  Ids and the key only: the page fetches the rest in
+ * the browser, as the user.
+ */
+#define UI_ISSUE_QUERY	"?issueId={issue.id}&issueKey={issue.key}" \
+			"&projectId={project.id}"
+#define UI_ICON_CANNED	"/ui/icons/canned-responses.svg"
+#define UI_ICON_PANO	"/ui/icons/panoramas.svg"
+
+/* {"value": text} under name in o; the object, or NULL on no memory. */
+static cJSON *
+descriptor_i18n(cJSON *o, const char *name, const char *text)
+{
+	cJSON	*v;
+
+	if ((v = cJSON_AddObjectToObject(o, name)) == NULL ||
+	    cJSON_AddStringToObject(v, "value", text) == NULL)
+		return NULL;
+	return v;
+}
+
+/* {"width": 24, "height": 24, "url": url} as o's icon; 0 or -1. */
+static int
+descriptor_icon(cJSON *o, const char *url)
+{
+	cJSON	*v;
+
+	if ((v = cJSON_AddObjectToObject(o, "icon")) == NULL ||
+	    cJSON_AddNumberToObject(v, "width", 24) == NULL ||
+	    cJSON_AddNumberToObject(v, "height", 24) == NULL ||
+	    cJSON_AddStringToObject(v, "url", url) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * A module object {"key": key, "name": {"value": name}} appended to the
+ * array arr_name of modules (created when missing).  The module, or
+ * NULL on no memory.
+ */
+static cJSON *
+descriptor_module(cJSON *modules, const char *arr_name, const char *key,
+    const char *name)
+{
+	cJSON	*a, *m;
+
+	if ((a = cJSON_GetObjectItemCaseSensitive(modules, arr_name)) ==
+	    NULL && (a = cJSON_AddArrayToObject(modules, arr_name)) == NULL)
+		return NULL;
+	if ((m = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (!cJSON_AddItemToArray(a, m)) {
+		cJSON_Delete(m);
+		return NULL;
+	}
+	if (cJSON_AddStringToObject(m, "key", key) == NULL ||
+	    descriptor_i18n(m, "name", name) == NULL)
+		return NULL;
+	return m;
+}
+
+/*
+ * The pages (src/ui, served by nginx; src/fcgi/route_ui.c is their gate),
+ * each at a URL route_ui's table and nginx's page location know:
+ *   generalPages       /ui/templates (canned responses), /ui/panoramas
+ *   jiraIssueContents  /ui/picker: the issue view's canned-responses
+ *                      button, opening the picker in a panel
+ *   jiraIssueContexts  /ui/issue-panoramas: the panoramas holding the
+ *                      issue, in the issue's context area
+ *   adminPages, configurePage  /ui/admin: what cellar stores for the site
+ * 0, or -1 on no memory.
+ */
+static int
+descriptor_pages(const struct conf *cfg, cJSON *modules)
+{
+	cJSON	*m, *o;
+
+	if ((m = descriptor_module(modules, "generalPages",
+	    "canned-responses-manager", "Canned responses")) == NULL ||
+	    cJSON_AddStringToObject(m, "url", "/ui/templates") == NULL ||
+	    descriptor_icon(m, UI_ICON_CANNED) == -1)
+		return -1;
+	if ((m = descriptor_module(modules, "generalPages", "panoramas",
+	    "Panoramas")) == NULL ||
+	    cJSON_AddStringToObject(m, "url", "/ui/panoramas") == NULL ||
+	    descriptor_icon(m, UI_ICON_PANO) == -1)
+		return -1;
+	if ((m = descriptor_module(modules, "jiraIssueContents",
+	    "canned-responses", "Canned responses")) == NULL ||
+	    descriptor_i18n(m, "tooltip", "Insert a canned response") ==
+	    NULL ||
+	    descriptor_icon(m, UI_ICON_CANNED) == -1 ||
+	    (o = cJSON_AddObjectToObject(m, "target")) == NULL ||
+	    cJSON_AddStringToObject(o, "type", "web_panel") == NULL ||
+	    cJSON_AddStringToObject(o, "url", "/ui/picker" UI_ISSUE_QUERY) ==
+	    NULL)
+		return -1;
+	if ((m = descriptor_module(modules, "jiraIssueContexts",
+	    "issue-panoramas", "Panoramas")) == NULL ||
+	    descriptor_icon(m, UI_ICON_PANO) == -1 ||
+	    (o = cJSON_AddObjectToObject(m, "content")) == NULL ||
+	    cJSON_AddStringToObject(o, "type", "label") == NULL ||
+	    descriptor_i18n(o, "label", "Panoramas") == NULL ||
+	    (o = cJSON_AddObjectToObject(m, "target")) == NULL ||
+	    cJSON_AddStringToObject(o, "type", "web_panel") == NULL ||
+	    cJSON_AddStringToObject(o, "url",
+	    "/ui/issue-panoramas" UI_ISSUE_QUERY) == NULL)
+		return -1;
+	if ((m = descriptor_module(modules, "adminPages", "cellar-admin",
+	    conf_str(cfg, C_APP_NAME))) == NULL ||
+	    cJSON_AddStringToObject(m, "url", "/ui/admin") == NULL)
+		return -1;
+	if ((m = cJSON_AddObjectToObject(modules, "configurePage")) == NULL ||
+	    cJSON_AddStringToObject(m, "key", "cellar-configure") == NULL ||
+	    descriptor_i18n(m, "name", conf_str(cfg, C_APP_NAME)) == NULL ||
+	    cJSON_AddStringToObject(m, "url", "/ui/admin") == NULL)
+		return -1;
+	return 0;
+}
+
+/*
  * Builds atlassian-connect.json from the configuration alone, so the
  * descriptor Jira sees is exactly what the operator configured and
  * nothing in the code adds scopes or modules behind their back.
@@ -114,12 +235,9 @@ app_descriptor(const struct conf *cfg, size_t *len)
 	if ((o = cJSON_AddObjectToObject(d, "links")) == NULL ||
 	    cJSON_AddStringToObject(o, "self", self) == NULL)
 		goto out;
-	/*
-	 * Modules: only what the app serves.  The UI modules arrive with
-	 * the pages that serve them.
-	 */
+	/* Modules: only what the app serves. */
 	if ((o = cJSON_AddObjectToObject(d, "modules")) == NULL ||
-	    descriptor_panoramas(o) == -1)
+	    descriptor_panoramas(o) == -1 || descriptor_pages(cfg, o) == -1)
 		goto out;
 	if ((out = cJSON_PrintUnformatted(d)) != NULL)
 		*len = strlen(out);

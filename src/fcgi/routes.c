@@ -116,6 +116,11 @@ const struct route routes[] = {
 	ROUTE_OPTIONAL(METHOD_POST, "/forge/pre-uninstall",
 	    "forge_preuninstall", AUTH_FORGE, BODY_LIFECYCLE, ROUTE_JSON,
 	    route_forge_preuninstall),
+	/*
+	 * The pages' gate: nginx serves a page's HTML only after this
+	 * route verified its ?jwt= (route_ui.c); the worker serves no file.
+	 */
+	ROUTE(METHOD_GET, "/ui/{}", "ui_page", AUTH_PAGE, 0, NULL, route_ui),
 	/* Jira's webhooks: signed like a page (qsh of the URL). */
 	ROUTE(METHOD_POST, "/webhooks/issue-deleted", "webhook_issue_deleted",
 	    AUTH_PAGE, BODY_WEBHOOK, ROUTE_JSON, route_webhook_issue_deleted),

@@ -4,6 +4,8 @@
  * a test keeps the two identical), of defaults and of bounds.
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "cellar/conf.h"
 
@@ -113,6 +115,12 @@ const struct conf_key conf_schema[C__MAX] = {
 	    "this share of its panoramas' issues (and more than 10) look "
 	    "deleted at once: an app user who lost Browse rights looks the "
 	    "same to it; the reaper reports it instead", NULL },
+	[C_UI_ALL_JS_URL] = { "ui", "all_js_url", CONF_URL, 0,
+	    "https://connect-cdn.atl-paas.net/all.js", 0, 0, NULL,
+	    "Atlassian's all.js, which every page loads (its origin is the "
+	    "only one the pages' Content-Security-Policy lets scripts come "
+	    "from besides cellar's own); no quote, '<', '>', '&', space or "
+	    "backslash", NULL },
 	[C_FORGE_APP_ID] = { "forge", "app_id", CONF_STR, 0, "", 0, 100,
 	    NULL, "the Forge app id (ari:cloud:ecosystem::app/UUID) every "
 	    "Forge Invocation Token must name as its audience; empty: Forge "
@@ -179,8 +187,32 @@ const struct conf_key conf_schema[C__MAX] = {
 	    NULL },
 };
 
+/*
+ * Characters a URL the pages carry must not hold: the HTML attribute it
+ * is substituted into (nginx's sub_filter), and headers.  util_url_check
+ * already refuses most; '&' and '\'' it allows in a path.
+ */
+#define UI_URL_REFUSED	"\"'<>& \\"
+
 struct conf *
 conf_load_cellar(const char *dir, char err[CONF_ERRLEN])
 {
-	return conf_load(dir, conf_schema, C__MAX, err);
+	struct conf		*c;
+	const struct conf_val	*v;
+
+	if ((c = conf_load(dir, conf_schema, C__MAX, err)) == NULL)
+		return NULL;
+	v = &c->vals[C_UI_ALL_JS_URL];
+	if (strpbrk(v->text, UI_URL_REFUSED) != NULL) {
+		if (v->file != NULL)
+			snprintf(err, CONF_ERRLEN, "%s:%d: [ui] all_js_url: "
+			    "must not hold a quote, '<', '>', '&', space or "
+			    "backslash", v->file, v->line);
+		else
+			snprintf(err, CONF_ERRLEN, "[ui] all_js_url: must not "
+			    "hold a quote, '<', '>', '&', space or backslash");
+		conf_free(c);
+		return NULL;
+	}
+	return c;
 }

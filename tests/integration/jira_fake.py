@@ -146,6 +146,15 @@ port), in a thread of the test process.  It plays two parts:
    Other sites keep their replies: a test's own site.reply() for this
    path wins, as for every handler.
 
+7. What a site serves without a JWT: the browser tests (tests/ui) put
+   the pages of a Jira host and its REST API as a signed-in user sees
+   it on a site.  site.open_handler = fn(method, path, query, headers,
+   body) with the site-relative path, the raw query and lower-case
+   header names; fn returns None to let the request go on as above
+   (JWT checked, recorded), or (status, body bytes, {header: value}) to
+   answer it at once, unrecorded and unchecked.  Unset (None) by
+   default: every request is checked.
+
 Every request under a site is counted: site.count(method, path), and
 site.counts() gives {(method, path): n} at once (to assert caching and
 batching: take it before and after).
@@ -259,6 +268,8 @@ class Site:
         self.cycle_period = None    # Cycle-Period on 200 and 204
         self.report_log = []        # (ids sent, status answered)
         self.report_protocol_errors = []
+        # Part 7: what the site answers without a JWT (None: nothing).
+        self.open_handler = None
         self.handlers = {
             ("POST", PERMISSIONS_CHECK): self._permissions_check,
             ("GET", USER_GROUPS): self._user_groups,
@@ -787,8 +798,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b'{"error":"no such site"}',
                               {"Content-Type": "application/json"})
         rel = path[len(site.base_path):] or "/"
-        rec = Recorded(self.command, rel, query,
-                       {k.lower(): v for k, v in self.headers.items()}, body)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        opened = site.open_handler
+        if opened is not None:
+            # Part 7: the site's own pages and the browser's calls,
+            # neither recorded with the app's nor checked for a JWT.
+            out = opened(self.command, rel, query, headers, body)
+            if out is not None:
+                return self._send(*out)
+        rec = Recorded(self.command, rel, query, headers, body)
         with fake.lock:
             site.requests.append(rec)
             down = site.down

@@ -16,10 +16,12 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "cellar/conf.h"
 #include "cellar/err.h"
 #include "cellar/http.h"
 #include "cellar/json.h"
 #include "cellar/log.h"
+#include "cellar/registry.h"
 #include "fakeio.h"
 #include "fcgi.h"
 #include "fixture.h"
@@ -984,10 +986,222 @@ test_real_table_has_no_shadowed_route(void **state)
 	}
 }
 
+/*
+ * The pages' gate (route_ui.c) in the real table: GET /ui/NAME at
+ * AUTH_PAGE, its page name the parameter; nothing else reaches it.
+ */
+static void
+test_real_table_ui_route(void **state)
+{
+	struct req	 r;
+	char		 allow[64];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.method = METHOD_GET;
+	assert_non_null(r.path = strdup("/ui/picker"));
+	assert_int_equal(router_match(routes, nroutes, &r, allow,
+	    sizeof(allow)), ERR_OK);
+	assert_string_equal(r.route->name, "ui_page");
+	assert_int_equal(r.auth_level, AUTH_PAGE);
+	assert_int_equal(r.nparams, 1);
+	assert_string_equal(r.params[0], "picker");
+	req_free(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.method = METHOD_POST;
+	assert_non_null(r.path = strdup("/ui/picker"));
+	assert_int_equal(router_match(routes, nroutes, &r, allow,
+	    sizeof(allow)), ERR_METHOD);
+	assert_string_equal(allow, "GET");
+	req_free(&r);
+
+	/* Not below /forge/: a page is a Connect page. */
+	memset(&r, 0, sizeof(r));
+	r.method = METHOD_GET;
+	r.forge = 1;
+	assert_non_null(r.path = strdup("/forge/ui/picker"));
+	assert_int_equal(router_match(routes, nroutes, &r, allow,
+	    sizeof(allow)), ERR_NOT_FOUND);
+	req_free(&r);
+}
+
+/* route_ui run on its own: an app with this configuration, a tenant. */
+struct uifx {
+	char		 dir[64];
+	struct conf	*cfg;
+	struct app	 app;
+	struct tenant	 t;
+	struct req	 r;
+	struct reply	 rep;
+};
+
+static int
+ui_setup(void **state)
+{
+	struct uifx	*u;
+	char		 path[128], err[CONF_ERRLEN];
+	FILE		*fp;
+
+	assert_non_null(u = calloc(1, sizeof(*u)));
+	assert_int_equal(fx_tmpdir(u->dir, sizeof(u->dir)), 0);
+	snprintf(path, sizeof(path), "%s/cellar.conf", u->dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fprintf(fp, "[app]\nkey = com.example.unit\n"
+	    "base_url = https://cellar.example.com\n"
+	    "[ui]\nall_js_url = https://cdn.example.net:8443/a/all.js\n");
+	fclose(fp);
+	if ((u->cfg = conf_load_cellar(u->dir, err)) == NULL)
+		fail_msg("%s", err);
+	u->app.cfg = u->cfg;
+	u->r.app = &u->app;
+	u->r.tenant = &u->t;
+	u->r.nparams = 1;
+	reply_init(&u->rep);
+	*state = u;
+	return 0;
+}
+
+static int
+ui_teardown(void **state)
+{
+	struct uifx	*u = *state;
+
+	reply_free(&u->rep);
+	conf_free(u->cfg);
+	fx_rmtree(u->dir);
+	free(u);
+	return 0;
+}
+
+/* route_ui for page name with the tenant's base URL base. */
+static enum err
+ui_run(struct uifx *u, const char *name, const char *base)
+{
+	char	 pname[32], bbuf[128];
+
+	snprintf(pname, sizeof(pname), "%s", name);
+	u->r.params[0] = pname;
+	if (base != NULL) {
+		snprintf(bbuf, sizeof(bbuf), "%s", base);
+		u->t.base_url = bbuf;
+	} else
+		u->t.base_url = NULL;
+	reply_free(&u->rep);
+	reply_init(&u->rep);
+	return route_ui(&u->r, &u->rep);
+}
+
+static void
+test_ui_gate_policy(void **state)
+{
+	struct uifx	*u = *state;
+	static const char *pages[] = { "picker", "templates", "panoramas",
+	    "issue-panoramas", "admin" };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		assert_int_equal(ui_run(u, pages[i],
+		    "https://site.atlassian.net"), ERR_OK);
+		assert_int_equal(u->rep.status, 204);
+		assert_null(u->rep.body);
+		assert_non_null(u->rep.csp);
+		assert_string_equal(u->rep.csp, "default-src 'none'; "
+		    "script-src 'self' https://cdn.example.net:8443; "
+		    "style-src 'self'; img-src 'self' data:; "
+		    "connect-src 'self'; font-src 'self'; base-uri 'none'; "
+		    "form-action 'none'; "
+		    "frame-ancestors https://site.atlassian.net");
+		assert_string_equal(u->rep.all_js,
+		    "https://cdn.example.net:8443/a/all.js");
+	}
+	/* The origin only: no path of a base URL, its port kept. */
+	assert_int_equal(ui_run(u, "admin",
+	    "https://Site.example.com:444/jira/"), ERR_OK);
+	assert_non_null(strstr(u->rep.csp,
+	    "; frame-ancestors https://Site.example.com:444"));
+	assert_null(strstr(u->rep.csp, "/jira"));
+}
+
+static void
+test_ui_gate_refusals(void **state)
+{
+	struct uifx	*u = *state;
+
+	/* Only the pages of the table, exactly. */
+	assert_int_equal(ui_run(u, "nope", "https://site.atlassian.net"),
+	    ERR_NOT_FOUND);
+	assert_int_equal(ui_run(u, "Picker", "https://site.atlassian.net"),
+	    ERR_NOT_FOUND);
+	assert_int_equal(ui_run(u, "picker.html",
+	    "https://site.atlassian.net"), ERR_NOT_FOUND);
+	assert_null(u->rep.csp);
+	/* A tenant reached through Forge alone has no site to frame it. */
+	assert_int_equal(ui_run(u, "picker", NULL), ERR_FORBIDDEN);
+	assert_int_equal(ui_run(u, "picker", ""), ERR_FORBIDDEN);
+	/* Nor does a base URL that is no origin a policy can hold. */
+	assert_int_equal(ui_run(u, "picker", "http://site.atlassian.net"),
+	    ERR_FORBIDDEN);
+	assert_int_equal(ui_run(u, "picker",
+	    "https://site.atlassian.net; script-src *"), ERR_FORBIDDEN);
+	assert_int_equal(ui_run(u, "picker", "https://a b"), ERR_FORBIDDEN);
+	assert_null(u->rep.csp);
+}
+
+/*
+ * What goes out: the gate's policy and URL instead of the API's fixed
+ * policy, once each; an error reply after it carries neither.
+ */
+static void
+test_ui_gate_reply_headers(void **state)
+{
+	struct uifx	*u = *state;
+	struct fake	 f;
+	struct http_io	 io;
+
+	assert_int_equal(ui_run(u, "templates",
+	    "https://site.atlassian.net"), ERR_OK);
+	memset(&f, 0, sizeof(f));
+	io = fake_io(&f);
+	assert_int_equal(reply_send(&u->rep, &io, "0123456789abcdef"), 0);
+	assert_non_null(f.out);
+	assert_non_null(strstr(f.out, "Status: 204 "));
+	assert_non_null(strstr(f.out, "\r\nContent-Security-Policy: "
+	    "default-src 'none'; script-src 'self' "
+	    "https://cdn.example.net:8443; "));
+	assert_non_null(strstr(f.out, "frame-ancestors "
+	    "https://site.atlassian.net\r\n"));
+	assert_null(strstr(strstr(f.out, "Content-Security-Policy") + 1,
+	    "Content-Security-Policy"));
+	assert_non_null(strstr(f.out, "\r\nX-Cellar-All-Js: "
+	    "https://cdn.example.net:8443/a/all.js\r\n"));
+	assert_null(strstr(f.out, "*.atlassian.net"));
+	fake_free(&f);
+
+	reply_error(&u->rep, ERR_UNAUTHORIZED);
+	memset(&f, 0, sizeof(f));
+	io = fake_io(&f);
+	assert_int_equal(reply_send(&u->rep, &io, "0123456789abcdef"), 0);
+	assert_non_null(strstr(f.out, "Status: 401 "));
+	assert_non_null(strstr(f.out, "Content-Security-Policy: "
+	    "default-src 'none'; frame-ancestors 'self' "
+	    "https://*.atlassian.net https://*.jira.com\r\n"));
+	assert_null(strstr(f.out, "X-Cellar-All-Js"));
+	assert_null(strstr(f.out, "cdn.example.net"));
+	fake_free(&f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_real_table_ui_route),
+		cmocka_unit_test_setup_teardown(test_ui_gate_policy, ui_setup,
+		    ui_teardown),
+		cmocka_unit_test_setup_teardown(test_ui_gate_refusals,
+		    ui_setup, ui_teardown),
+		cmocka_unit_test_setup_teardown(test_ui_gate_reply_headers,
+		    ui_setup, ui_teardown),
 		cmocka_unit_test(test_real_table_has_no_shadowed_route),
 		cmocka_unit_test(test_match_literal),
 		cmocka_unit_test(test_match_params),
