@@ -15,10 +15,10 @@ comment (nothing counted), when Jira or cellar cannot be reached, and
 when there is nothing to list.
 
 Every test has its own tenant (jira_host.new_tenant()), so the lists
-and counts are the test's own.  Jira failures are made by wrapping the
-site's open_handler (the fake's hook for the browser's REST calls).
+and counts are the test's own.  Jira failures are made with the
+tenant's fail_rest (the fake answers the matching REST calls with an
+error).
 """
-import json
 import time
 
 from selenium.webdriver.common.by import By
@@ -129,23 +129,18 @@ def para(*parts):
 def wrap_rest(t, fail):
     """Makes the fake Jira answer the browser's REST calls for which
     fail(method, path) returns a status with that status (an error
-    body); returns (a function restoring it, the list of the
-    (method, path) so answered)."""
-    orig = t.site.open_handler
+    body, through the tenant's fail_rest); returns (a function restoring
+    it, the list of the (method, path) so answered)."""
     failed = []
 
-    def handler(method, path, query, headers, body):
-        if headers.get("x-test-session") and path.startswith("/rest/"):
-            status = fail(method, path)
-            if status:
-                failed.append((method, path))
-                return (status, json.dumps({"errorMessages": [
-                    "fake failure"], "errors": {}}).encode(),
-                    {"Content-Type": "application/json"})
-        return orig(method, path, query, headers, body)
+    def fn(method, path):
+        status = fail(method, path)
+        if status:
+            failed.append((method, path))
+        return status
 
-    t.site.open_handler = handler
-    return (lambda: setattr(t.site, "open_handler", orig)), failed
+    old = t.fail_rest(fn)
+    return (lambda: t.fail_rest(old)), failed
 
 
 BODY = ("Hi {{reporter.displayName}},\n\n"
