@@ -140,6 +140,32 @@ app_after(const struct app *a, struct after *w)
 	app_after_drop(w);
 }
 
+/*
+ * A page's gate is asked through nginx's auth_request (DOCUMENT_URI
+ * /_cellar_ui/auth, conf/nginx/cellar-server.conf), which understands
+ * 2xx, 401 and 403 only and turns any other status into its own 500.
+ * So a refusal of the request itself (400 for a bad byte, 404 for a path
+ * nginx normalised to a page's but the raw REQUEST_URI does not match,
+ * 413 for a Content-Length nginx forwards without the body...) becomes
+ * 401: the page's link is not valid, and nginx shows its "open this page
+ * from Jira" page.  A fault (5xx) stays one.  The reason is already in
+ * the app log; this adds the status it stood for.
+ */
+static void
+app_gate_status(const struct http_io *io, struct reply *rep, const char *rid)
+{
+	const char	*doc = io->param(io->ctx, "DOCUMENT_URI");
+	int		 was = rep->status;
+
+	if (doc == NULL || strcmp(doc, "/_cellar_ui/auth") != 0 ||
+	    was < 400 || was > 499 || was == 401 || was == 403)
+		return;
+	log_msg(LOGL_INFO, rid, "reason=page_gate_refused status=%d", was);
+	reply_free(rep);
+	reply_init(rep);
+	reply_error(rep, ERR_UNAUTHORIZED);
+}
+
 void
 app_serve(const struct app *a, const struct http_io *io, struct after *after)
 {
@@ -164,6 +190,7 @@ app_serve(const struct app *a, const struct http_io *io, struct after *after)
 	}
 	if (rep.err == ERR_QUARANTINED)
 		app_quarantine(a, r.tenant, r.rid);
+	app_gate_status(io, &rep, r.rid);
 	if ((sent = reply_send(&rep, io, r.rid)) == -1)
 		log_msg(LOGL_WARN, r.rid, "reason=client_gone");
 	/* Deferred work follows a reply that went out, and a success. */

@@ -35,8 +35,11 @@ const struct conf_key conf_schema[C__MAX] = {
 	    "signed installs and uninstalls may still name them while Jira "
 	    "catches up with a move (the descriptor shows base_url only)",
 	    NULL },
-	[C_APP_SCOPES] = { "app", "scopes", CONF_LIST, 0, "READ", 1, 0,
-	    SCOPES, "Connect scopes the app asks for, comma-separated", NULL },
+	[C_APP_SCOPES] = { "app", "scopes", CONF_LIST, 0, "READ,WRITE", 1, 0,
+	    SCOPES, "Connect scopes the app asks for, comma-separated; Jira "
+	    "holds the pages' AP.request calls to them: READ for issues, "
+	    "projects and groups, WRITE for the picker's Post as comment "
+	    "(POST /rest/api/3/issue/{id}/comment)", NULL },
 	[C_APP_LICENSING] = { "app", "licensing", CONF_BOOL, 0, "false", 0, 0,
 	    NULL, "enableLicensing in the descriptor (paid Marketplace app)",
 	    NULL },

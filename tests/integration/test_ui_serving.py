@@ -23,7 +23,6 @@ What a user (and Jira) relies on:
 - the descriptor declares every page, and every page it names exists;
 - a change in a module renames it and every page that loads it.
 """
-import json
 import os
 import re
 import secrets
@@ -38,7 +37,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 import atlassian as atl
-from harness import REPO, internal_errors, leaks, read_text
+from harness import REPO, internal_errors, leaks, raw_http, read_text
 
 BUILD_ASSETS = REPO / "src" / "ui" / "build-assets"
 PAGES = ("picker", "templates", "panoramas", "issue-panoramas", "admin")
@@ -172,6 +171,9 @@ def test_missing_asset_is_a_json_404_cached_nowhere(env):
         r = env.st.get(path)
         assert r.status_code == 404, (path, r.status_code)
         assert r.json()["error"] == "not_found", path
+        # JSON, whatever type the path's extension (.html) would give.
+        assert r.headers["Content-Type"].startswith("application/json"), \
+            (path, r.headers["Content-Type"])
         assert r.headers["Cache-Control"] == "no-store", path
         assert "immutable" not in r.headers["Cache-Control"]
 
@@ -279,6 +281,79 @@ def test_refused_tokens_get_the_open_from_jira_page(env, tenant):
                                    other_secret)).status_code == 200
 
 
+def test_requests_the_gate_refuses_get_the_open_from_jira_page(env, tenant):
+    """nginx's auth_request knows 2xx, 401 and 403 only (anything else is
+    its 500): a page request the app refuses as a request (a path nginx
+    normalises but the raw request line keeps, a body on a GET, a raw
+    non-ASCII byte) is the "open this page from Jira" page, never a
+    500, and never the page."""
+    ck, secret, _ = tenant
+    url = env.page_url("picker", ck, secret)
+    query = url.split("?", 1)[1]
+    for path in ("/ui//picker", "//ui/picker", "/ui/./picker",
+                 "/ui/../ui/picker", "/ui/%2e%2e/ui/picker",
+                 "/x/../ui/picker"):
+        status, headers, body = raw_http(env.st.port, (
+            f"GET {path}?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Connection: close\r\n\r\n").encode())
+        assert status == 401, (path, status, body[:200])
+        assert DENIED_TITLE.encode() in body, path
+        assert b"static/" not in body, path
+    for size in (10, 1000, 100000):
+        r = env.st.request("GET", url, data=b"x" * size)
+        assert_denied(r)
+    status, _, body = raw_http(env.st.port, (
+        f"GET /ui/admin?a=\xc3\xa9&{query} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        ).encode("latin-1"))
+    assert status == 401, (status, body[:200])
+    # The token itself still opens the page.
+    assert env.st.get(url).status_code == 200
+
+
+def test_page_when_the_app_cannot_answer(env, tenant):
+    """Workers unreachable: the page says so plainly, in Jira's frame
+    (no JSON, nothing to run, not stored), and opens again once they
+    are back."""
+    ck, secret, origin = tenant
+    sock = env.st.dir / "run" / "cellar.sock"
+    away = sock.with_name("cellar.sock.away")
+    url = env.page_url("templates", ck, secret)
+    sock.rename(away)
+    try:
+        r = env.st.get(url)
+    finally:
+        away.rename(sock)
+    assert r.status_code == 503, (r.status_code, r.text[:200])
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "cellar is not available" in r.text
+    assert "<script" not in r.text and "static/" not in r.text
+    csp = csp_directives(r.headers["Content-Security-Policy"])
+    assert csp["default-src"] == ["'none'"]
+    assert "https://*.atlassian.net" in csp["frame-ancestors"]
+    assert r.headers["Cache-Control"] == "no-store"
+    assert env.st.get(env.page_url("templates", ck, secret)
+                      ).status_code == 200
+
+
+def test_page_lines_in_the_access_log_carry_the_gate_request_id(env, tenant):
+    """A page's access-log line names the request id of its gate's
+    answer, so an operator finds the app log's reason for a refusal."""
+    ck, secret, _ = tenant
+    ok = env.st.get(env.page_url("issue-panoramas", ck, secret))
+    assert ok.status_code == 200
+    bad = env.st.get(env.page_url("panoramas", ck, atl.new_secret()))
+    assert bad.status_code == 401
+    log = read_text(env.st.access_log).splitlines()
+    app = read_text(env.st.app_log)
+    for uri, status in (("/ui/pages/issue-panoramas.html", "200"),
+                        ("/_cellar_ui/denied-401", "401")):
+        line = [ln for ln in log if f'"GET {uri}" {status} ' in ln][-1]
+        m = re.search(r" rid=([0-9a-f]{16})$", line)
+        assert m, line
+        assert f"rid={m.group(1)}" in app, line
+
+
 def test_unknown_page_and_other_methods(env, tenant):
     ck, secret, _ = tenant
     # A valid token for a page that does not exist: 404, no page.
@@ -312,6 +387,9 @@ def test_access_log_holds_no_query_or_token(env, tenant):
 
 def test_descriptor_declares_every_page(env):
     d = env.st.get("/atlassian-connect.json").json()
+    # Jira holds the pages' AP.request calls to the app's scopes: reading
+    # issues needs READ, the picker's comment (POST .../comment) WRITE.
+    assert {"READ", "WRITE"} <= set(d["scopes"]), d["scopes"]
     m = d["modules"]
     general = {p["key"]: p for p in m["generalPages"]}
     assert set(general) == {"canned-responses-manager", "panoramas"}

@@ -13,14 +13,12 @@ are exactly those the test made.
 """
 import re
 
-import pytest
 from selenium.common.exceptions import (NoSuchElementException,
                                         StaleElementReferenceException)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-import atlassian as atl
 
 WAIT = 20
 ISO = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T\d\d:\d\d:\d\dZ$")
@@ -75,17 +73,7 @@ def tenant_facts(t, acct):
 def lifecycle(host, t, event):
     """Jira's /enabled (page token) or /uninstalled (signed install) for
     tenant t."""
-    body = atl.install_payload(t.client_key, t.secret, t.base_url,
-                               event=event)
-    path = "/" + event
-    if event == "uninstalled":
-        tok = atl.install_token(host._key, host._kid, t.client_key,
-                                aud=host.stack.base_url, path=path)
-    else:
-        tok = atl.page_token(t.secret, t.client_key, "POST", path)
-    r = host.stack.request("POST", path, json=body,
-                           headers={"Authorization": f"JWT {tok}"})
-    assert r.status_code == 204, (event, r.status_code, r.text)
+    host.lifecycle(t, event)
 
 
 def enable(host, t):
@@ -170,7 +158,6 @@ def test_admin_page_shows_the_tenants_facts_for_the_caller(
         check_date(b, "last-report", pd["lastReportedAt"])
     assert b.find_element(By.ID, "s-analytics").text.endswith(
         "to list the most used templates first.")
-    screenshot(b, "admin")
 
     # Keyboard: the first Tab reaches "Check again"; Enter reads the
     # facts again: Jira enabled the app meanwhile and a template was
@@ -189,6 +176,7 @@ def test_admin_page_shows_the_tenants_facts_for_the_caller(
     wait_fresh(b)
     assert value(b, "status") == "INSTALLED AND ENABLED"
     assert b.switch_to.active_element.get_attribute("id") == "refresh"
+    screenshot(b, "admin")
 
     # Another user (no Jira admin): the API answers with that caller's
     # counts (the shared templates and their own), and so does the page.

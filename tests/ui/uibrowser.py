@@ -24,6 +24,7 @@ CHROMEDRIVER = os.environ.get("CELLAR_UI_CHROMEDRIVER",
 WIDTH, HEIGHT = 1280, 800
 START_TIMEOUT = 60          # seconds for chromedriver + chromium to start
 PAGE_LOAD_TIMEOUT = 30      # seconds for one navigation
+QUIT_GRACE = 10            # seconds for its processes to exit after quit()
 
 # Newer selenium releases read these; 4.8 (Debian 12) never runs the
 # manager when the driver path exists, and the stub below covers the rest.
@@ -189,9 +190,15 @@ def quit_chromium(driver, keep_logs=False):
     profile = getattr(driver, "profile_dir", None)
     if profile is not None:
         # Chromium processes still holding the profile are this
-        # browser's (the profile directory is new and ours).
+        # browser's (the profile directory is new and ours).  quit()
+        # returns before the last of them has exited: on a busy machine
+        # that takes a moment, so they get QUIT_GRACE seconds.
         from harness import kill_pids, procs_of
         left = procs_of(profile)
+        deadline = time.monotonic() + QUIT_GRACE
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = procs_of(profile)
         if left:
             kill_pids(left)
             problems.append(f"Chromium processes left after quit: "

@@ -79,6 +79,22 @@ def _json(status, obj, headers=None):
                                                 **(headers or {})})
 
 
+# Connect holds an app's AP.request calls to the scopes its descriptor
+# asks for (developer.atlassian.com, "Scopes for Connect apps"): a GET or
+# one of the searches below needs READ; another POST or a PUT, WRITE; a
+# DELETE, DELETE.  The fake refuses a call the descriptor's scopes do not
+# cover, as Jira does, so a page that needs a scope the descriptor lacks
+# fails its test.
+READ_POSTS = frozenset(("/rest/api/3/search/jql", "/rest/api/3/search",
+                        "/rest/api/2/search", "/rest/api/3/issue/bulkfetch"))
+
+
+def scope_needed(method, path):
+    if method in ("GET", "HEAD") or path in READ_POSTS:
+        return "READ"
+    return "DELETE" if method == "DELETE" else "WRITE"
+
+
 def _err(status, *messages, errors=None):
     return _json(status, {"errorMessages": list(messages),
                           "errors": errors or {}})
@@ -439,6 +455,10 @@ class HostTenant:
         status = failure(method, path) if failure and s else None
         if s is None:
             out = _err(401, "You are not authenticated.")
+        elif scope_needed(method, path) not in self.host.scopes:
+            out = _err(403, "The app is not allowed to do this: its "
+                       f"descriptor lacks the {scope_needed(method, path)} "
+                       "scope.")
         elif status:
             out = _err(int(status), "fake failure (fail_rest)")
         else:
@@ -913,6 +933,10 @@ class JiraHost(HostTenant):
         self.stack = stack
         self._key, self._kid = install_key, kid
         self.tenants = []
+        # The scopes cellar's descriptor asks for (see scope_needed).
+        r = stack.get("/atlassian-connect.json")
+        assert r.status_code == 200, r.status_code
+        self.scopes = frozenset(r.json()["scopes"])
         t = self._install()
         super().__init__(self, t[0], t[1], t[2])
         self.tenants.append(self)
@@ -932,6 +956,21 @@ class JiraHost(HostTenant):
                                headers={"Authorization": f"JWT {tok}"})
         assert r.status_code == 204, (r.status_code, r.text)
         return client_key, secret, site
+
+    def lifecycle(self, t, event):
+        """Jira's lifecycle call `event` ("enabled", "disabled" with a
+        page token; "uninstalled" signed as an install) for tenant t."""
+        body = atl.install_payload(t.client_key, t.secret, t.base_url,
+                                   event=event)
+        path = "/" + event
+        if event == "uninstalled":
+            tok = atl.install_token(self._key, self._kid, t.client_key,
+                                    aud=self.stack.base_url, path=path)
+        else:
+            tok = atl.page_token(t.secret, t.client_key, "POST", path)
+        r = self.stack.request("POST", path, json=body,
+                               headers={"Authorization": f"JWT {tok}"})
+        assert r.status_code == 204, (event, r.status_code, r.text)
 
     def new_tenant(self):
         """Another tenant (a new site of the same fake, same origin):
