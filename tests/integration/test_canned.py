@@ -23,7 +23,6 @@ import secrets
 import subprocess
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -93,13 +92,8 @@ class Env:
         """A fresh tenant whose Jira is a new site of the fake."""
         secret = atl.new_secret()
         site = self.fake.add_site(secret)
-        client_key = str(uuid.uuid4())
-        body = atl.install_payload(client_key, secret, site.base_url)
-        tok = atl.install_token(self.key, self.kid, client_key,
-                                aud=self.st.base_url)
-        r = self.st.request("POST", "/installed", json=body,
-                            headers={"Authorization": f"JWT {tok}"})
-        assert r.status_code == 204, (r.status_code, r.text)
+        client_key = atl.install(self.st, self.key, self.kid, site.base_url,
+                                 secret)
         return Tenant(self, client_key, secret, site)
 
 

@@ -24,26 +24,13 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from uihost import until
+
 WAIT = 20
 PROJECT = "10000"       # the new tenant's project (DEMO)
 
 
 # Helpers.
-
-def until(what, fn, timeout=WAIT):
-    """Polls fn until it returns a true value; fails naming what."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:      # noqa: BLE001 (a stale element)
-            last = repr(e)
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
 
 def js(b, script, *args):
     return b.execute_script(script, *args)

@@ -33,7 +33,6 @@ import re
 import secrets
 import threading
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
@@ -948,13 +947,8 @@ class JiraHost(HostTenant):
     def _install(self):
         secret = atl.new_secret()
         site = self.fake.add_site(secret)
-        client_key = str(uuid.uuid4())
-        body = atl.install_payload(client_key, secret, site.base_url)
-        tok = atl.install_token(self._key, self._kid, client_key,
-                                aud=self.stack.base_url)
-        r = self.stack.request("POST", "/installed", json=body,
-                               headers={"Authorization": f"JWT {tok}"})
-        assert r.status_code == 204, (r.status_code, r.text)
+        client_key = atl.install(self.stack, self._key, self._kid,
+                                 site.base_url, secret)
         return client_key, secret, site
 
     def lifecycle(self, t, event):
@@ -989,6 +983,24 @@ class JiraHost(HostTenant):
         oldest first); the driver stays in (or goes back to) the frame it
         was in."""
         return host_script(browser, "return window.apLog || null;")
+
+
+def until(what, fn, timeout=20):
+    """Polls fn (every 50 ms, for at most timeout seconds) until it
+    returns a true value, which it returns; an exception fn raises (a
+    stale element) counts as not yet.  Fails naming what and fn's last
+    answer."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except Exception as e:      # noqa: BLE001
+            last = repr(e)
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def cdn_handler(method, path, query, headers, body):
