@@ -254,12 +254,40 @@ export class TreeView {
 			if (r.n.issueId !== null)
 				wanted.push(r.n.issueId);
 		}
+		this.order(want);
 		if (wanted.length)
 			this.opts.info.want(wanted);
 		if (!this.shown && this.rows.length) {
 			this.shown = true;
 			this.opts.onFirstRows?.();
 		}
+	}
+
+	// Puts the drawn rows in the document in their visual order: rows
+	// are reused and placed by transform, and screen readers read the
+	// document order.  The focused (or dragged) row stays where it is,
+	// the others go around it: moving it would drop the focus (or the
+	// drag).
+	order(want) {
+		const els = [...want].sort((a, b) => a[1] - b[1])
+		    .map(([id]) => this.els.get(id));
+		const kids = this.sizer.children;
+		if (els.every((el, i) => kids[i] === el))
+			return;
+		const active = document.activeElement;
+		let k = els.findIndex((el) => el.contains(active));
+		if (k < 0 && this.dragging)
+			k = els.indexOf(this.els.get(this.dragging.id));
+		if (k < 0) {
+			this.sizer.append(...els);
+			return;
+		}
+		for (let i = k - 1; i >= 0; i--)
+			if (els[i].nextSibling !== els[i + 1])
+				this.sizer.insertBefore(els[i], els[i + 1]);
+		for (let i = k + 1; i < els.length; i++)
+			if (els[i - 1].nextSibling !== els[i])
+				els[i - 1].after(els[i]);
 	}
 
 	// Draws row r (index i) into el.

@@ -74,6 +74,14 @@ function num(n) {
 	return Number(n).toLocaleString("en");
 }
 
+// A panorama's size in words ("1 item", "1,234 items").
+function size(n) {
+	return n === 1 ? S.itemsOne : fmt(S.items, { n: num(n) });
+}
+
+const when = new Intl.DateTimeFormat("en",
+    { dateStyle: "medium", timeStyle: "short" });
+
 function ready() {
 	st.ready = true;
 	app.setAttribute("aria-busy", "false");
@@ -167,8 +175,7 @@ function item(p) {
 		"aria-current": st.p && st.p.id === p.id ? "true" : null,
 		onclick: () => open(p.id, false),
 	}, h("span", { class: "pano-link-name" }, p.name),
-	    h("span", { class: "subtlest" }, p.nodes === 1 ? S.listNode :
-		fmt(S.listNodes, { n: num(p.nodes) }))));
+	    h("span", { class: "subtlest" }, size(p.nodes))));
 }
 
 async function loadList(reset) {
@@ -320,9 +327,10 @@ const historyNote = h("p", { class: "subtle", hidden: true },
     S.historyEmpty);
 const historyMore = h("button", { type: "button", hidden: true,
     onclick: () => loadHistory(false) }, S.historyMore);
+const historyHead = h("h3", { id: "pano-history-h", tabindex: "-1" },
+    S.historyHeading);
 const history = h("section", { id: "pano-history", class: "pano-history",
-    hidden: true, "aria-labelledby": "pano-history-h" },
-    h("h3", { id: "pano-history-h" }, S.historyHeading),
+    hidden: true, "aria-labelledby": "pano-history-h" }, historyHead,
     h("table", {}, h("thead", {}, h("tr", {},
 	h("th", { scope: "col" }, S.historyWhen),
 	h("th", { scope: "col" }, S.historyWho),
@@ -404,14 +412,13 @@ function controls() {
 function head() {
 	const p = st.p;
 	title.textContent = p.name;
-	meta.textContent = fmt(S.nodesCount,
-	    { n: num(st.loaded ? tree.size : Math.max(p.nodes, tree.size)) });
+	meta.textContent = size(st.loaded ? tree.size :
+	    Math.max(p.nodes, tree.size));
 	const link = list.querySelector(".pano-link[data-id=\"" + p.id +
 	    "\"] .subtlest");
 	const n = st.loaded ? tree.size : p.nodes;
 	if (link)
-		link.textContent = n === 1 ? S.listNode :
-		    fmt(S.listNodes, { n: num(n) });
+		link.textContent = size(n);
 	description.textContent = p.description;
 	description.hidden = p.description === "";
 	view.label(p.name);
@@ -794,11 +801,26 @@ async function undo() {
 		else
 			say("error", words(e));
 		controls();
+		refocus();
 		return;
 	}
 	st.saving = false;
 	say("success", S.undone);
 	await open(st.p.id, true);
+	refocus();
+}
+
+// Undo is disabled while it runs, which drops the focus to the page:
+// back to the selected row, or to Undo when that row is gone.  Focus
+// the user moved elsewhere meanwhile stays there.
+function refocus() {
+	const a = document.activeElement;
+	if (a && a !== document.body && a !== undoBtn && !view.el.contains(a))
+		return;
+	if (view.selected() !== null)
+		view.select(view.current, true);
+	else if (!undoBtn.disabled)
+		undoBtn.focus();
 }
 
 // History.
@@ -816,13 +838,22 @@ async function me() {
 	return st.me;
 }
 
+// Shown, the history is put in sight (it opens below the tree, often
+// below the fold) and its heading gets the focus; once its rows are
+// in, in sight again, as they make it taller.
 function toggleHistory() {
 	const show = history.hidden;
 	history.hidden = !show;
 	historyBtn.setAttribute("aria-expanded", show ? "true" : "false");
 	historyBtn.textContent = show ? S.historyHide : S.historyButton;
-	if (show)
-		loadHistory(true);
+	if (!show)
+		return;
+	historyHead.focus({ preventScroll: true });
+	history.scrollIntoView({ block: "nearest" });
+	loadHistory(true).then(() => {
+		if (!history.hidden && history.contains(document.activeElement))
+			history.scrollIntoView({ block: "nearest" });
+	});
 }
 
 function what(b) {
@@ -875,11 +906,11 @@ async function loadHistory(reset) {
 	for (const b of r.batches) {
 		const who = b.actor === null ? S.historySystem :
 		    b.actor === acct ? S.historyYou : S.historySomeone;
-		const when = new Date(b.at);
+		const at = new Date(b.at);
 		historyBody.append(h("tr", { dataset: { batch: b.id,
 		    kind: b.kind, undone: b.undone ? "true" : "false" } },
 		    h("td", {}, h("time", { datetime: b.at },
-			isNaN(when) ? b.at : when.toLocaleString("en"))),
+			isNaN(at) ? b.at : when.format(at))),
 		    h("td", {}, who),
 		    h("td", {}, what(b), b.undone ? [" ",
 			h("span", { class: "lozenge" }, S.historyUndoneMark)] :

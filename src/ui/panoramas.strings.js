@@ -11,8 +11,6 @@ export const S = {
 	listEmpty: "No panoramas yet. Create the first one below.",
 	listNoMatch: "No panorama name matches.",
 	listMore: "Show more",
-	listNodes: "{n} nodes",
-	listNode: "1 node",
 	createHeading: "New panorama",
 	nameLabel: "Name",
 	descriptionLabel: "Description (optional)",
@@ -26,7 +24,10 @@ export const S = {
 	// An open panorama.
 	noneOpen: "Choose a panorama in the list, or create one, to see its tree.",
 	viewOnly: "View only",
-	nodesCount: "{n} nodes",
+	// A panorama's size, in the list and under its name (the issue
+	// panel says the same).
+	items: "{n} items",
+	itemsOne: "1 item",
 	loadingTree: "Loading the tree…",
 	loadingRows: "Loaded {n} of {total} rows…",
 	treeLabel: "Tree of {name}",
@@ -119,7 +120,7 @@ export const S = {
 	treeRestarted: "The panorama changed while it was loading; it has been loaded again.",
 	forbidden: "You may view this panorama but not change it.",
 	gone: "This panorama was deleted, or you may no longer view it.",
-	limitNodes: "A panorama holds at most {limit} rows; this change would pass that.",
+	limitNodes: "A panorama holds at most {limit} items; this change would pass that.",
 	limitActions: "That is too many changes at once (at most {limit}).",
 	notBrowsable: "You may not see one of these issues in Jira, so it cannot be added.",
 	cycle: "A row cannot be moved inside itself.",

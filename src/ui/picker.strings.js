@@ -14,13 +14,13 @@ export const S = {
 	copy: "Copy",
 	insert: "Post as comment",
 
-	// Scope lozenges, and what they mean (a tooltip and the
-	// screen-reader text).
+	// Scope lozenges (the template manager's words), and what they
+	// mean (a tooltip and the screen-reader text).
 	scope: {
 		personal: "Personal",
-		projects: "Project",
-		groups: "Group",
-		global: "Global",
+		projects: "Projects",
+		groups: "Groups",
+		global: "Everyone",
 	},
 	scopeHint: {
 		personal: "Only you see this response",

@@ -324,6 +324,10 @@ function makePicker(key, o) {
 		renderChips();
 		input.value = "";
 		show(false);
+		// The box is empty again: the count of the last search no
+		// longer says anything.
+		seq++;
+		status.textContent = S.pickerHint;
 		announce(fmt(S.added, { name: opt.label }));
 	}
 	async function search(q) {
@@ -351,8 +355,9 @@ function makePicker(key, o) {
 			status.textContent = S.pickerNone;
 			show(false);
 		} else {
-			status.textContent = fmt(S.pickerResults,
-			    { n: options.length });
+			status.textContent = options.length === 1 ?
+			    S.pickerResult :
+			    fmt(S.pickerResults, { n: options.length });
 			active = -1;
 			show(true);
 			mark();
@@ -463,16 +468,16 @@ const form = h("form", { class: "tp-form", id: "tp-form", novalidate: true,
 	h("ul", {}, S.bodyVarList.map((v) => h("li", {}, h("code", {}, v)))),
 	h("p", { class: "subtlest" }, S.bodyFallback)),
     scopeSet, projectPicker.root, groupPicker.root,
+    // One grid (templates.css .tp-row): Active beside the Position box,
+    // on its line whatever the label and hint above and below it take.
     h("div", { class: "tp-row" },
-	h("div", {},
-	    h("label", { for: "tp-position" }, S.position), positionIn,
-	    h("div", { class: "subtlest", id: "tp-position-hint" },
-		S.positionHint),
-	    fieldError("tp-position")),
-	h("div", {},
-	    h("div", { class: "tp-check" }, activeIn,
-		h("label", { for: "tp-active" }, S.activeBox)),
-	    fieldError("tp-active"))),
+	h("label", { for: "tp-position" }, S.position), positionIn,
+	h("div", { class: "subtlest", id: "tp-position-hint" },
+	    S.positionHint),
+	fieldError("tp-position"),
+	h("div", { class: "tp-check" }, activeIn,
+	    h("label", { for: "tp-active" }, S.activeBox)),
+	fieldError("tp-active")),
     minePanel,
     h("div", { class: "tp-buttons" }, saveBtn, cancelBtn));
 form.addEventListener("keydown", (ev) => {
@@ -541,8 +546,8 @@ function row(t) {
 	    h("td", { class: "num" },
 		h("div", {}, fmt(S.uses, { n: t.usage ? t.usage.last30Days :
 		    0 })),
-		posted > 0 ? h("div", { class: "subtlest" }, fmt(S.usesPosted,
-		    { posted })) : null),
+		posted > 0 ? h("div", { class: "subtlest" }, posted === 1 ?
+		    S.usesPostedOne : fmt(S.usesPosted, { posted })) : null),
 	    h("td", {}, dateText(t.updatedAt)),
 	    h("td", { class: "tp-actions" },
 		h("button", { type: "button", class: "subtle tp-edit",
@@ -982,7 +987,8 @@ function useMine() {
 /* --- Delete ------------------------------------------------------- */
 
 function askDelete(t) {
-	dlgText.textContent = fmt(S.confirmText, { name: t.name });
+	dlgText.textContent = fmt(t.scope === "personal" ?
+	    S.confirmTextPersonal : S.confirmText, { name: t.name });
 	clear(dlgMsg);
 	dlgDelete.onclick = () => doDelete(t);
 	dialog.showModal();

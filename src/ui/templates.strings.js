@@ -28,6 +28,7 @@ export const S = {
 	inactive: "Inactive",
 	uses: "{n}",
 	usesPosted: "{posted} posted as comments",
+	usesPostedOne: "1 posted as a comment",
 	edit: "Edit",
 	editNamed: "Edit {name}",
 	del: "Delete",
@@ -56,7 +57,7 @@ export const S = {
 	lozGroups: "Groups",
 	lozGlobal: "Everyone",
 	scopeLegend: "Who can use it",
-	scopeHintPersonal: "Only you.",
+	scopeHintPersonal: "Nobody else sees it.",
 	scopeHintProjects: "People working on issues of the chosen projects.",
 	scopeHintGroups: "Members of the chosen groups.",
 	scopeHintGlobal: "Everyone in this Jira site.",
@@ -77,6 +78,7 @@ export const S = {
 	pickerFailed: "Jira did not answer the search. Try again.",
 	pickerSearching: "Searching…",
 	pickerResults: "{n} results. Use the arrow keys to choose.",
+	pickerResult: "1 result. Use the arrow keys to choose.",
 	remove: "Remove {name}",
 	added: "{name} added.",
 	removed: "{name} removed.",
@@ -148,6 +150,8 @@ export const S = {
 	confirmTitle: "Delete template?",
 	confirmText: "“{name}” will be deleted for everyone it is shared with. " +
 	    "This cannot be undone.",
+	confirmTextPersonal: "Your personal template “{name}” will be " +
+	    "deleted. This cannot be undone.",
 	confirmDelete: "Delete",
 	deleted: "Template “{name}” deleted.",
 

@@ -22,6 +22,7 @@ the integration tests do (panorama_client).
 """
 import json
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -32,6 +33,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import uihost
+from uihost import until
 from panorama_client import add, document, folder, new_issue_ids
 
 WAIT = 20
@@ -67,21 +69,6 @@ def api_tree(t, acct, pid, names):
         else:
             out.append((r["depth"], r["title"]))
     return out
-
-
-def until(what, fn, timeout=WAIT):
-    """Polls fn until it returns a true value; fails naming what."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:      # noqa: BLE001
-            last = repr(e)
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def wait_tree(t, acct, pid, names, want):
@@ -207,6 +194,30 @@ def focused(b):
         if (!e || e.getAttribute('role') !== 'treeitem') return null;
         const k = e.querySelector('.pano-key') || e.querySelector('.pano-text');
         return k.textContent;""")
+
+
+def orders(b):
+    """The keys or titles of the treeitems in document order, and in
+    the order they are seen (top to bottom): what a screen reader reads
+    and what the eye reads."""
+    return b.execute_script("""
+        const name = (r) => (r.querySelector('.pano-key') ||
+            r.querySelector('.pano-text')).textContent;
+        const rows = [...document.querySelectorAll('[role=treeitem]')];
+        const seen = [...rows].sort((x, y) =>
+            x.getBoundingClientRect().top - y.getBoundingClientRect().top);
+        return [rows.map(name), seen.map(name)];""")
+
+
+def js_true(b, script):
+    return b.execute_script(script) is True
+
+
+def meta(b):
+    """The open panorama's size under its name, and in the list."""
+    return (b.find_element(By.CSS_SELECTOR, ".pano-meta").text,
+            b.find_element(By.CSS_SELECTOR, ".pano-link[aria-current=true] "
+                           ".subtlest").text)
 
 
 # Scenarios.
@@ -341,6 +352,9 @@ def test_build_three_levels_by_keyboard(browser, open_page, jira_host):
     wait_tree(t, acct, pid, names, want)
     idle(browser)
     assert focused(browser) == "Later"
+    # The rows moved on screen are read in that order too.
+    doc, seen = orders(browser)
+    assert doc == seen == ["Later", k1, k2, k3], (doc, seen)
     keys(browser, Keys.ARROW_UP, ctrl=True)           # already first
     idle(browser)
     assert api_tree(t, acct, pid, names) == want
@@ -382,6 +396,22 @@ def test_build_three_levels_by_keyboard(browser, open_page, jira_host):
     wait_tree(t, acct, pid, names, [(0, "Next quarter"), (0, k1)])
     idle(browser)
     assert focused(browser) == k1
+    assert meta(browser) == ("2 items", "2 items")
+
+    # Ctrl+Down: the document order follows the screen's.
+    keys(browser, Keys.HOME)
+    keys(browser, Keys.ARROW_DOWN, ctrl=True)
+    wait_tree(t, acct, pid, names, [(0, k1), (0, "Next quarter")])
+    idle(browser)
+    assert focused(browser) == "Next quarter"
+    doc, seen = orders(browser)
+    assert doc == seen == [k1, "Next quarter"], (doc, seen)
+
+    # One row left: its size in the singular.
+    keys(browser, Keys.DELETE)
+    wait_tree(t, acct, pid, names, [(0, k1)])
+    idle(browser)
+    until("the size", lambda: meta(browser) == ("1 item", "1 item"))
 
 
 def test_panorama_not_viewable(browser, open_page, jira_host):
@@ -450,6 +480,8 @@ def test_restricted_node_and_undo(browser, open_page, jira_host,
     assert "undone" in message(browser, "success")
     wait_tree(t, user, pid, names, before)
     idle(browser)
+    # The focus is back on the row that was selected, not on the page.
+    until("the focus on the undone row", lambda: focused(browser) == kb)
     until("the page's tree back as it was", lambda: browser.execute_script(
         "return [...document.querySelectorAll('[role=treeitem]')]"
         ".sort((x, y) => x.getBoundingClientRect().top -"
@@ -461,6 +493,18 @@ def test_restricted_node_and_undo(browser, open_page, jira_host,
     browser.find_element(By.ID, "pano-history-toggle").click()
     hist = WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(
         By.CSS_SELECTOR, "#pano-history tbody tr"))
+    # It opens below the tree: put in sight, the focus in it.
+    until("the history in sight, the focus in it", lambda: js_true(
+        browser,
+        "const h = document.getElementById('pano-history');"
+        "const r = h.querySelector('h3').getBoundingClientRect();"
+        "const t = h.querySelector('tbody tr').getBoundingClientRect();"
+        "return r.top >= 0 && t.bottom <= window.innerHeight &&"
+        " h.contains(document.activeElement);"))
+    # The date as the rest of the app writes it: "Dec 1, 2026, 11:37 PM".
+    when = hist[0].find_element(By.TAG_NAME, "time").text
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, "
+                        r"\d{1,2}:\d{2}\s[AP]M", when), when
     assert hist[0].get_attribute("data-kind") == "undo"
     assert "You" in hist[0].text
     assert hist[1].get_attribute("data-undone") == "true"

@@ -184,7 +184,7 @@ def test_pick_and_insert(jira_host, browser, open_page, screenshot):
     want = api_names(t, me)
     assert s["names"] == want and sorted(want) == sorted(made), s
     scope_of = {n: made[n]["scope"] for n in want}
-    words = {"global": "Global", "projects": "Project",
+    words = {"global": "Everyone", "projects": "Projects",
              "personal": "Personal"}
     assert s["scopes"] == [words[scope_of[n]] for n in want], s
     assert s["focus"] == "q", s

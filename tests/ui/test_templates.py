@@ -15,29 +15,15 @@ own (jira_host.new_tenant()); the others a fresh account, whose list
 holds its personal templates only.
 """
 import json
-import time
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from uihost import until
+
 WAIT = 20
 PAGE = 20       # templates.js PAGE_SIZE
-
-
-def until(what, fn, timeout=WAIT):
-    """Polls fn until it returns a true value; fails naming what."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:      # noqa: BLE001
-            last = repr(e)
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 # The page.
@@ -180,7 +166,7 @@ def test_create_edit_delete(browser, jira_host, open_page, screenshot):
     assert "Demo project (DEMO)" in r.text
     # Three renders and one of them posted: three uses, one posted.
     uses = r.find_element(By.CSS_SELECTOR, "td.num").text.split("\n")
-    assert uses == ["3", "1 posted as comments"], uses
+    assert uses == ["3", "1 posted as a comment"], uses
     assert "Inactive" in row(b, "Known outage").get_attribute("textContent")
     screenshot(b, "templates")
 
@@ -188,6 +174,15 @@ def test_create_edit_delete(browser, jira_host, open_page, screenshot):
     b.find_element(By.ID, "tp-create").click()
     until("the form", lambda: form_open(b))
     assert focused_id(b) == "tp-name"
+    # "Only me" says what it means, not the same again.
+    assert b.find_element(By.ID, "tp-scope-personal-hint").text == \
+        "Nobody else sees it."
+    # The Active box sits on the line of the Position field.
+    mid = b.execute_script(
+        "return ['tp-position', 'tp-active'].map((id) => {"
+        " const r = document.getElementById(id).getBoundingClientRect();"
+        " return r.top + r.height / 2; });")
+    assert abs(mid[0] - mid[1]) <= 2, mid
     b.switch_to.active_element.send_keys(Keys.ESCAPE)
     until("the form closed", lambda: not form_open(b))
     assert focused_id(b) == "tp-create"
@@ -244,6 +239,8 @@ def test_create_edit_delete(browser, jira_host, open_page, screenshot):
     dlg = b.find_element(By.ID, "tp-confirm")
     until("the confirmation", dlg.is_displayed)
     assert "Closing – résumé" in dlg.text
+    # A personal template is shared with nobody: not said to be.
+    assert "personal template" in dlg.text and "everyone" not in dlg.text
     assert focused_id(b) == "tp-confirm-cancel"
     b.find_element(By.ID, "tp-confirm-cancel").click()
     until("the confirmation closed", lambda: not dlg.is_displayed())
@@ -313,6 +310,8 @@ def test_conflicting_edit_two_sessions(browser, new_browser, jira_host,
     # Ada's list still holds version 2: her delete is refused (409),
     # told, and after Reload the list's version deletes.
     row(a, "Escalation").find_element(By.CSS_SELECTOR, ".tp-delete").click()
+    assert "deleted for everyone it is shared with" in a.find_element(
+        By.ID, "tp-confirm").text
     a.find_element(By.ID, "tp-confirm-delete").click()
     msg = page_message(a, "warning")
     assert "was changed after this list was loaded" in msg
@@ -505,7 +504,15 @@ def test_scope_pickers(browser, jira_host, open_page):
     b.find_element(By.ID, "tp-scope-projects").click()
     until("the project picker", lambda: b.find_element(
         By.ID, "tp-projects-input").is_displayed())
+    # One answer: counted in the singular; once chosen, the count goes.
+    type_into(b, "tp-projects-input", "alp")
+    hint = b.find_element(By.ID, "tp-projects-hint")
+    until("the count", lambda: hint.text ==
+          "1 result. Use the arrow keys to choose.")
     pick(b, "projects", "alp", "Alpha support (ALPHA)")
+    assert b.find_element(By.ID, "tp-projects-input").get_attribute(
+        "value") == ""
+    assert "result" not in hint.text, hint.text
     pick(b, "projects", "beta", "Beta operations (BETA)")
     # A chip removed and chosen again (by its remove button).
     b.find_element(By.CSS_SELECTOR, "#tp-projects-chosen button[aria-label="
