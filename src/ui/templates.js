@@ -351,6 +351,8 @@ function makePicker(key, o) {
 		    "aria-selected": "false", dataset: { id: x.id },
 		    onmousedown: (ev) => ev.preventDefault(),
 		    onclick: () => choose(i) }, x.label)));
+		// The hint is the input's description, which screen readers
+		// do not read again when it changes: the count is announced.
 		if (options.length === 0) {
 			status.textContent = S.pickerNone;
 			show(false);
@@ -362,6 +364,7 @@ function makePicker(key, o) {
 			show(true);
 			mark();
 		}
+		announce(status.textContent);
 	}
 	const later = debounce((q) => search(q), 200);
 	input.addEventListener("input", () => later(input.value.trim()));

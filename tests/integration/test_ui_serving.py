@@ -302,6 +302,9 @@ def test_requests_the_gate_refuses_get_the_open_from_jira_page(env, tenant):
     for size in (10, 1000, 100000):
         r = env.st.request("GET", url, data=b"x" * size)
         assert_denied(r)
+    # A chunked body: no Content-Length for the app to see.
+    r = env.st.request("GET", url, data=iter([b"abc", b"def"]))
+    assert_denied(r)
     status, _, body = raw_http(env.st.port, (
         f"GET /ui/admin?a=\xc3\xa9&{query} HTTP/1.1\r\n"
         f"Host: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -334,11 +337,15 @@ def test_page_when_the_app_cannot_answer(env, tenant):
     assert r.headers["Cache-Control"] == "no-store"
     assert env.st.get(env.page_url("templates", ck, secret)
                       ).status_code == 200
+    assert any('"GET /ui/templates" 503 ' in ln
+               for ln in read_text(env.st.access_log).splitlines())
 
 
-def test_page_lines_in_the_access_log_carry_the_gate_request_id(env, tenant):
-    """A page's access-log line names the request id of its gate's
-    answer, so an operator finds the app log's reason for a refusal."""
+def test_page_lines_in_the_access_log_name_the_page_and_its_gate(env, tenant):
+    """A page's access-log line names the page asked for (not the file
+    nginx served or the refusal page it showed) and the request id of
+    its gate's answer, so an operator finds the app log's reason for a
+    refusal."""
     ck, secret, _ = tenant
     ok = env.st.get(env.page_url("issue-panoramas", ck, secret))
     assert ok.status_code == 200
@@ -346,8 +353,8 @@ def test_page_lines_in_the_access_log_carry_the_gate_request_id(env, tenant):
     assert bad.status_code == 401
     log = read_text(env.st.access_log).splitlines()
     app = read_text(env.st.app_log)
-    for uri, status in (("/ui/pages/issue-panoramas.html", "200"),
-                        ("/_cellar_ui/denied-401", "401")):
+    for uri, status in (("/ui/issue-panoramas", "200"),
+                        ("/ui/panoramas", "401")):
         line = [ln for ln in log if f'"GET {uri}" {status} ' in ln][-1]
         m = re.search(r" rid=([0-9a-f]{16})$", line)
         assert m, line

@@ -177,6 +177,17 @@ def test_create_edit_delete(browser, jira_host, open_page, screenshot):
     # "Only me" says what it means, not the same again.
     assert b.find_element(By.ID, "tp-scope-personal-hint").text == \
         "Nobody else sees it."
+    # Tabbing reaches the scope radios, and the one focused shows it.
+    for _ in range(10):
+        b.switch_to.active_element.send_keys(Keys.TAB)
+        if focused_id(b).startswith("tp-scope-"):
+            break
+    assert focused_id(b) == "tp-scope-personal", focused_id(b)
+    ring = b.execute_script(
+        "const s = getComputedStyle(document.activeElement);"
+        "return [s.outlineStyle, s.outlineWidth];")
+    assert ring[0] != "none" and ring[1] != "0px", ring
+    b.find_element(By.ID, "tp-name").click()
     # The Active box sits on the line of the Position field.
     mid = b.execute_script(
         "return ['tp-position', 'tp-active'].map((id) => {"
