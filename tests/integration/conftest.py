@@ -26,7 +26,6 @@ used the stack).
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -36,6 +35,7 @@ pytest.register_assert_rewrite("harness")
 
 from harness import (CELLARCTL, FCGI, STACK_SCRIPT,  # noqa: E402
                      procs_of, read_text, run_script, sanitizer_report,
+                     scratch_workspace,
                      start_stack, stop_stack)
 from jira_fake import FakeJira  # noqa: E402
 
@@ -68,17 +68,8 @@ def workspace(request):
     """A scratch directory for the session's stacks, searchable by
     nginx's unprivileged workers (mode 0755).  Removed when every test
     passed, kept (and named) otherwise."""
-    base = os.environ.get("CELLAR_IT_TMP") or None
-    d = Path(tempfile.mkdtemp(prefix="cellar-it-", dir=base))
-    d.chmod(0o755)
-    yield d
-    if request.session.testsfailed == 0 and not any(
-            procs_of(p) for p in d.iterdir() if p.is_dir()):
-        shutil.rmtree(d, ignore_errors=True)
-    else:
-        tr = request.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is not None:
-            tr.write_line(f"integration: stack directories kept in {d}")
+    yield from scratch_workspace(request, "cellar-it-",
+                                 "integration: stack directories")
 
 
 @pytest.fixture(scope="session")

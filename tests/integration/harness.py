@@ -11,9 +11,11 @@ process of a stack can be found through DIR: its command line names DIR
 import errno
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -234,6 +236,37 @@ def session():
     s = requests.Session()
     s.trust_env = False
     return s
+
+
+def say(request, line):
+    """A line on the terminal, even from a fixture's teardown (whose
+    output pytest captures)."""
+    tr = request.config.pluginmanager.get_plugin("terminalreporter")
+    cm = request.config.pluginmanager.get_plugin("capturemanager")
+    if tr is None:
+        return
+    if cm is not None:
+        with cm.global_and_fixture_disabled():
+            tr.write_line(line)
+    else:
+        tr.write_line(line)
+
+
+def scratch_workspace(request, prefix, what):
+    """For a session fixture (yield from it): a new directory for the
+    session's stacks under $CELLAR_IT_TMP (else the system's), searchable
+    by nginx's unprivileged workers (mode 0755).  Afterwards removed when
+    every test passed and no process of a stack in it is left; else kept
+    and named on the terminal ("<what> kept in <dir>")."""
+    base = os.environ.get("CELLAR_IT_TMP") or None
+    d = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    d.chmod(0o755)
+    yield d
+    if request.session.testsfailed == 0 and not any(
+            procs_of(p) for p in d.iterdir() if p.is_dir()):
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        say(request, f"{what} kept in {d}")
 
 
 class Stack:

@@ -148,7 +148,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -161,8 +160,8 @@ pytest.register_assert_rewrite("harness", "uihost")
 
 import atlassian as atl  # noqa: E402
 from harness import (FCGI, CELLARCTL, STACK_SCRIPT,  # noqa: E402
-                     internal_errors, procs_of, read_text,
-                     sanitizer_report, start_stack, stop_stack,
+                     internal_errors, read_text, say, sanitizer_report,
+                     scratch_workspace, start_stack, stop_stack,
                      unexpected_worker_exits)
 from jira_fake import FakeJira  # noqa: E402
 import uibrowser  # noqa: E402
@@ -195,20 +194,6 @@ def _test_dir(node):
     return UI_OUT / name
 
 
-def _say(request, line):
-    """A line on the terminal, even from a fixture's teardown (whose
-    output pytest captures)."""
-    tr = request.config.pluginmanager.get_plugin("terminalreporter")
-    cm = request.config.pluginmanager.get_plugin("capturemanager")
-    if tr is None:
-        return
-    if cm is not None:
-        with cm.global_and_fixture_disabled():
-            tr.write_line(line)
-    else:
-        tr.write_line(line)
-
-
 @pytest.fixture(scope="session")
 def ui_out():
     UI_OUT.mkdir(parents=True, exist_ok=True)
@@ -217,15 +202,8 @@ def ui_out():
 
 @pytest.fixture(scope="session")
 def _ui_workspace(request):
-    base = os.environ.get("CELLAR_IT_TMP") or None
-    d = Path(tempfile.mkdtemp(prefix="cellar-ui-", dir=base))
-    d.chmod(0o755)
-    yield d
-    if request.session.testsfailed == 0 and not any(
-            procs_of(p) for p in d.iterdir() if p.is_dir()):
-        shutil.rmtree(d, ignore_errors=True)
-    else:
-        _say(request, f"ui: stack directory kept in {d}")
+    yield from scratch_workspace(request, "cellar-ui-",
+                                 "ui: stack directory")
 
 
 @pytest.fixture(scope="session")
@@ -290,7 +268,7 @@ def jira_host(ui_stack, _ui_fake, request):
     yield host
     missing = sorted({c for t in host.tenants for c in t.unanswered()})
     if missing:
-        _say(request, "ui: the fake Jira has no endpoint for: " +
+        say(request, "ui: the fake Jira has no endpoint for: " +
              ", ".join(missing))
 
 
